@@ -1,0 +1,13 @@
+//! The database schema, owned here and applied by `frontdoor migrate` / `frontdoor serve`.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_identity;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_identity::Migration)]
+    }
+}

@@ -1,0 +1,3 @@
+//! Credentials: password hashing, secrets and tokens.
+pub mod password;
+pub mod tokens;

@@ -1,0 +1,182 @@
+//! Settings from environment variables and flags (every one is in the README's table).
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine;
+use rand::RngCore;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://frontdoor.db?mode=rwc";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Readable logs, GraphiQL, introspection; may generate its own signing key.
+    Development,
+    /// JSON logs, no IDE, no introspection or suggestions; requires a configured signing key.
+    Production,
+}
+
+/// Flags shared by every subcommand.
+#[derive(Clone, Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Database URL: `sqlite://PATH?mode=rwc` or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    /// Run mode.
+    #[arg(long, env = "FRONTDOOR_MODE", value_enum, default_value = "development", global = true)]
+    pub mode: Mode,
+    /// Token signing key, base64 (at least 32 bytes once decoded). Required in production.
+    #[arg(long, env = "FRONTDOOR_SIGNING_KEY", hide_env_values = true, global = true)]
+    pub signing_key: Option<String>,
+    /// File holding the base64 signing key (alternative to FRONTDOOR_SIGNING_KEY).
+    #[arg(long, env = "FRONTDOOR_SIGNING_KEY_FILE", global = true)]
+    pub signing_key_file: Option<PathBuf>,
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "FRONTDOOR_ACCESS_TOKEN_TTL", default_value_t = 900, global = true)]
+    pub access_token_ttl: u64,
+    /// Refresh token lifetime in seconds.
+    #[arg(long, env = "FRONTDOOR_REFRESH_TOKEN_TTL", default_value_t = 1_209_600, global = true)]
+    pub refresh_token_ttl: u64,
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "FRONTDOOR_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub db_max_connections: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct LoginThrottlePolicy {
+    /// Failed attempts allowed before the first lock.
+    pub free_failures: i32,
+    /// Lock after the first locking failure; doubles with each further failure.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for LoginThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            base_backoff: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub mode: Mode,
+    pub bind: SocketAddr,
+    pub signing_key: Vec<u8>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub request_timeout: Duration,
+    pub db_max_connections: u32,
+    pub login_throttle: LoginThrottlePolicy,
+    /// Largest `first` a connection accepts.
+    pub max_page_size: u64,
+}
+
+impl Config {
+    pub fn is_production(&self) -> bool {
+        self.mode == Mode::Production
+    }
+
+    /// Everything but the bind address and timeout, from the shared flags.
+    pub fn from_args(args: &GlobalArgs) -> Result<Config, String> {
+        let signing_key = resolve_signing_key(args)?;
+        Ok(Config {
+            database_url: args.database_url.clone(),
+            mode: args.mode,
+            bind: ([127, 0, 0, 1], 8080).into(),
+            signing_key,
+            access_token_ttl: Duration::from_secs(args.access_token_ttl),
+            refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl),
+            request_timeout: Duration::from_secs(30),
+            db_max_connections: args.db_max_connections,
+            login_throttle: LoginThrottlePolicy::default(),
+            max_page_size: 100,
+        })
+    }
+
+    /// A development configuration for tests and tools: the given database, a random key.
+    pub fn for_tests(database_url: &str) -> Config {
+        let mut key = vec![0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        Config {
+            database_url: database_url.to_string(),
+            mode: Mode::Development,
+            bind: ([127, 0, 0, 1], 0).into(),
+            signing_key: key,
+            access_token_ttl: Duration::from_secs(900),
+            refresh_token_ttl: Duration::from_secs(1_209_600),
+            request_timeout: Duration::from_secs(30),
+            db_max_connections: 8,
+            login_throttle: LoginThrottlePolicy::default(),
+            max_page_size: 100,
+        }
+    }
+}
+
+fn decode_key(text: &str, origin: &str) -> Result<Vec<u8>, String> {
+    let text = text.trim();
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text))
+        .map_err(|_| format!("{origin} is not valid base64"))?;
+    if key.len() < 32 {
+        return Err(format!(
+            "{origin} must decode to at least 32 bytes (it has {}); generate one with `openssl rand -base64 32`",
+            key.len()
+        ));
+    }
+    Ok(key)
+}
+
+fn resolve_signing_key(args: &GlobalArgs) -> Result<Vec<u8>, String> {
+    if let Some(text) = &args.signing_key {
+        return decode_key(text, "FRONTDOOR_SIGNING_KEY");
+    }
+    if let Some(path) = &args.signing_key_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read FRONTDOOR_SIGNING_KEY_FILE {}: {e}", path.display()))?;
+        return decode_key(&text, "FRONTDOOR_SIGNING_KEY_FILE");
+    }
+    if args.mode == Mode::Production {
+        return Err("production mode needs a signing key: set FRONTDOOR_SIGNING_KEY (base64, at least 32 bytes) or FRONTDOOR_SIGNING_KEY_FILE; frontdoor will not generate one in production".into());
+    }
+    // Development: generate one and keep it beside the database so restarts keep sessions.
+    let path = development_key_path(&args.database_url);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return decode_key(&text, &format!("development key file {}", path.display()));
+    }
+    let mut key = vec![0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    write_private_file(&path, &base64::engine::general_purpose::STANDARD.encode(&key))
+        .map_err(|e| format!("cannot write development signing key {}: {e}", path.display()))?;
+    Ok(key)
+}
+
+/// `frontdoor.db` → `frontdoor.db.signing-key`; for PostgreSQL, a file in the working directory.
+fn development_key_path(database_url: &str) -> PathBuf {
+    if let Some(rest) = database_url.strip_prefix("sqlite:") {
+        let path = rest.trim_start_matches("//");
+        let path = path.split('?').next().unwrap_or(path);
+        if !path.is_empty() && path != ":memory:" {
+            return PathBuf::from(format!("{path}.signing-key"));
+        }
+    }
+    PathBuf::from("frontdoor.signing-key")
+}
+
+fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())
+}

@@ -1,0 +1,498 @@
+//! Administration of agencies, users and machine clients (ADMIN, or the CLI operator).
+use chrono::Utc;
+use entity::{agency, client, user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set, SqlErr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, AuditEntry};
+use super::codes::{AgencyKind, Role, SCOPES};
+use super::page::{Page, PageRequest};
+use super::policy::{self, Permission};
+use super::{throttle, RequestCtx};
+use crate::auth::password;
+use crate::db::begin_write;
+use crate::error::{AppError, AppResult};
+use crate::Core;
+
+const MAX_NAME_LEN: usize = 200;
+
+async fn authorize_admin(core: &Core, ctx: &RequestCtx, action: &'static str) -> AppResult<()> {
+    let result = policy::authorize(&ctx.actor, Permission::ManageIdentity);
+    audit::on_refusal(&core.db, ctx, action, result).await
+}
+
+fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(AppError::bad_input(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(AppError::bad_input(field, format!("must be at most {max} characters")));
+    }
+    Ok(value.to_string())
+}
+
+fn normalized_username(value: &str) -> AppResult<String> {
+    let name = value.trim().to_lowercase();
+    let valid = (3..=64).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if valid {
+        Ok(name)
+    } else {
+        Err(AppError::bad_input(
+            "username",
+            "must be 3–64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
+        ))
+    }
+}
+
+fn unique_violation(err: DbErr, field: &str, message: &str) -> AppError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::conflict(field, message),
+        _ => AppError::from(err),
+    }
+}
+
+async fn fetch_page<E, C>(conn: &C, query: Select<E>, id_column: E::Column, page: &PageRequest) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let total_count = query.clone().count(conn).await?;
+    let mut query = query.order_by_asc(id_column);
+    if let Some(after) = page.after {
+        query = query.filter(id_column.gt(after));
+    }
+    let mut items = query.limit(page.first + 1).all(conn).await?;
+    let has_next_page = items.len() as u64 > page.first;
+    items.truncate(page.first as usize);
+    Ok(Page { items, has_next_page, total_count })
+}
+
+// ---------------------------------------------------------------- agencies
+
+pub struct NewAgency {
+    pub name: String,
+    pub kind: AgencyKind,
+    pub source_code: Option<String>,
+    pub hosts_mash: bool,
+}
+
+pub async fn create_agency(core: &Core, ctx: &RequestCtx, input: NewAgency) -> AppResult<agency::Model> {
+    authorize_admin(core, ctx, "agency.create").await?;
+    let name = required_text("name", &input.name, MAX_NAME_LEN)?;
+    let source_code = input.kind.checked_source_code(input.source_code.as_deref())?;
+    if input.hosts_mash && input.kind != AgencyKind::LocalAuthority {
+        return Err(AppError::bad_input("hostsMash", "only a local authority can host the MASH"));
+    }
+    let txn = begin_write(&core.db).await?;
+    if input.hosts_mash && find_mash_host(&txn).await?.is_some() {
+        return Err(AppError::conflict("hostsMash", "another agency already hosts the MASH"));
+    }
+    let created = agency::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name),
+        kind: Set(input.kind.as_str().to_string()),
+        source_code: Set(source_code),
+        hosts_mash: Set(input.hosts_mash),
+        active: Set(true),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| unique_violation(e, "name", "an agency with this name already exists"))?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success("agency.create")
+            .entity("Agency", created.id)
+            .detail(json!({ "kind": created.kind, "hostsMash": created.hosts_mash })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+pub async fn find_mash_host<C: ConnectionTrait>(conn: &C) -> AppResult<Option<agency::Model>> {
+    Ok(agency::Entity::find()
+        .filter(agency::Column::HostsMash.eq(true))
+        .one(conn)
+        .await?)
+}
+
+pub struct AgencyChanges {
+    pub name: Option<String>,
+    pub source_code: Option<String>,
+    pub active: Option<bool>,
+}
+
+pub async fn update_agency(core: &Core, ctx: &RequestCtx, id: Uuid, changes: AgencyChanges) -> AppResult<agency::Model> {
+    authorize_admin(core, ctx, "agency.update").await?;
+    let name = changes.name.as_deref().map(|n| required_text("name", n, MAX_NAME_LEN)).transpose()?;
+    let found = agency::Entity::find_by_id(id).one(&core.db).await?;
+    let existing = audit::on_refusal(&core.db, ctx, "agency.update", found.ok_or(AppError::NotFound)).await?;
+    let kind = AgencyKind::parse(&existing.kind).unwrap_or(AgencyKind::Other);
+    let source_code = changes
+        .source_code
+        .as_deref()
+        .map(|c| kind.checked_source_code(Some(c)))
+        .transpose()?;
+    let txn = begin_write(&core.db).await?;
+    let mut active: agency::ActiveModel = existing.into();
+    if let Some(name) = name {
+        active.name = Set(name);
+    }
+    if let Some(code) = source_code {
+        active.source_code = Set(code);
+    }
+    if let Some(flag) = changes.active {
+        active.active = Set(flag);
+    }
+    let updated = active
+        .update(&txn)
+        .await
+        .map_err(|e| unique_violation(e, "name", "an agency with this name already exists"))?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success("agency.update")
+            .entity("Agency", updated.id)
+            .detail(json!({ "active": updated.active, "sourceCode": updated.source_code })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+pub async fn get_agency(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<agency::Model> {
+    authorize_admin(core, ctx, "agency.read").await?;
+    let found = agency::Entity::find_by_id(id).one(&core.db).await?;
+    audit::on_refusal(&core.db, ctx, "agency.read", found.ok_or(AppError::NotFound)).await
+}
+
+pub async fn list_agencies(core: &Core, ctx: &RequestCtx, page: PageRequest) -> AppResult<Page<agency::Model>> {
+    authorize_admin(core, ctx, "agency.list").await?;
+    fetch_page(&core.db, agency::Entity::find(), agency::Column::Id, &page).await
+}
+
+/// An agency named by an id inside an input: unknown is BAD_USER_INPUT on that field.
+async fn agency_for_input(core: &Core, field: &str, id: Option<Uuid>) -> AppResult<agency::Model> {
+    let id = id.ok_or_else(|| AppError::bad_input(field, "not an agency id"))?;
+    let agency = agency::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .ok_or_else(|| AppError::bad_input(field, "no such agency"))?;
+    if !agency.active {
+        return Err(AppError::bad_input(field, "the agency is deactivated"));
+    }
+    Ok(agency)
+}
+
+// ---------------------------------------------------------------- users
+
+pub struct NewUser {
+    /// None when the caller's id was not an agency id.
+    pub agency_id: Option<Uuid>,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub password: String,
+}
+
+pub type UserWithAgency = (user::Model, agency::Model);
+
+fn dedup_roles(mut roles: Vec<Role>) -> Vec<Role> {
+    let mut seen = Vec::new();
+    roles.retain(|r| {
+        let fresh = !seen.contains(r);
+        seen.push(*r);
+        fresh
+    });
+    roles
+}
+
+pub async fn create_user(core: &Core, ctx: &RequestCtx, input: NewUser) -> AppResult<UserWithAgency> {
+    authorize_admin(core, ctx, "user.create").await?;
+    let username = normalized_username(&input.username)?;
+    let display_name = required_text("displayName", &input.display_name, MAX_NAME_LEN)?;
+    password::validate_new_password("password", &input.password)?;
+    let roles = dedup_roles(input.roles);
+    let agency = agency_for_input(core, "agencyId", input.agency_id).await?;
+    policy::check_roles_for_agency(&roles, &agency)?;
+    if user::Entity::find()
+        .filter(user::Column::Username.eq(&username))
+        .one(&core.db)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::conflict("username", "this username is taken"));
+    }
+    let hash = password::hash(input.password).await?;
+    let now = Utc::now();
+    let txn = begin_write(&core.db).await?;
+    let created = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        agency_id: Set(agency.id),
+        username: Set(username),
+        display_name: Set(display_name),
+        password_hash: Set(hash),
+        roles: Set(Role::join(&roles)),
+        active: Set(true),
+        token_epoch: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| unique_violation(e, "username", "this username is taken"))?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success("user.create")
+            .entity("User", created.id)
+            .detail(json!({ "agencyId": agency.id, "username": created.username, "roles": created.roles })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((created, agency))
+}
+
+async fn target_user(core: &Core, ctx: &RequestCtx, action: &'static str, id: Uuid) -> AppResult<UserWithAgency> {
+    let found = user::Entity::find_by_id(id)
+        .find_also_related(agency::Entity)
+        .one(&core.db)
+        .await?
+        .and_then(|(u, a)| a.map(|a| (u, a)));
+    audit::on_refusal(&core.db, ctx, action, found.ok_or(AppError::NotFound)).await
+}
+
+pub async fn get_user(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<UserWithAgency> {
+    authorize_admin(core, ctx, "user.read").await?;
+    target_user(core, ctx, "user.read", id).await
+}
+
+pub async fn find_user_id_by_username(core: &Core, username: &str) -> AppResult<Option<Uuid>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Username.eq(username.trim().to_lowercase()))
+        .one(&core.db)
+        .await?
+        .map(|u| u.id))
+}
+
+pub async fn set_user_roles(core: &Core, ctx: &RequestCtx, id: Uuid, roles: Vec<Role>) -> AppResult<UserWithAgency> {
+    authorize_admin(core, ctx, "user.set_roles").await?;
+    let (existing, agency) = target_user(core, ctx, "user.set_roles", id).await?;
+    let roles = dedup_roles(roles);
+    policy::check_roles_for_agency(&roles, &agency)?;
+    let txn = begin_write(&core.db).await?;
+    let mut active: user::ActiveModel = existing.into();
+    active.roles = Set(Role::join(&roles));
+    active.updated_at = Set(Utc::now());
+    let updated = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success("user.set_roles").entity("User", updated.id).detail(json!({ "roles": updated.roles })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((updated, agency))
+}
+
+/// Deactivation takes effect at the user's next request: every request re-reads the user.
+pub async fn set_user_active(core: &Core, ctx: &RequestCtx, id: Uuid, active_flag: bool) -> AppResult<UserWithAgency> {
+    let action = if active_flag { "user.reactivate" } else { "user.deactivate" };
+    authorize_admin(core, ctx, action).await?;
+    let (existing, agency) = target_user(core, ctx, action, id).await?;
+    let txn = begin_write(&core.db).await?;
+    let mut active: user::ActiveModel = existing.into();
+    active.active = Set(active_flag);
+    active.updated_at = Set(Utc::now());
+    let updated = active.update(&txn).await?;
+    audit::record(&txn, ctx, AuditEntry::success(action).entity("User", updated.id)).await?;
+    txn.commit().await?;
+    Ok((updated, agency))
+}
+
+pub async fn reset_password(core: &Core, ctx: &RequestCtx, id: Uuid, new_password: &str) -> AppResult<UserWithAgency> {
+    authorize_admin(core, ctx, "user.reset_password").await?;
+    password::validate_new_password("newPassword", new_password)?;
+    let (existing, agency) = target_user(core, ctx, "user.reset_password", id).await?;
+    let hash = password::hash(new_password.to_string()).await?;
+    let txn = begin_write(&core.db).await?;
+    let updated = super::sessions::set_password(&txn, existing, hash).await?;
+    throttle::clear(&txn, &throttle::key_for(&updated.username)).await?;
+    audit::record(&txn, ctx, AuditEntry::success("user.reset_password").entity("User", updated.id)).await?;
+    txn.commit().await?;
+    Ok((updated, agency))
+}
+
+pub async fn list_users(
+    core: &Core,
+    ctx: &RequestCtx,
+    agency_id: Option<Uuid>,
+    page: PageRequest,
+) -> AppResult<Page<UserWithAgency>> {
+    authorize_admin(core, ctx, "user.list").await?;
+    let mut query = user::Entity::find();
+    if let Some(agency_id) = agency_id {
+        query = query.filter(user::Column::AgencyId.eq(agency_id));
+    }
+    let page = fetch_page(&core.db, query, user::Column::Id, &page).await?;
+    with_agencies(core, page, |u| u.agency_id).await
+}
+
+async fn with_agencies<T>(core: &Core, page: Page<T>, agency_of: impl Fn(&T) -> Uuid) -> AppResult<Page<(T, agency::Model)>> {
+    let ids: Vec<Uuid> = page.items.iter().map(&agency_of).collect();
+    let agencies = agency::Entity::find()
+        .filter(agency::Column::Id.is_in(ids))
+        .all(&core.db)
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .filter_map(|item| {
+            let id = agency_of(&item);
+            agencies.iter().find(|a| a.id == id).cloned().map(|a| (item, a))
+        })
+        .collect();
+    Ok(Page { items, has_next_page: page.has_next_page, total_count: page.total_count })
+}
+
+/// Lifts a login lock early (ADMIN). Works for any username, existing or not.
+pub async fn lift_login_throttle(core: &Core, ctx: &RequestCtx, username: &str) -> AppResult<bool> {
+    authorize_admin(core, ctx, "login.lift_throttle").await?;
+    let txn = begin_write(&core.db).await?;
+    throttle::clear(&txn, &throttle::key_for(username)).await?;
+    audit::record(&txn, ctx, AuditEntry::success("login.lift_throttle")).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+// ---------------------------------------------------------------- machine clients
+
+pub struct NewClient {
+    /// None when the caller's id was not an agency id.
+    pub agency_id: Option<Uuid>,
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// Chosen by the operator (CLI, demo); generated otherwise.
+    pub client_id: Option<String>,
+    /// Only the demo loader supplies one; everyone else gets a generated secret.
+    pub secret: Option<String>,
+}
+
+pub type ClientWithAgency = (client::Model, agency::Model);
+
+/// Creates a client. The secret is returned this once and only its hash is kept.
+pub async fn create_client(core: &Core, ctx: &RequestCtx, input: NewClient) -> AppResult<(ClientWithAgency, String)> {
+    authorize_admin(core, ctx, "client.create").await?;
+    let name = required_text("name", &input.name, MAX_NAME_LEN)?;
+    if input.scopes.is_empty() {
+        return Err(AppError::bad_input("scopes", "at least one scope is required"));
+    }
+    if let Some(bad) = input.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(AppError::bad_input("scopes", format!("unknown scope {bad:?}; known: {}", SCOPES.join(", "))));
+    }
+    let client_id = match input.client_id {
+        Some(id) => normalized_username(&id).map_err(|_| {
+            AppError::bad_input("clientId", "must be 3–64 characters: letters, digits, '.', '_' or '-'")
+        })?,
+        None => format!("fd-{}", Uuid::new_v4().simple()),
+    };
+    let agency = agency_for_input(core, "agencyId", input.agency_id).await?;
+    let secret = input.secret.unwrap_or_else(password::random_secret);
+    let mut scopes = input.scopes;
+    scopes.sort();
+    scopes.dedup();
+    let txn = begin_write(&core.db).await?;
+    let created = client::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        agency_id: Set(agency.id),
+        client_id: Set(client_id),
+        name: Set(name),
+        secret_hash: Set(password::sha256_hex(&secret)),
+        scopes: Set(scopes.join(" ")),
+        active: Set(true),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| unique_violation(e, "clientId", "this client id is taken"))?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success("client.create")
+            .entity("Client", created.id)
+            .detail(json!({ "agencyId": agency.id, "clientId": created.client_id, "scopes": created.scopes })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(((created, agency), secret))
+}
+
+pub async fn set_client_active(core: &Core, ctx: &RequestCtx, id: Uuid, active_flag: bool) -> AppResult<ClientWithAgency> {
+    let action = if active_flag { "client.reactivate" } else { "client.deactivate" };
+    authorize_admin(core, ctx, action).await?;
+    let (existing, agency) = target_client(core, ctx, action, id).await?;
+    let txn = begin_write(&core.db).await?;
+    let mut active: client::ActiveModel = existing.into();
+    active.active = Set(active_flag);
+    let updated = active.update(&txn).await?;
+    audit::record(&txn, ctx, AuditEntry::success(action).entity("Client", updated.id)).await?;
+    txn.commit().await?;
+    Ok((updated, agency))
+}
+
+async fn target_client(core: &Core, ctx: &RequestCtx, action: &'static str, id: Uuid) -> AppResult<ClientWithAgency> {
+    let found = client::Entity::find_by_id(id)
+        .find_also_related(agency::Entity)
+        .one(&core.db)
+        .await?
+        .and_then(|(c, a)| a.map(|a| (c, a)));
+    audit::on_refusal(&core.db, ctx, action, found.ok_or(AppError::NotFound)).await
+}
+
+pub async fn get_client(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ClientWithAgency> {
+    authorize_admin(core, ctx, "client.read").await?;
+    target_client(core, ctx, "client.read", id).await
+}
+
+pub async fn list_clients(
+    core: &Core,
+    ctx: &RequestCtx,
+    agency_id: Option<Uuid>,
+    page: PageRequest,
+) -> AppResult<Page<ClientWithAgency>> {
+    authorize_admin(core, ctx, "client.list").await?;
+    let mut query = client::Entity::find();
+    if let Some(agency_id) = agency_id {
+        query = query.filter(client::Column::AgencyId.eq(agency_id));
+    }
+    let page = fetch_page(&core.db, query, client::Column::Id, &page).await?;
+    with_agencies(core, page, |c| c.agency_id).await
+}
+
+pub async fn find_client_id(core: &Core, client_id: &str) -> AppResult<Option<Uuid>> {
+    Ok(client::Entity::find()
+        .filter(client::Column::ClientId.eq(client_id))
+        .one(&core.db)
+        .await?
+        .map(|c| c.id))
+}
+
+pub async fn find_agency(core: &Core, name_or_id: &str) -> AppResult<Option<agency::Model>> {
+    if let Ok(id) = Uuid::parse_str(name_or_id) {
+        return Ok(agency::Entity::find_by_id(id).one(&core.db).await?);
+    }
+    Ok(agency::Entity::find()
+        .filter(agency::Column::Name.eq(name_or_id))
+        .one(&core.db)
+        .await?)
+}

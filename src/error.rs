@@ -1,0 +1,103 @@
+//! The one error type of the domain, and how it appears to API callers.
+//!
+//! `AppError` deliberately does not implement `Display`: that keeps async-graphql's blanket
+//! `From<impl Display>` from turning one into a code-less error, so every error a resolver
+//! returns carries `extensions.code` and never a database's or library's own text.
+use async_graphql::ErrorExtensions;
+use sea_orm::DbErr;
+
+#[derive(Debug)]
+pub enum AppError {
+    Unauthenticated(&'static str),
+    Forbidden,
+    NotFound,
+    BadUserInput { field: String, message: String },
+    Conflict { field: String, message: String },
+    ConsentRequired,
+    RateLimited { retry_after_secs: u64 },
+    /// Logged with its detail; the caller sees only "internal error".
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
+        AppError::BadUserInput {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+        AppError::Conflict {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::Forbidden => "FORBIDDEN",
+            AppError::NotFound => "NOT_FOUND",
+            AppError::BadUserInput { .. } => "BAD_USER_INPUT",
+            AppError::Conflict { .. } => "CONFLICT",
+            AppError::ConsentRequired => "CONSENT_REQUIRED",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            AppError::Unauthenticated(m) => (*m).to_string(),
+            AppError::Forbidden => "you are not allowed to do this".into(),
+            AppError::NotFound => "not found".into(),
+            AppError::BadUserInput { message, .. } | AppError::Conflict { message, .. } => {
+                message.clone()
+            }
+            AppError::ConsentRequired => {
+                "consent, or an authorised override, is required first".into()
+            }
+            AppError::RateLimited { .. } => "too many attempts; try again later".into(),
+            AppError::Internal(_) => "internal error".into(),
+        }
+    }
+
+    /// Refusals are audited; validation failures write nothing.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            AppError::Unauthenticated(_)
+                | AppError::Forbidden
+                | AppError::NotFound
+                | AppError::ConsentRequired
+                | AppError::RateLimited { .. }
+        )
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        tracing::error!(error = %err, "database error");
+        AppError::Internal(err.to_string())
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
+            ext.set("code", err.code());
+            match &err {
+                AppError::BadUserInput { field, .. } | AppError::Conflict { field, .. } => {
+                    ext.set("field", field.as_str())
+                }
+                AppError::RateLimited { retry_after_secs } => {
+                    ext.set("retryAfterSeconds", *retry_after_secs)
+                }
+                _ => {}
+            }
+        })
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

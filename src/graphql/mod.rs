@@ -1,0 +1,126 @@
+//! The GraphQL schema: thin resolvers over the domain services, with the limits that
+//! protect the server (depth, complexity, no introspection or suggestions in production).
+pub mod ids;
+mod mutation;
+mod query;
+pub mod types;
+
+use std::sync::{Arc, Mutex};
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection};
+use async_graphql::{Context, EmptySubscription, Schema, ServerResult, Variables};
+
+pub use mutation::Mutation;
+pub use query::Query;
+
+use crate::domain::RequestCtx;
+use crate::Core;
+
+pub type FrontdoorSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Deep enough for GraphiQL's introspection query, far short of abusive nesting.
+pub const MAX_DEPTH: usize = 15;
+pub const MAX_COMPLEXITY: usize = 1000;
+
+pub fn build_schema(core: Option<Core>, production: bool) -> FrontdoorSchema {
+    let mut builder = Schema::build(Query, Mutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(64)
+        .extension(OperationLabeller);
+    if let Some(core) = core {
+        builder = builder.data(core);
+    }
+    if production {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The SDL committed as `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None, false).sdl()
+}
+
+/// The services and the caller, as every resolver needs them.
+pub(crate) fn env<'a>(ctx: &Context<'a>) -> (&'a Core, &'a RequestCtx) {
+    (ctx.data_unchecked::<Core>(), ctx.data_unchecked::<RequestCtx>())
+}
+
+/// A bounded label for metrics and logs: operation type and root field names (never
+/// aliases or the client's operation name, which are unbounded).
+#[derive(Clone, Default)]
+pub struct OperationLabel {
+    pub operation_name: Option<String>,
+    pub label: Arc<Mutex<Option<String>>>,
+}
+
+impl OperationLabel {
+    pub fn get(&self) -> String {
+        self.label
+            .lock()
+            .ok()
+            .and_then(|l| l.clone())
+            .unwrap_or_else(|| "invalid".into())
+    }
+}
+
+struct OperationLabeller;
+
+impl ExtensionFactory for OperationLabeller {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(OperationLabeller)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for OperationLabeller {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        if let Some(slot) = ctx.data_opt::<OperationLabel>() {
+            let label = label_for(&document, slot.operation_name.as_deref());
+            if let Ok(mut guard) = slot.label.lock() {
+                *guard = Some(label);
+            }
+        }
+        Ok(document)
+    }
+}
+
+fn label_for(document: &ExecutableDocument, name: Option<&str>) -> String {
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) => ops.values().next(),
+    };
+    let Some(operation) = operation else {
+        return "invalid".into();
+    };
+    let kind = match operation.node.ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    let mut fields: Vec<String> = operation
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .filter_map(|item| match &item.node {
+            Selection::Field(field) => Some(field.node.name.node.to_string()),
+            _ => None,
+        })
+        .collect();
+    fields.sort();
+    fields.dedup();
+    fields.truncate(3);
+    format!("{kind}:{}", fields.join("+"))
+}

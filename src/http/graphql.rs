@@ -1,0 +1,121 @@
+//! `POST /graphql` (one operation per request) and GraphiQL on `GET /graphql` in development.
+use std::time::Instant;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::GraphQLResponse;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::json;
+
+use super::{request_id, AppState};
+use crate::domain::{sessions, Actor, RequestCtx};
+use crate::graphql::OperationLabel;
+
+fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let mut response = (status, axum::Json(body)).into_response();
+    if code == "UNAUTHENTICATED" {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+    }
+    response
+}
+
+/// The bearer token, if any. A malformed Authorization header counts as a bad token.
+fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ()> {
+    match headers.get(header::AUTHORIZATION) {
+        None => Ok(None),
+        Some(value) => {
+            let value = value.to_str().map_err(|_| ())?;
+            let (scheme, token) = value.split_once(' ').ok_or(())?;
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
+                Ok(Some(token.trim()))
+            } else {
+                Err(())
+            }
+        }
+    }
+}
+
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        return error_body(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "batched requests are not supported: send one operation per request",
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(_) => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                "the body must be a JSON object with `query` and optional `variables` and `operationName`",
+            )
+        }
+    };
+
+    let actor = match bearer(&headers) {
+        Ok(None) => Actor::anonymous(),
+        Ok(Some(token)) => match sessions::authenticate(&state.core, token).await {
+            Ok(actor) => actor,
+            Err(err) if err.code() == "UNAUTHENTICATED" => {
+                state.metrics.observe("unauthenticated", started.elapsed().as_secs_f64(), &["UNAUTHENTICATED".into()]);
+                return error_body(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &err.message());
+            }
+            Err(err) => return error_body(StatusCode::INTERNAL_SERVER_ERROR, err.code(), &err.message()),
+        },
+        Err(()) => {
+            return error_body(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "the Authorization header must be `Bearer <token>`",
+            )
+        }
+    };
+
+    let label = OperationLabel {
+        operation_name: request.operation_name.clone(),
+        ..Default::default()
+    };
+    let ctx = RequestCtx {
+        actor,
+        request_id: request_id(&headers),
+    };
+    let request = request.data(ctx).data(label.clone());
+    let mut response = state.schema.execute(request).await;
+
+    // Errors raised by the GraphQL engine itself (syntax, validation, limits, input
+    // coercion) carry no code: they are the caller's document at fault.
+    let mut codes = Vec::with_capacity(response.errors.len());
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        let code = match extensions.get("code") {
+            Some(async_graphql::Value::String(code)) => code.clone(),
+            _ => {
+                extensions.set("code", "BAD_USER_INPUT");
+                "BAD_USER_INPUT".to_string()
+            }
+        };
+        codes.push(code);
+    }
+    let operation = label.get();
+    let elapsed = started.elapsed();
+    state.metrics.observe(&operation, elapsed.as_secs_f64(), &codes);
+    tracing::info!(operation = %operation, errors = ?codes, elapsed_ms = elapsed.as_millis() as u64, "graphql");
+    GraphQLResponse::from(response).into_response()
+}
+
+pub async fn graphiql(State(state): State<AppState>) -> Response {
+    if state.core.config.is_production() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
+}

@@ -1,0 +1,271 @@
+//! The `frontdoor` command: serve, migrate, schema, admin, demo.
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use frontdoor::config::{Config, GlobalArgs};
+use frontdoor::domain::codes::{AgencyKind, Role};
+use frontdoor::domain::identity::{self, NewAgency, NewClient, NewUser};
+use frontdoor::domain::RequestCtx;
+use frontdoor::error::AppError;
+use frontdoor::{auth, build_app, demo, graphql, logging, Core};
+
+#[derive(Parser)]
+#[command(name = "frontdoor", version, about = "GraphQL backend of a Multi-Agency Safeguarding Hub (MASH)")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, then serve HTTP (GraphQL, OAuth token endpoint, health, metrics).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "FRONTDOOR_BIND", default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+        /// Load demo agencies, users and clients first if the database is empty (development only).
+        #[arg(long)]
+        demo: bool,
+        /// Seconds before a request is answered 408.
+        #[arg(long, env = "FRONTDOOR_REQUEST_TIMEOUT", default_value_t = 30)]
+        request_timeout: u64,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
+    Schema,
+    /// Load the demo data into an empty database.
+    Demo,
+    /// Administer agencies, users and machine clients as the local operator (audited).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Add an agency.
+    CreateAgency {
+        #[arg(long)]
+        name: String,
+        /// LOCAL_AUTHORITY, POLICE, HEALTH, EDUCATION, EARLY_HELP, PROBATION, HOUSING, VOLUNTARY or OTHER.
+        #[arg(long)]
+        kind: String,
+        /// National contact-source code within the kind (defaults to the kind's usual one).
+        #[arg(long)]
+        source_code: Option<String>,
+        /// This local authority hosts the MASH (only one agency may).
+        #[arg(long)]
+        hosts_mash: bool,
+    },
+    /// Add a user. Without --password a strong one is generated and printed once.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        /// Agency name or id.
+        #[arg(long)]
+        agency: String,
+        /// Comma-separated roles, e.g. MASH_MANAGER or REFERRER.
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        #[arg(long)]
+        display_name: String,
+        /// Initial password (visible to other local users in the process list; prefer omitting it).
+        #[arg(long, env = "FRONTDOOR_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Register a machine client; its secret is printed once.
+    CreateClient {
+        /// Agency name or id.
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated scopes: contacts:submit, requests:respond, missing:report.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// The client_id to use (generated if omitted).
+        #[arg(long)]
+        client_id: Option<String>,
+    },
+    /// Set a new password (generated and printed if omitted); ends the user's sessions.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "FRONTDOOR_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Deactivate a user: their tokens stop working at once.
+    DeactivateUser {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+fn os_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown-operator".into())
+}
+
+fn describe(err: AppError) -> String {
+    match err {
+        AppError::BadUserInput { field, message } | AppError::Conflict { field, message } => {
+            format!("{field}: {message}")
+        }
+        AppError::Internal(detail) => format!("internal error: {detail}"),
+        other => other.message(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Schema = cli.command {
+        print!("{}", graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let mut config = match Config::from_args(&cli.global) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("frontdoor: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(config.is_production());
+    match run(cli.command, &mut config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("frontdoor: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start(config: Config) -> Result<Core, String> {
+    Core::start(config)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))
+}
+
+async fn agency_named(core: &Core, name: &str) -> Result<uuid::Uuid, String> {
+    identity::find_agency(core, name)
+        .await
+        .map_err(describe)?
+        .map(|a| a.id)
+        .ok_or_else(|| format!("no agency named {name:?}"))
+}
+
+async fn run(command: Command, config: &mut Config) -> Result<(), String> {
+    let ctx = RequestCtx::operator(&os_user());
+    match command {
+        Command::Schema => unreachable!("handled before configuration"),
+        Command::Serve { bind, demo: with_demo, request_timeout } => {
+            if with_demo && config.is_production() {
+                return Err("--demo loads users with a published password and is refused in production mode".into());
+            }
+            config.bind = bind;
+            config.request_timeout = std::time::Duration::from_secs(request_timeout);
+            let core = start(config.clone()).await?;
+            if with_demo {
+                if demo::load_if_empty(&core).await.map_err(describe)? {
+                    tracing::info!("demo data loaded");
+                }
+                println!("{}", demo::summary());
+            }
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+            tracing::info!(%bind, mode = ?config.mode, "frontdoor listening");
+            println!("frontdoor listening on http://{bind}/graphql");
+            axum::serve(listener, build_app(core))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await
+                .map_err(|e| format!("server error: {e}"))
+        }
+        Command::Migrate => {
+            start(config.clone()).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Demo => {
+            let core = start(config.clone()).await?;
+            if demo::load_if_empty(&core).await.map_err(describe)? {
+                println!("{}", demo::summary());
+            } else {
+                println!("the database already has agencies; demo data not loaded");
+            }
+            Ok(())
+        }
+        Command::Admin(admin) => {
+            let core = start(config.clone()).await?;
+            match admin {
+                AdminCommand::CreateAgency { name, kind, source_code, hosts_mash } => {
+                    let kind = AgencyKind::parse(&kind.to_uppercase())
+                        .ok_or_else(|| format!("unknown agency kind {kind:?}"))?;
+                    let created = identity::create_agency(&core, &ctx, NewAgency { name, kind, source_code, hosts_mash })
+                        .await
+                        .map_err(describe)?;
+                    println!("created agency {} ({})", created.name, created.id);
+                }
+                AdminCommand::CreateUser { username, agency, roles, display_name, password } => {
+                    let roles = roles
+                        .iter()
+                        .map(|r| Role::parse(&r.trim().to_uppercase()).ok_or_else(|| format!("unknown role {r:?}")))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let agency_id = agency_named(&core, &agency).await?;
+                    let generated = password.is_none();
+                    let password = password.unwrap_or_else(auth::password::random_secret);
+                    let (user, _) = identity::create_user(
+                        &core,
+                        &ctx,
+                        NewUser { agency_id: Some(agency_id), username, display_name, roles, password: password.clone() },
+                    )
+                    .await
+                    .map_err(describe)?;
+                    println!("created user {} ({})", user.username, user.id);
+                    if generated {
+                        println!("initial password (shown once): {password}");
+                    }
+                }
+                AdminCommand::CreateClient { agency, name, scopes, client_id } => {
+                    let agency_id = agency_named(&core, &agency).await?;
+                    let ((client, _), secret) = identity::create_client(
+                        &core,
+                        &ctx,
+                        NewClient { agency_id: Some(agency_id), name, scopes, client_id, secret: None },
+                    )
+                    .await
+                    .map_err(describe)?;
+                    println!("created client {} ({})", client.client_id, client.id);
+                    println!("client secret (shown once, store it now): {secret}");
+                }
+                AdminCommand::ResetPassword { username, password } => {
+                    let id = identity::find_user_id_by_username(&core, &username)
+                        .await
+                        .map_err(describe)?
+                        .ok_or_else(|| format!("no user named {username:?}"))?;
+                    let generated = password.is_none();
+                    let password = password.unwrap_or_else(auth::password::random_secret);
+                    identity::reset_password(&core, &ctx, id, &password).await.map_err(describe)?;
+                    println!("password reset for {username}; their sessions are ended");
+                    if generated {
+                        println!("new password (shown once): {password}");
+                    }
+                }
+                AdminCommand::DeactivateUser { username } => {
+                    let id = identity::find_user_id_by_username(&core, &username)
+                        .await
+                        .map_err(describe)?
+                        .ok_or_else(|| format!("no user named {username:?}"))?;
+                    identity::set_user_active(&core, &ctx, id, false).await.map_err(describe)?;
+                    println!("deactivated {username}");
+                }
+            }
+            Ok(())
+        }
+    }
+}
