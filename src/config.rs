@@ -23,22 +23,48 @@ pub struct GlobalArgs {
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
     /// Run mode.
-    #[arg(long, env = "FRONTDOOR_MODE", value_enum, default_value = "development", global = true)]
+    #[arg(
+        long,
+        env = "FRONTDOOR_MODE",
+        value_enum,
+        default_value = "development",
+        global = true
+    )]
     pub mode: Mode,
     /// Token signing key, base64 (at least 32 bytes once decoded). Required in production.
-    #[arg(long, env = "FRONTDOOR_SIGNING_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "FRONTDOOR_SIGNING_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     pub signing_key: Option<String>,
     /// File holding the base64 signing key (alternative to FRONTDOOR_SIGNING_KEY).
     #[arg(long, env = "FRONTDOOR_SIGNING_KEY_FILE", global = true)]
     pub signing_key_file: Option<PathBuf>,
     /// Access token lifetime in seconds.
-    #[arg(long, env = "FRONTDOOR_ACCESS_TOKEN_TTL", default_value_t = 900, global = true)]
+    #[arg(
+        long,
+        env = "FRONTDOOR_ACCESS_TOKEN_TTL",
+        default_value_t = 900,
+        global = true
+    )]
     pub access_token_ttl: u64,
     /// Refresh token lifetime in seconds.
-    #[arg(long, env = "FRONTDOOR_REFRESH_TOKEN_TTL", default_value_t = 1_209_600, global = true)]
+    #[arg(
+        long,
+        env = "FRONTDOOR_REFRESH_TOKEN_TTL",
+        default_value_t = 1_209_600,
+        global = true
+    )]
     pub refresh_token_ttl: u64,
     /// Largest number of pooled database connections.
-    #[arg(long, env = "FRONTDOOR_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    #[arg(
+        long,
+        env = "FRONTDOOR_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
     pub db_max_connections: u32,
 }
 
@@ -137,8 +163,12 @@ fn resolve_signing_key(args: &GlobalArgs) -> Result<Vec<u8>, String> {
         return decode_key(text, "FRONTDOOR_SIGNING_KEY");
     }
     if let Some(path) = &args.signing_key_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read FRONTDOOR_SIGNING_KEY_FILE {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "cannot read FRONTDOOR_SIGNING_KEY_FILE {}: {e}",
+                path.display()
+            )
+        })?;
         return decode_key(&text, "FRONTDOOR_SIGNING_KEY_FILE");
     }
     if args.mode == Mode::Production {
@@ -151,8 +181,16 @@ fn resolve_signing_key(args: &GlobalArgs) -> Result<Vec<u8>, String> {
     }
     let mut key = vec![0u8; 32];
     rand::thread_rng().fill_bytes(&mut key);
-    write_private_file(&path, &base64::engine::general_purpose::STANDARD.encode(&key))
-        .map_err(|e| format!("cannot write development signing key {}: {e}", path.display()))?;
+    write_private_file(
+        &path,
+        &base64::engine::general_purpose::STANDARD.encode(&key),
+    )
+    .map_err(|e| {
+        format!(
+            "cannot write development signing key {}: {e}",
+            path.display()
+        )
+    })?;
     Ok(key)
 }
 

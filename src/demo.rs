@@ -21,11 +21,41 @@ pub struct DemoAgency {
 }
 
 pub const AGENCIES: [DemoAgency; 5] = [
-    DemoAgency { key: "la", name: "Walsall Council Children's Services", kind: AgencyKind::LocalAuthority, source_code: "5A", hosts_mash: true },
-    DemoAgency { key: "police", name: "West Midlands Police", kind: AgencyKind::Police, source_code: "6", hosts_mash: false },
-    DemoAgency { key: "health", name: "Walsall Healthcare NHS Trust", kind: AgencyKind::Health, source_code: "3D", hosts_mash: false },
-    DemoAgency { key: "school", name: "Brookhollow Primary School, Walsall", kind: AgencyKind::Education, source_code: "2A", hosts_mash: false },
-    DemoAgency { key: "earlyhelp", name: "Walsall Early Help Hub", kind: AgencyKind::EarlyHelp, source_code: "5D", hosts_mash: false },
+    DemoAgency {
+        key: "la",
+        name: "Walsall Council Children's Services",
+        kind: AgencyKind::LocalAuthority,
+        source_code: "5A",
+        hosts_mash: true,
+    },
+    DemoAgency {
+        key: "police",
+        name: "West Midlands Police",
+        kind: AgencyKind::Police,
+        source_code: "6",
+        hosts_mash: false,
+    },
+    DemoAgency {
+        key: "health",
+        name: "Walsall Healthcare NHS Trust",
+        kind: AgencyKind::Health,
+        source_code: "3D",
+        hosts_mash: false,
+    },
+    DemoAgency {
+        key: "school",
+        name: "Brookhollow Primary School, Walsall",
+        kind: AgencyKind::Education,
+        source_code: "2A",
+        hosts_mash: false,
+    },
+    DemoAgency {
+        key: "earlyhelp",
+        name: "Walsall Early Help Hub",
+        kind: AgencyKind::EarlyHelp,
+        source_code: "5D",
+        hosts_mash: false,
+    },
 ];
 
 pub struct DemoUser {
@@ -36,18 +66,78 @@ pub struct DemoUser {
 }
 
 pub const USERS: [DemoUser; 12] = [
-    DemoUser { username: "admin", display_name: "Demo Administrator (fictional)", agency: "la", role: Role::Admin },
-    DemoUser { username: "mash.manager", display_name: "Morgan Testwell (fictional MASH manager)", agency: "la", role: Role::MashManager },
-    DemoUser { username: "mash.manager2", display_name: "Riley Samplefield (fictional MASH manager)", agency: "la", role: Role::MashManager },
-    DemoUser { username: "mash.social.worker", display_name: "Sam Placeholder (fictional social worker)", agency: "la", role: Role::MashSocialWorker },
-    DemoUser { username: "auditor", display_name: "Jordan Ledger (fictional auditor)", agency: "la", role: Role::Auditor },
-    DemoUser { username: "la.referrer", display_name: "Casey Council (fictional practitioner)", agency: "la", role: Role::Referrer },
-    DemoUser { username: "police.mash", display_name: "PC Demo Officer (fictional)", agency: "police", role: Role::PartnerMashOfficer },
-    DemoUser { username: "police.referrer", display_name: "PC Example Patrol (fictional)", agency: "police", role: Role::Referrer },
-    DemoUser { username: "health.mash", display_name: "Nurse Demo Liaison (fictional)", agency: "health", role: Role::PartnerMashOfficer },
-    DemoUser { username: "health.referrer", display_name: "Dr Example Practice (fictional GP)", agency: "health", role: Role::Referrer },
-    DemoUser { username: "school.referrer", display_name: "Pat Lessonplan (fictional safeguarding lead)", agency: "school", role: Role::Referrer },
-    DemoUser { username: "earlyhelp.mash", display_name: "Robin Helpwell (fictional early help officer)", agency: "earlyhelp", role: Role::PartnerMashOfficer },
+    DemoUser {
+        username: "admin",
+        display_name: "Demo Administrator (fictional)",
+        agency: "la",
+        role: Role::Admin,
+    },
+    DemoUser {
+        username: "mash.manager",
+        display_name: "Morgan Testwell (fictional MASH manager)",
+        agency: "la",
+        role: Role::MashManager,
+    },
+    DemoUser {
+        username: "mash.manager2",
+        display_name: "Riley Samplefield (fictional MASH manager)",
+        agency: "la",
+        role: Role::MashManager,
+    },
+    DemoUser {
+        username: "mash.social.worker",
+        display_name: "Sam Placeholder (fictional social worker)",
+        agency: "la",
+        role: Role::MashSocialWorker,
+    },
+    DemoUser {
+        username: "auditor",
+        display_name: "Jordan Ledger (fictional auditor)",
+        agency: "la",
+        role: Role::Auditor,
+    },
+    DemoUser {
+        username: "la.referrer",
+        display_name: "Casey Council (fictional practitioner)",
+        agency: "la",
+        role: Role::Referrer,
+    },
+    DemoUser {
+        username: "police.mash",
+        display_name: "PC Demo Officer (fictional)",
+        agency: "police",
+        role: Role::PartnerMashOfficer,
+    },
+    DemoUser {
+        username: "police.referrer",
+        display_name: "PC Example Patrol (fictional)",
+        agency: "police",
+        role: Role::Referrer,
+    },
+    DemoUser {
+        username: "health.mash",
+        display_name: "Nurse Demo Liaison (fictional)",
+        agency: "health",
+        role: Role::PartnerMashOfficer,
+    },
+    DemoUser {
+        username: "health.referrer",
+        display_name: "Dr Example Practice (fictional GP)",
+        agency: "health",
+        role: Role::Referrer,
+    },
+    DemoUser {
+        username: "school.referrer",
+        display_name: "Pat Lessonplan (fictional safeguarding lead)",
+        agency: "school",
+        role: Role::Referrer,
+    },
+    DemoUser {
+        username: "earlyhelp.mash",
+        display_name: "Robin Helpwell (fictional early help officer)",
+        agency: "earlyhelp",
+        role: Role::PartnerMashOfficer,
+    },
 ];
 
 pub struct DemoClient {
@@ -134,12 +224,26 @@ pub fn summary() -> String {
     out.push_str(DEMO_PASSWORD);
     out.push_str(")\n");
     for u in &USERS {
-        let agency = AGENCIES.iter().find(|a| a.key == u.agency).map(|a| a.name).unwrap_or("");
-        out.push_str(&format!("  {:<20} {:<22} {}\n", u.username, u.role.as_str(), agency));
+        let agency = AGENCIES
+            .iter()
+            .find(|a| a.key == u.agency)
+            .map(|a| a.name)
+            .unwrap_or("");
+        out.push_str(&format!(
+            "  {:<20} {:<22} {}\n",
+            u.username,
+            u.role.as_str(),
+            agency
+        ));
     }
     out.push_str("Demo machine clients (POST /oauth/token, grant_type=client_credentials):\n");
     for c in &CLIENTS {
-        out.push_str(&format!("  {:<20} secret {:<20} scopes {}\n", c.client_id, c.secret, c.scopes.join(" ")));
+        out.push_str(&format!(
+            "  {:<20} secret {:<20} scopes {}\n",
+            c.client_id,
+            c.secret,
+            c.scopes.join(" ")
+        ));
     }
     out
 }

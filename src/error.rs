@@ -11,10 +11,18 @@ pub enum AppError {
     Unauthenticated(&'static str),
     Forbidden,
     NotFound,
-    BadUserInput { field: String, message: String },
-    Conflict { field: String, message: String },
+    BadUserInput {
+        field: String,
+        message: String,
+    },
+    Conflict {
+        field: String,
+        message: String,
+    },
     ConsentRequired,
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     /// Logged with its detail; the caller sees only "internal error".
     Internal(String),
 }

@@ -10,7 +10,11 @@ use frontdoor::error::AppError;
 use frontdoor::{auth, build_app, demo, graphql, logging, Core};
 
 #[derive(Parser)]
-#[command(name = "frontdoor", version, about = "GraphQL backend of a Multi-Agency Safeguarding Hub (MASH)")]
+#[command(
+    name = "frontdoor",
+    version,
+    about = "GraphQL backend of a Multi-Agency Safeguarding Hub (MASH)"
+)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -161,7 +165,11 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
     let ctx = RequestCtx::operator(&os_user());
     match command {
         Command::Schema => unreachable!("handled before configuration"),
-        Command::Serve { bind, demo: with_demo, request_timeout } => {
+        Command::Serve {
+            bind,
+            demo: with_demo,
+            request_timeout,
+        } => {
             if with_demo && config.is_production() {
                 return Err("--demo loads users with a published password and is refused in production mode".into());
             }
@@ -203,18 +211,41 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
         Command::Admin(admin) => {
             let core = start(config.clone()).await?;
             match admin {
-                AdminCommand::CreateAgency { name, kind, source_code, hosts_mash } => {
+                AdminCommand::CreateAgency {
+                    name,
+                    kind,
+                    source_code,
+                    hosts_mash,
+                } => {
                     let kind = AgencyKind::parse(&kind.to_uppercase())
                         .ok_or_else(|| format!("unknown agency kind {kind:?}"))?;
-                    let created = identity::create_agency(&core, &ctx, NewAgency { name, kind, source_code, hosts_mash })
-                        .await
-                        .map_err(describe)?;
+                    let created = identity::create_agency(
+                        &core,
+                        &ctx,
+                        NewAgency {
+                            name,
+                            kind,
+                            source_code,
+                            hosts_mash,
+                        },
+                    )
+                    .await
+                    .map_err(describe)?;
                     println!("created agency {} ({})", created.name, created.id);
                 }
-                AdminCommand::CreateUser { username, agency, roles, display_name, password } => {
+                AdminCommand::CreateUser {
+                    username,
+                    agency,
+                    roles,
+                    display_name,
+                    password,
+                } => {
                     let roles = roles
                         .iter()
-                        .map(|r| Role::parse(&r.trim().to_uppercase()).ok_or_else(|| format!("unknown role {r:?}")))
+                        .map(|r| {
+                            Role::parse(&r.trim().to_uppercase())
+                                .ok_or_else(|| format!("unknown role {r:?}"))
+                        })
                         .collect::<Result<Vec<_>, _>>()?;
                     let agency_id = agency_named(&core, &agency).await?;
                     let generated = password.is_none();
@@ -222,7 +253,13 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
                     let (user, _) = identity::create_user(
                         &core,
                         &ctx,
-                        NewUser { agency_id: Some(agency_id), username, display_name, roles, password: password.clone() },
+                        NewUser {
+                            agency_id: Some(agency_id),
+                            username,
+                            display_name,
+                            roles,
+                            password: password.clone(),
+                        },
                     )
                     .await
                     .map_err(describe)?;
@@ -231,12 +268,23 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
                         println!("initial password (shown once): {password}");
                     }
                 }
-                AdminCommand::CreateClient { agency, name, scopes, client_id } => {
+                AdminCommand::CreateClient {
+                    agency,
+                    name,
+                    scopes,
+                    client_id,
+                } => {
                     let agency_id = agency_named(&core, &agency).await?;
                     let ((client, _), secret) = identity::create_client(
                         &core,
                         &ctx,
-                        NewClient { agency_id: Some(agency_id), name, scopes, client_id, secret: None },
+                        NewClient {
+                            agency_id: Some(agency_id),
+                            name,
+                            scopes,
+                            client_id,
+                            secret: None,
+                        },
                     )
                     .await
                     .map_err(describe)?;
@@ -250,7 +298,9 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
                         .ok_or_else(|| format!("no user named {username:?}"))?;
                     let generated = password.is_none();
                     let password = password.unwrap_or_else(auth::password::random_secret);
-                    identity::reset_password(&core, &ctx, id, &password).await.map_err(describe)?;
+                    identity::reset_password(&core, &ctx, id, &password)
+                        .await
+                        .map_err(describe)?;
                     println!("password reset for {username}; their sessions are ended");
                     if generated {
                         println!("new password (shown once): {password}");
@@ -261,7 +311,9 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
                         .await
                         .map_err(describe)?
                         .ok_or_else(|| format!("no user named {username:?}"))?;
-                    identity::set_user_active(&core, &ctx, id, false).await.map_err(describe)?;
+                    identity::set_user_active(&core, &ctx, id, false)
+                        .await
+                        .map_err(describe)?;
                     println!("deactivated {username}");
                 }
             }

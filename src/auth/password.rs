@@ -65,7 +65,11 @@ pub async fn verify(password: String, stored: Option<String>) -> AppResult<bool>
         let real = stored.is_some();
         let stored = stored.unwrap_or_else(|| dummy_hash().to_string());
         let ok = PasswordHash::new(&stored)
-            .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                argon2()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false);
         ok && real
     })

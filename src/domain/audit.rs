@@ -48,7 +48,11 @@ impl AuditEntry {
     }
 }
 
-pub async fn record<C: ConnectionTrait>(conn: &C, ctx: &RequestCtx, entry: AuditEntry) -> AppResult<()> {
+pub async fn record<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &RequestCtx,
+    entry: AuditEntry,
+) -> AppResult<()> {
     let actor = &ctx.actor;
     audit_event::ActiveModel {
         at: Set(Utc::now()),

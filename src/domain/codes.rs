@@ -49,7 +49,11 @@ impl Role {
 
     /// Roles as stored: comma-separated names.
     pub fn join(roles: &[Role]) -> String {
-        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+        roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     pub fn split(stored: &str) -> Vec<Role> {

@@ -31,7 +31,10 @@ fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> {
         return Err(AppError::bad_input(field, "must not be empty"));
     }
     if value.chars().count() > max {
-        return Err(AppError::bad_input(field, format!("must be at most {max} characters")));
+        return Err(AppError::bad_input(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     Ok(value.to_string())
 }
@@ -39,8 +42,13 @@ fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> {
 fn normalized_username(value: &str) -> AppResult<String> {
     let name = value.trim().to_lowercase();
     let valid = (3..=64).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
     if valid {
         Ok(name)
     } else {
@@ -58,7 +66,12 @@ fn unique_violation(err: DbErr, field: &str, message: &str) -> AppError {
     }
 }
 
-async fn fetch_page<E, C>(conn: &C, query: Select<E>, id_column: E::Column, page: &PageRequest) -> AppResult<Page<E::Model>>
+async fn fetch_page<E, C>(
+    conn: &C,
+    query: Select<E>,
+    id_column: E::Column,
+    page: &PageRequest,
+) -> AppResult<Page<E::Model>>
 where
     E: EntityTrait,
     E::Model: Sync,
@@ -72,7 +85,11 @@ where
     let mut items = query.limit(page.first + 1).all(conn).await?;
     let has_next_page = items.len() as u64 > page.first;
     items.truncate(page.first as usize);
-    Ok(Page { items, has_next_page, total_count })
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
 }
 
 // ---------------------------------------------------------------- agencies
@@ -84,16 +101,28 @@ pub struct NewAgency {
     pub hosts_mash: bool,
 }
 
-pub async fn create_agency(core: &Core, ctx: &RequestCtx, input: NewAgency) -> AppResult<agency::Model> {
+pub async fn create_agency(
+    core: &Core,
+    ctx: &RequestCtx,
+    input: NewAgency,
+) -> AppResult<agency::Model> {
     authorize_admin(core, ctx, "agency.create").await?;
     let name = required_text("name", &input.name, MAX_NAME_LEN)?;
-    let source_code = input.kind.checked_source_code(input.source_code.as_deref())?;
+    let source_code = input
+        .kind
+        .checked_source_code(input.source_code.as_deref())?;
     if input.hosts_mash && input.kind != AgencyKind::LocalAuthority {
-        return Err(AppError::bad_input("hostsMash", "only a local authority can host the MASH"));
+        return Err(AppError::bad_input(
+            "hostsMash",
+            "only a local authority can host the MASH",
+        ));
     }
     let txn = begin_write(&core.db).await?;
     if input.hosts_mash && find_mash_host(&txn).await?.is_some() {
-        return Err(AppError::conflict("hostsMash", "another agency already hosts the MASH"));
+        return Err(AppError::conflict(
+            "hostsMash",
+            "another agency already hosts the MASH",
+        ));
     }
     let created = agency::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -132,11 +161,26 @@ pub struct AgencyChanges {
     pub active: Option<bool>,
 }
 
-pub async fn update_agency(core: &Core, ctx: &RequestCtx, id: Uuid, changes: AgencyChanges) -> AppResult<agency::Model> {
+pub async fn update_agency(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    changes: AgencyChanges,
+) -> AppResult<agency::Model> {
     authorize_admin(core, ctx, "agency.update").await?;
-    let name = changes.name.as_deref().map(|n| required_text("name", n, MAX_NAME_LEN)).transpose()?;
+    let name = changes
+        .name
+        .as_deref()
+        .map(|n| required_text("name", n, MAX_NAME_LEN))
+        .transpose()?;
     let found = agency::Entity::find_by_id(id).one(&core.db).await?;
-    let existing = audit::on_refusal(&core.db, ctx, "agency.update", found.ok_or(AppError::NotFound)).await?;
+    let existing = audit::on_refusal(
+        &core.db,
+        ctx,
+        "agency.update",
+        found.ok_or(AppError::NotFound),
+    )
+    .await?;
     let kind = AgencyKind::parse(&existing.kind).unwrap_or(AgencyKind::Other);
     let source_code = changes
         .source_code
@@ -173,10 +217,20 @@ pub async fn update_agency(core: &Core, ctx: &RequestCtx, id: Uuid, changes: Age
 pub async fn get_agency(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<agency::Model> {
     authorize_admin(core, ctx, "agency.read").await?;
     let found = agency::Entity::find_by_id(id).one(&core.db).await?;
-    audit::on_refusal(&core.db, ctx, "agency.read", found.ok_or(AppError::NotFound)).await
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        "agency.read",
+        found.ok_or(AppError::NotFound),
+    )
+    .await
 }
 
-pub async fn list_agencies(core: &Core, ctx: &RequestCtx, page: PageRequest) -> AppResult<Page<agency::Model>> {
+pub async fn list_agencies(
+    core: &Core,
+    ctx: &RequestCtx,
+    page: PageRequest,
+) -> AppResult<Page<agency::Model>> {
     authorize_admin(core, ctx, "agency.list").await?;
     fetch_page(&core.db, agency::Entity::find(), agency::Column::Id, &page).await
 }
@@ -217,7 +271,11 @@ fn dedup_roles(mut roles: Vec<Role>) -> Vec<Role> {
     roles
 }
 
-pub async fn create_user(core: &Core, ctx: &RequestCtx, input: NewUser) -> AppResult<UserWithAgency> {
+pub async fn create_user(
+    core: &Core,
+    ctx: &RequestCtx,
+    input: NewUser,
+) -> AppResult<UserWithAgency> {
     authorize_admin(core, ctx, "user.create").await?;
     let username = normalized_username(&input.username)?;
     let display_name = required_text("displayName", &input.display_name, MAX_NAME_LEN)?;
@@ -263,7 +321,12 @@ pub async fn create_user(core: &Core, ctx: &RequestCtx, input: NewUser) -> AppRe
     Ok((created, agency))
 }
 
-async fn target_user(core: &Core, ctx: &RequestCtx, action: &'static str, id: Uuid) -> AppResult<UserWithAgency> {
+async fn target_user(
+    core: &Core,
+    ctx: &RequestCtx,
+    action: &'static str,
+    id: Uuid,
+) -> AppResult<UserWithAgency> {
     let found = user::Entity::find_by_id(id)
         .find_also_related(agency::Entity)
         .one(&core.db)
@@ -285,7 +348,12 @@ pub async fn find_user_id_by_username(core: &Core, username: &str) -> AppResult<
         .map(|u| u.id))
 }
 
-pub async fn set_user_roles(core: &Core, ctx: &RequestCtx, id: Uuid, roles: Vec<Role>) -> AppResult<UserWithAgency> {
+pub async fn set_user_roles(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    roles: Vec<Role>,
+) -> AppResult<UserWithAgency> {
     authorize_admin(core, ctx, "user.set_roles").await?;
     let (existing, agency) = target_user(core, ctx, "user.set_roles", id).await?;
     let roles = dedup_roles(roles);
@@ -298,7 +366,9 @@ pub async fn set_user_roles(core: &Core, ctx: &RequestCtx, id: Uuid, roles: Vec<
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("user.set_roles").entity("User", updated.id).detail(json!({ "roles": updated.roles })),
+        AuditEntry::success("user.set_roles")
+            .entity("User", updated.id)
+            .detail(json!({ "roles": updated.roles })),
     )
     .await?;
     txn.commit().await?;
@@ -306,8 +376,17 @@ pub async fn set_user_roles(core: &Core, ctx: &RequestCtx, id: Uuid, roles: Vec<
 }
 
 /// Deactivation takes effect at the user's next request: every request re-reads the user.
-pub async fn set_user_active(core: &Core, ctx: &RequestCtx, id: Uuid, active_flag: bool) -> AppResult<UserWithAgency> {
-    let action = if active_flag { "user.reactivate" } else { "user.deactivate" };
+pub async fn set_user_active(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    active_flag: bool,
+) -> AppResult<UserWithAgency> {
+    let action = if active_flag {
+        "user.reactivate"
+    } else {
+        "user.deactivate"
+    };
     authorize_admin(core, ctx, action).await?;
     let (existing, agency) = target_user(core, ctx, action, id).await?;
     let txn = begin_write(&core.db).await?;
@@ -315,12 +394,22 @@ pub async fn set_user_active(core: &Core, ctx: &RequestCtx, id: Uuid, active_fla
     active.active = Set(active_flag);
     active.updated_at = Set(Utc::now());
     let updated = active.update(&txn).await?;
-    audit::record(&txn, ctx, AuditEntry::success(action).entity("User", updated.id)).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success(action).entity("User", updated.id),
+    )
+    .await?;
     txn.commit().await?;
     Ok((updated, agency))
 }
 
-pub async fn reset_password(core: &Core, ctx: &RequestCtx, id: Uuid, new_password: &str) -> AppResult<UserWithAgency> {
+pub async fn reset_password(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    new_password: &str,
+) -> AppResult<UserWithAgency> {
     authorize_admin(core, ctx, "user.reset_password").await?;
     password::validate_new_password("newPassword", new_password)?;
     let (existing, agency) = target_user(core, ctx, "user.reset_password", id).await?;
@@ -328,7 +417,12 @@ pub async fn reset_password(core: &Core, ctx: &RequestCtx, id: Uuid, new_passwor
     let txn = begin_write(&core.db).await?;
     let updated = super::sessions::set_password(&txn, existing, hash).await?;
     throttle::clear(&txn, &throttle::key_for(&updated.username)).await?;
-    audit::record(&txn, ctx, AuditEntry::success("user.reset_password").entity("User", updated.id)).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success("user.reset_password").entity("User", updated.id),
+    )
+    .await?;
     txn.commit().await?;
     Ok((updated, agency))
 }
@@ -348,7 +442,11 @@ pub async fn list_users(
     with_agencies(core, page, |u| u.agency_id).await
 }
 
-async fn with_agencies<T>(core: &Core, page: Page<T>, agency_of: impl Fn(&T) -> Uuid) -> AppResult<Page<(T, agency::Model)>> {
+async fn with_agencies<T>(
+    core: &Core,
+    page: Page<T>,
+    agency_of: impl Fn(&T) -> Uuid,
+) -> AppResult<Page<(T, agency::Model)>> {
     let ids: Vec<Uuid> = page.items.iter().map(&agency_of).collect();
     let agencies = agency::Entity::find()
         .filter(agency::Column::Id.is_in(ids))
@@ -359,10 +457,18 @@ async fn with_agencies<T>(core: &Core, page: Page<T>, agency_of: impl Fn(&T) -> 
         .into_iter()
         .filter_map(|item| {
             let id = agency_of(&item);
-            agencies.iter().find(|a| a.id == id).cloned().map(|a| (item, a))
+            agencies
+                .iter()
+                .find(|a| a.id == id)
+                .cloned()
+                .map(|a| (item, a))
         })
         .collect();
-    Ok(Page { items, has_next_page: page.has_next_page, total_count: page.total_count })
+    Ok(Page {
+        items,
+        has_next_page: page.has_next_page,
+        total_count: page.total_count,
+    })
 }
 
 /// Lifts a login lock early (ADMIN). Works for any username, existing or not.
@@ -391,18 +497,31 @@ pub struct NewClient {
 pub type ClientWithAgency = (client::Model, agency::Model);
 
 /// Creates a client. The secret is returned this once and only its hash is kept.
-pub async fn create_client(core: &Core, ctx: &RequestCtx, input: NewClient) -> AppResult<(ClientWithAgency, String)> {
+pub async fn create_client(
+    core: &Core,
+    ctx: &RequestCtx,
+    input: NewClient,
+) -> AppResult<(ClientWithAgency, String)> {
     authorize_admin(core, ctx, "client.create").await?;
     let name = required_text("name", &input.name, MAX_NAME_LEN)?;
     if input.scopes.is_empty() {
-        return Err(AppError::bad_input("scopes", "at least one scope is required"));
+        return Err(AppError::bad_input(
+            "scopes",
+            "at least one scope is required",
+        ));
     }
     if let Some(bad) = input.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-        return Err(AppError::bad_input("scopes", format!("unknown scope {bad:?}; known: {}", SCOPES.join(", "))));
+        return Err(AppError::bad_input(
+            "scopes",
+            format!("unknown scope {bad:?}; known: {}", SCOPES.join(", ")),
+        ));
     }
     let client_id = match input.client_id {
         Some(id) => normalized_username(&id).map_err(|_| {
-            AppError::bad_input("clientId", "must be 3–64 characters: letters, digits, '.', '_' or '-'")
+            AppError::bad_input(
+                "clientId",
+                "must be 3–64 characters: letters, digits, '.', '_' or '-'",
+            )
         })?,
         None => format!("fd-{}", Uuid::new_v4().simple()),
     };
@@ -437,20 +556,39 @@ pub async fn create_client(core: &Core, ctx: &RequestCtx, input: NewClient) -> A
     Ok(((created, agency), secret))
 }
 
-pub async fn set_client_active(core: &Core, ctx: &RequestCtx, id: Uuid, active_flag: bool) -> AppResult<ClientWithAgency> {
-    let action = if active_flag { "client.reactivate" } else { "client.deactivate" };
+pub async fn set_client_active(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    active_flag: bool,
+) -> AppResult<ClientWithAgency> {
+    let action = if active_flag {
+        "client.reactivate"
+    } else {
+        "client.deactivate"
+    };
     authorize_admin(core, ctx, action).await?;
     let (existing, agency) = target_client(core, ctx, action, id).await?;
     let txn = begin_write(&core.db).await?;
     let mut active: client::ActiveModel = existing.into();
     active.active = Set(active_flag);
     let updated = active.update(&txn).await?;
-    audit::record(&txn, ctx, AuditEntry::success(action).entity("Client", updated.id)).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success(action).entity("Client", updated.id),
+    )
+    .await?;
     txn.commit().await?;
     Ok((updated, agency))
 }
 
-async fn target_client(core: &Core, ctx: &RequestCtx, action: &'static str, id: Uuid) -> AppResult<ClientWithAgency> {
+async fn target_client(
+    core: &Core,
+    ctx: &RequestCtx,
+    action: &'static str,
+    id: Uuid,
+) -> AppResult<ClientWithAgency> {
     let found = client::Entity::find_by_id(id)
         .find_also_related(agency::Entity)
         .one(&core.db)

@@ -20,14 +20,18 @@ impl PageRequest {
             None => DEFAULT_PAGE_SIZE.min(max),
             Some(n) if n < 0 => return Err(AppError::bad_input("first", "must not be negative")),
             Some(n) if n as u64 > max => {
-                return Err(AppError::bad_input("first", format!("must be at most {max}")))
+                return Err(AppError::bad_input(
+                    "first",
+                    format!("must be at most {max}"),
+                ))
             }
             Some(n) => n as u64,
         };
         let after = match after {
             None => None,
             Some(cursor) => Some(
-                decode_cursor(cursor).ok_or_else(|| AppError::bad_input("after", "not a valid cursor"))?,
+                decode_cursor(cursor)
+                    .ok_or_else(|| AppError::bad_input("after", "not a valid cursor"))?,
             ),
         };
         Ok(PageRequest { first, after })
@@ -46,6 +50,8 @@ pub fn encode_cursor(id: Uuid) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Option<Uuid> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
     Uuid::from_slice(&bytes).ok()
 }

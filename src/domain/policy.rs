@@ -50,7 +50,10 @@ pub fn role_allowed_in(role: Role, agency: &agency::Model) -> bool {
 
 pub fn check_roles_for_agency(roles: &[Role], agency: &agency::Model) -> AppResult<()> {
     if roles.is_empty() {
-        return Err(AppError::bad_input("roles", "at least one role is required"));
+        return Err(AppError::bad_input(
+            "roles",
+            "at least one role is required",
+        ));
     }
     if let Some(role) = roles.iter().find(|r| !role_allowed_in(**r, agency)) {
         let rule = if agency.hosts_mash {
@@ -58,7 +61,10 @@ pub fn check_roles_for_agency(roles: &[Role], agency: &agency::Model) -> AppResu
         } else {
             "is held only by users of the agency that hosts the MASH"
         };
-        return Err(AppError::bad_input("roles", format!("{} {rule}", role.as_str())));
+        return Err(AppError::bad_input(
+            "roles",
+            format!("{} {rule}", role.as_str()),
+        ));
     }
     Ok(())
 }

@@ -87,7 +87,12 @@ fn usable(user: &user::Model, agency: &agency::Model) -> bool {
 }
 
 /// Unknown user, wrong password, deactivated account: one answer, one cost.
-pub async fn login(core: &Core, ctx: &RequestCtx, username: &str, password_text: &str) -> AppResult<SessionTokens> {
+pub async fn login(
+    core: &Core,
+    ctx: &RequestCtx,
+    username: &str,
+    password_text: &str,
+) -> AppResult<SessionTokens> {
     let key = throttle::key_for(username);
     let reserved = throttle::reserve_attempt(&core.db, &core.config.login_throttle, &key).await;
     audit::on_refusal(&core.db, ctx, "login", reserved).await?;
@@ -110,12 +115,18 @@ pub async fn login(core: &Core, ctx: &RequestCtx, username: &str, password_text:
                 actor: actor_for_user(user.clone(), agency),
                 request_id: ctx.request_id.clone(),
             };
-            audit::record(&txn, &ctx, AuditEntry::success("login").entity("User", user.id)).await?;
+            audit::record(
+                &txn,
+                &ctx,
+                AuditEntry::success("login").entity("User", user.id),
+            )
+            .await?;
             txn.commit().await?;
             Ok(tokens)
         }
         found => {
-            let mut entry = AuditEntry::refused("login", &AppError::Unauthenticated(BAD_CREDENTIALS));
+            let mut entry =
+                AuditEntry::refused("login", &AppError::Unauthenticated(BAD_CREDENTIALS));
             entry = match &found {
                 Some((user, _)) => entry.entity("User", user.id),
                 None => entry.detail(json!({ "unknownUsername": true })),
@@ -168,7 +179,12 @@ pub async fn refresh(core: &Core, ctx: &RequestCtx, token: &str) -> AppResult<Se
             actor: actor_for_user(user.clone(), agency),
             request_id: ctx.request_id.clone(),
         };
-        audit::record(&txn, &ctx, AuditEntry::success("session.refresh").entity("User", user.id)).await?;
+        audit::record(
+            &txn,
+            &ctx,
+            AuditEntry::success("session.refresh").entity("User", user.id),
+        )
+        .await?;
         txn.commit().await?;
         Ok(tokens)
     }
@@ -209,7 +225,12 @@ pub async fn logout(core: &Core, ctx: &RequestCtx, token: &str) -> AppResult<boo
         Subject::User(id) => id,
         Subject::Client(id) => id,
     };
-    audit::record(&txn, ctx, AuditEntry::success("logout").entity("User", user_id)).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success("logout").entity("User", user_id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(true)
 }
@@ -225,15 +246,25 @@ pub async fn change_password(
     let authorized = policy::authorize(&ctx.actor, Permission::ChangeOwnPassword);
     audit::on_refusal(&core.db, ctx, "user.change_password", authorized).await?;
     password::validate_new_password("newPassword", new_password)?;
-    let user_id = ctx.actor.id.ok_or(AppError::Unauthenticated("authentication required"))?;
-    let (user, _) = find_user_with_agency(core, user_id).await?.ok_or(AppError::Unauthenticated("authentication required"))?;
+    let user_id = ctx
+        .actor
+        .id
+        .ok_or(AppError::Unauthenticated("authentication required"))?;
+    let (user, _) = find_user_with_agency(core, user_id)
+        .await?
+        .ok_or(AppError::Unauthenticated("authentication required"))?;
 
     let key = throttle::key_for(&user.username);
     let reserved = throttle::reserve_attempt(&core.db, &core.config.login_throttle, &key).await;
     audit::on_refusal(&core.db, ctx, "user.change_password", reserved).await?;
     if !password::verify(current.to_string(), Some(user.password_hash.clone())).await? {
         let err = AppError::bad_input("currentPassword", "the current password is not correct");
-        audit::record(&core.db, ctx, AuditEntry::refused("user.change_password", &err).entity("User", user.id)).await?;
+        audit::record(
+            &core.db,
+            ctx,
+            AuditEntry::refused("user.change_password", &err).entity("User", user.id),
+        )
+        .await?;
         return Err(err);
     }
     let hash = password::hash(new_password.to_string()).await?;
@@ -241,7 +272,12 @@ pub async fn change_password(
     throttle::clear(&txn, &key).await?;
     let updated = set_password(&txn, user, hash).await?;
     let tokens = issue_session(core, &txn, &updated, Uuid::now_v7()).await?;
-    audit::record(&txn, ctx, AuditEntry::success("user.change_password").entity("User", updated.id)).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success("user.change_password").entity("User", updated.id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(tokens)
 }
@@ -279,8 +315,16 @@ pub fn actor_for_user(user: user::Model, agency: agency::Model) -> Actor {
     }
 }
 
-fn actor_for_client(client: client::Model, agency: agency::Model, granted: Option<String>) -> Actor {
-    let held: Vec<String> = client.scopes.split_whitespace().map(str::to_string).collect();
+fn actor_for_client(
+    client: client::Model,
+    agency: agency::Model,
+    granted: Option<String>,
+) -> Actor {
+    let held: Vec<String> = client
+        .scopes
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
     // A token carries the scopes granted at issue; scopes since removed no longer count.
     let scopes = match granted {
         Some(granted) => granted
@@ -354,7 +398,10 @@ pub async fn client_credentials(
     secret: &str,
     requested_scope: Option<&str>,
 ) -> Result<ClientToken, GrantError> {
-    let anonymous = RequestCtx { actor: Actor::anonymous(), request_id: request_id.clone() };
+    let anonymous = RequestCtx {
+        actor: Actor::anonymous(),
+        request_id: request_id.clone(),
+    };
     let found = client::Entity::find()
         .filter(client::Column::ClientId.eq(client_id))
         .find_also_related(agency::Entity)
@@ -401,9 +448,22 @@ pub async fn client_credentials(
         Some(scope.clone()),
         ttl,
     );
-    let ctx = RequestCtx { actor: actor_for_client(client.clone(), agency, Some(scope.clone())), request_id };
-    audit::record(&core.db, &ctx, AuditEntry::success("oauth.token").entity("Client", client.id).detail(json!({ "scope": scope })))
-        .await
-        .map_err(|_| GrantError::Internal)?;
-    Ok(ClientToken { access_token: issued.token, expires_in: ttl.as_secs(), scope })
+    let ctx = RequestCtx {
+        actor: actor_for_client(client.clone(), agency, Some(scope.clone())),
+        request_id,
+    };
+    audit::record(
+        &core.db,
+        &ctx,
+        AuditEntry::success("oauth.token")
+            .entity("Client", client.id)
+            .detail(json!({ "scope": scope })),
+    )
+    .await
+    .map_err(|_| GrantError::Internal)?;
+    Ok(ClientToken {
+        access_token: issued.token,
+        expires_in: ttl.as_secs(),
+        scope,
+    })
 }

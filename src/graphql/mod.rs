@@ -8,7 +8,9 @@ pub mod types;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection,
+};
 use async_graphql::{Context, EmptySubscription, Schema, ServerResult, Variables};
 
 pub use mutation::Mutation;
@@ -45,7 +47,10 @@ pub fn sdl() -> String {
 
 /// The services and the caller, as every resolver needs them.
 pub(crate) fn env<'a>(ctx: &Context<'a>) -> (&'a Core, &'a RequestCtx) {
-    (ctx.data_unchecked::<Core>(), ctx.data_unchecked::<RequestCtx>())
+    (
+        ctx.data_unchecked::<Core>(),
+        ctx.data_unchecked::<RequestCtx>(),
+    )
 }
 
 /// A bounded label for metrics and logs: operation type and root field names (never

@@ -67,16 +67,25 @@ pub struct CreateClientInput {
 impl Mutation {
     /// Sign in. Unknown username and wrong password give the same UNAUTHENTICATED answer;
     /// repeated failures lock the account for a growing time (RATE_LIMITED).
-    async fn login(&self, ctx: &Context<'_>, username: String, password: String) -> Result<AuthPayload> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        password: String,
+    ) -> Result<AuthPayload> {
         let (core, request) = env(ctx);
-        Ok(AuthPayload(sessions::login(core, request, &username, &password).await?))
+        Ok(AuthPayload(
+            sessions::login(core, request, &username, &password).await?,
+        ))
     }
 
     /// Exchange a refresh token for a new pair. Each refresh token works once; reusing one
     /// ends the session it belongs to.
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
         let (core, request) = env(ctx);
-        Ok(AuthPayload(sessions::refresh(core, request, &refresh_token).await?))
+        Ok(AuthPayload(
+            sessions::refresh(core, request, &refresh_token).await?,
+        ))
     }
 
     /// End the session the refresh token belongs to. True if a session was ended.
@@ -123,7 +132,9 @@ impl Mutation {
             source_code: input.source_code,
             active: input.active,
         };
-        let updated = identity::update_agency(core, request, ids::target("Agency", &input.id), changes).await?;
+        let updated =
+            identity::update_agency(core, request, ids::target("Agency", &input.id), changes)
+                .await?;
         Ok(Agency(updated))
     }
 
@@ -142,31 +153,45 @@ impl Mutation {
     }
 
     /// Replace a user's roles (ADMIN).
-    async fn set_user_roles(&self, ctx: &Context<'_>, user_id: ID, roles: Vec<Role>) -> Result<User> {
+    async fn set_user_roles(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        roles: Vec<Role>,
+    ) -> Result<User> {
         let (core, request) = env(ctx);
-        let (user, agency) = identity::set_user_roles(core, request, ids::target("User", &user_id), roles).await?;
+        let (user, agency) =
+            identity::set_user_roles(core, request, ids::target("User", &user_id), roles).await?;
         Ok(User(user, agency))
     }
 
     /// Deactivate a user (ADMIN): their tokens stop working at their next request.
     async fn deactivate_user(&self, ctx: &Context<'_>, user_id: ID) -> Result<User> {
         let (core, request) = env(ctx);
-        let (user, agency) = identity::set_user_active(core, request, ids::target("User", &user_id), false).await?;
+        let (user, agency) =
+            identity::set_user_active(core, request, ids::target("User", &user_id), false).await?;
         Ok(User(user, agency))
     }
 
     /// Reactivate a user (ADMIN).
     async fn reactivate_user(&self, ctx: &Context<'_>, user_id: ID) -> Result<User> {
         let (core, request) = env(ctx);
-        let (user, agency) = identity::set_user_active(core, request, ids::target("User", &user_id), true).await?;
+        let (user, agency) =
+            identity::set_user_active(core, request, ids::target("User", &user_id), true).await?;
         Ok(User(user, agency))
     }
 
     /// Set a new password for a user (ADMIN). Ends all their sessions and lifts any login lock.
-    async fn reset_password(&self, ctx: &Context<'_>, user_id: ID, new_password: String) -> Result<User> {
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        new_password: String,
+    ) -> Result<User> {
         let (core, request) = env(ctx);
         let (user, agency) =
-            identity::reset_password(core, request, ids::target("User", &user_id), &new_password).await?;
+            identity::reset_password(core, request, ids::target("User", &user_id), &new_password)
+                .await?;
         Ok(User(user, agency))
     }
 
@@ -177,7 +202,11 @@ impl Mutation {
     }
 
     /// Register a machine client (ADMIN). The secret is in the answer, and only there.
-    async fn create_client(&self, ctx: &Context<'_>, input: CreateClientInput) -> Result<CreateClientPayload> {
+    async fn create_client(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateClientInput,
+    ) -> Result<CreateClientPayload> {
         let (core, request) = env(ctx);
         let new = identity::NewClient {
             agency_id: ids::decode("Agency", &input.agency_id),
@@ -197,7 +226,8 @@ impl Mutation {
     async fn deactivate_client(&self, ctx: &Context<'_>, client_id: ID) -> Result<Client> {
         let (core, request) = env(ctx);
         let (client, agency) =
-            identity::set_client_active(core, request, ids::target("Client", &client_id), false).await?;
+            identity::set_client_active(core, request, ids::target("Client", &client_id), false)
+                .await?;
         Ok(Client(client, agency))
     }
 }

@@ -78,4 +78,3 @@ impl Query {
         Ok(connection(page, |(c, _)| c.id, |(c, a)| Client(c, a)))
     }
 }
-

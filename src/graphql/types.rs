@@ -102,7 +102,11 @@ impl Client {
     }
     /// OAuth scopes it may be granted.
     async fn scopes(&self) -> Vec<String> {
-        self.0.scopes.split_whitespace().map(str::to_string).collect()
+        self.0
+            .scopes
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
     }
     /// Deactivated clients cannot obtain or use tokens.
     async fn active(&self) -> bool {
@@ -138,7 +142,11 @@ pub struct Viewer(pub Actor);
 impl Viewer {
     /// Global id of the user or client.
     async fn id(&self) -> ID {
-        let type_name = if self.0.kind == ActorKind::Client { "Client" } else { "User" };
+        let type_name = if self.0.kind == ActorKind::Client {
+            "Client"
+        } else {
+            "User"
+        };
         ids::encode(type_name, self.0.id.unwrap_or_default())
     }
     /// A person or a machine client.
@@ -227,7 +235,11 @@ pub type Connection<N> = async_graphql::connection::Connection<
 >;
 
 /// Turns a page of records into a Relay connection.
-pub fn connection<T, N>(page: Page<T>, id_of: impl Fn(&T) -> uuid::Uuid, node: impl Fn(T) -> N) -> Connection<N>
+pub fn connection<T, N>(
+    page: Page<T>,
+    id_of: impl Fn(&T) -> uuid::Uuid,
+    node: impl Fn(T) -> N,
+) -> Connection<N>
 where
     N: async_graphql::OutputType,
 {
@@ -235,7 +247,9 @@ where
     let mut conn = Connection::with_additional_fields(
         has_previous,
         page.has_next_page,
-        ConnectionTotals { total_count: page.total_count },
+        ConnectionTotals {
+            total_count: page.total_count,
+        },
     );
     conn.edges.extend(page.items.into_iter().map(|item| {
         let cursor = encode_cursor(id_of(&item));

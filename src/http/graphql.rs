@@ -67,10 +67,20 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         Ok(Some(token)) => match sessions::authenticate(&state.core, token).await {
             Ok(actor) => actor,
             Err(err) if err.code() == "UNAUTHENTICATED" => {
-                state.metrics.observe("unauthenticated", started.elapsed().as_secs_f64(), &["UNAUTHENTICATED".into()]);
+                state.metrics.observe(
+                    "unauthenticated",
+                    started.elapsed().as_secs_f64(),
+                    &["UNAUTHENTICATED".into()],
+                );
                 return error_body(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &err.message());
             }
-            Err(err) => return error_body(StatusCode::INTERNAL_SERVER_ERROR, err.code(), &err.message()),
+            Err(err) => {
+                return error_body(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    err.code(),
+                    &err.message(),
+                )
+            }
         },
         Err(()) => {
             return error_body(
@@ -108,7 +118,9 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     }
     let operation = label.get();
     let elapsed = started.elapsed();
-    state.metrics.observe(&operation, elapsed.as_secs_f64(), &codes);
+    state
+        .metrics
+        .observe(&operation, elapsed.as_secs_f64(), &codes);
     tracing::info!(operation = %operation, errors = ?codes, elapsed_ms = elapsed.as_millis() as u64, "graphql");
     GraphQLResponse::from(response).into_response()
 }

@@ -34,7 +34,10 @@ pub struct AppState {
 }
 
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string)
+    headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// Request ids are ours alone: an incoming one is dropped so callers cannot forge the id
@@ -90,7 +93,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         state.metrics.render(&state.core.db),
     )
 }

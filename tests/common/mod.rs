@@ -1,0 +1,243 @@
+//! The test rig: a real HTTP server on a random port over a fresh database per test —
+//! a temporary SQLite file always, and a freshly created PostgreSQL database when
+//! FRONTDOOR_TEST_POSTGRES holds a server URL (dropped afterwards).
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::Once;
+
+use frontdoor::config::Config;
+use frontdoor::{build_app, demo, Core};
+use sea_orm::sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = demo::DEMO_PASSWORD;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestServer {
+    pub backend: Backend,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub core: Core,
+    server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+    postgres: Option<PostgresDb>,
+}
+
+struct PostgresDb {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PostgresDb {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(mut conn) = PgConnection::connect(&admin_url).await {
+                    let _ = conn
+                        .execute(AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn postgres_url() -> Option<String> {
+    std::env::var("FRONTDOOR_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// The same URL with another database name.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let prefix = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => &base[..i],
+        _ => base,
+    };
+    format!("{prefix}/{name}{query}")
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server with demo data loaded, after `adjust` has changed the configuration.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (url, postgres) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let admin_url = postgres_url().expect("FRONTDOOR_TEST_POSTGRES");
+                let name = format!("frontdoor_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = PgConnection::connect(&admin_url)
+                    .await
+                    .expect("connect to FRONTDOOR_TEST_POSTGRES");
+                conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create test database");
+                (
+                    with_database(&admin_url, &name),
+                    Some(PostgresDb { admin_url, name }),
+                )
+            }
+        };
+        let mut config = Config::for_tests(&url);
+        adjust(&mut config);
+        let core = Core::start(config).await.expect("start core");
+        demo::load_if_empty(&core).await.expect("demo data");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = build_app(core.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        TestServer {
+            backend,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            core,
+            server,
+            _dir: dir,
+            postgres,
+        }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.core.db
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POST /graphql; returns (HTTP status, JSON body).
+    pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// The JSON body of a GraphQL call.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.post(token, query, variables).await.1
+    }
+
+    pub async fn login_tokens(&self, username: &str, password: &str) -> Value {
+        self.gql(
+            None,
+            "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken refreshToken } }",
+            json!({ "u": username, "p": password }),
+        )
+        .await
+    }
+
+    /// A demo user's access token.
+    pub async fn login(&self, username: &str) -> String {
+        let body = self.login_tokens(username, PASSWORD).await;
+        body["data"]["login"]["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login {username} failed: {body}"))
+            .to_string()
+    }
+
+    /// A machine client's access token (client_secret_post).
+    pub async fn client_token(&self, client_id: &str, secret: &str) -> String {
+        let response = self
+            .http
+            .post(self.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        body["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("token for {client_id}: {body}"))
+            .to_string()
+    }
+
+    pub async fn count<E: EntityTrait>(&self, _entity: E) -> u64
+    where
+        E::Model: Sync,
+    {
+        E::find().count(self.db()).await.unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Runs `test` against a fresh SQLite server, then a fresh PostgreSQL one if configured.
+pub async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(TestServer) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    test(TestServer::start(Backend::Sqlite).await).await;
+    if postgres_url().is_some() {
+        test(TestServer::start(Backend::Postgres).await).await;
+    } else {
+        static NOTICE: Once = Once::new();
+        NOTICE.call_once(|| {
+            eprintln!("note: FRONTDOOR_TEST_POSTGRES is not set: the PostgreSQL pass is skipped (SQLite only)");
+        });
+    }
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+pub fn error_field(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["field"].as_str()
+}
+
+/// The demo users except those holding `role`.
+pub fn demo_users_without(role: frontdoor::domain::codes::Role) -> Vec<&'static str> {
+    demo::USERS
+        .iter()
+        .filter(|u| u.role != role)
+        .map(|u| u.username)
+        .collect()
+}

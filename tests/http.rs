@@ -1,0 +1,283 @@
+//! The HTTP surface: health, readiness, metrics, limits, GraphiQL, request ids, the schema file.
+mod common;
+
+use common::{each_backend, error_code, Backend, TestServer};
+use frontdoor::config::Mode;
+use serde_json::{json, Value};
+
+/// GraphiQL's own introspection query (abridged only in whitespace).
+const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}
+"#;
+
+fn deep_query(depth: usize) -> String {
+    let mut query = String::from("{ __schema { types { fields { type ");
+    for _ in 0..depth {
+        query.push_str("{ ofType ");
+    }
+    query.push_str("{ name }");
+    for _ in 0..depth {
+        query.push_str(" }");
+    }
+    query.push_str(" } } } }");
+    query
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_and_metrics() {
+    each_backend(|server| async move {
+        let health = server
+            .http
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
+        let ready = server.http.get(server.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
+
+        let token = server.login("mash.manager").await;
+        server.gql(Some(&token), "{ me { name } }", json!({})).await;
+        server
+            .gql(Some(&token), "{ agencies { totalCount } }", json!({}))
+            .await;
+        let metrics = server
+            .http
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("frontdoor_graphql_requests_total{operation=\"query:me\"} 1"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("frontdoor_graphql_requests_total{operation=\"mutation:login\"} 1")
+        );
+        assert!(metrics.contains("frontdoor_graphql_errors_total{code=\"FORBIDDEN\"} 1"));
+        assert!(metrics
+            .contains("frontdoor_graphql_request_duration_seconds_bucket{operation=\"query:me\""));
+        assert!(metrics.contains("frontdoor_db_pool_connections{state=\"idle\"}"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_while_the_database_is_unreachable() {
+    // PostgreSQL only: the database is made to refuse connections and its sessions ended.
+    if std::env::var("FRONTDOOR_TEST_POSTGRES")
+        .map(|v| v.is_empty())
+        .unwrap_or(true)
+    {
+        eprintln!("note: readiness-failure test needs FRONTDOOR_TEST_POSTGRES; skipped");
+        return;
+    }
+    let server = TestServer::start(Backend::Postgres).await;
+    let url = std::env::var("FRONTDOOR_TEST_POSTGRES").unwrap();
+    use sea_orm::sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+    let mut admin = PgConnection::connect(&url).await.unwrap();
+    let name: String = sea_orm::sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(server.db().get_postgres_connection_pool())
+        .await
+        .unwrap();
+    admin
+        .execute(AssertSqlSafe(format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS false"
+        )))
+        .await
+        .unwrap();
+    admin
+        .execute(AssertSqlSafe(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        )))
+        .await
+        .unwrap();
+    let ready = server.http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert_eq!(
+        server
+            .http
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    admin
+        .execute(AssertSqlSafe(format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS true"
+        )))
+        .await
+        .unwrap();
+    let ready = server.http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_oversized_bodies_and_deep_queries_are_refused() {
+    each_backend(|server| async move {
+        let batch = server
+            .http
+            .post(server.url("/graphql"))
+            .json(&json!([{ "query": "{ me { name } }" }, { "query": "{ me { name } }" }]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(batch.status(), 400);
+        let body: Value = batch.json().await.unwrap();
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
+        assert!(body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("one operation per request"));
+
+        let padding = "x".repeat(2 * 1024 * 1024);
+        let big = server
+            .http
+            .post(server.url("/graphql"))
+            .json(&json!({ "query": "{ me { name } }", "variables": { "padding": padding } }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(big.status(), 413);
+
+        let token = server.login("admin").await;
+        let body = server.gql(Some(&token), &deep_query(40), json!({})).await;
+        assert!(body["data"].is_null(), "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("nested too deep"),
+            "{body}"
+        );
+
+        // ...while GraphiQL's own introspection query still works in development.
+        let body = server.gql(None, INTROSPECTION, json!({})).await;
+        assert!(body["errors"].is_null(), "{body}");
+        assert!(body["data"]["__schema"]["types"].as_array().unwrap().len() > 10);
+
+        // Engine errors (unknown fields) carry a code too.
+        let body = server
+            .gql(Some(&token), "{ me { nonsense } }", json!({}))
+            .await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
+        let body = server.gql(Some(&token), "{ me { nam } }", json!({})).await;
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Did you mean"),
+            "suggestions on in development"
+        );
+
+        let not_json = server
+            .http
+            .post(server.url("/graphql"))
+            .body("query=me")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(not_json.status(), 400);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_in_development_only_and_no_introspection_in_production() {
+    let dev = TestServer::start(Backend::Sqlite).await;
+    let page = dev.http.get(dev.url("/graphql")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .to_lowercase()
+        .contains("graphiql"));
+
+    let prod = TestServer::start_with(Backend::Sqlite, |c| c.mode = Mode::Production).await;
+    assert_eq!(
+        prod.http
+            .get(prod.url("/graphql"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let body = prod.gql(None, INTROSPECTION, json!({})).await;
+    assert!(
+        body["data"]["__schema"].is_null(),
+        "introspection answered in production: {body}"
+    );
+    let token = prod.login("admin").await;
+    let body = prod.gql(Some(&token), "{ me { nam } }", json!({})).await;
+    assert!(
+        !body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Did you mean"),
+        "{body}"
+    );
+    let body = prod.gql(Some(&token), "{ me { name } }", json!({})).await;
+    assert_eq!(body["data"]["me"]["name"], "admin");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_has_its_own_request_id_and_callers_cannot_set_it() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let response = server
+            .http
+            .get(server.url("/healthz"))
+            .header("x-request-id", "forged-id")
+            .send()
+            .await
+            .unwrap();
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .expect("request id header")
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_ne!(id, "forged-id");
+        assert!(!seen.contains(&id));
+        seen.push(id);
+    }
+}
+
+#[test]
+fn schema_graphql_matches_the_code() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .expect("schema.graphql");
+    assert!(
+        committed == frontdoor::graphql::sdl(),
+        "schema.graphql is out of date: run `cargo run -- schema > schema.graphql`"
+    );
+}
