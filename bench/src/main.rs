@@ -44,14 +44,25 @@ struct Args {
     #[arg(long, default_value = "target/release/frontdoor")]
     server: String,
     /// PostgreSQL server URL; a fresh database is created on it and dropped afterwards.
-    #[arg(long, env = "FRONTDOOR_BENCH_POSTGRES", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(
+        long,
+        env = "FRONTDOOR_BENCH_POSTGRES",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
     postgres: String,
     #[arg(long, default_value_t = 18080)]
     port: u16,
 }
 
 const DEMO_PASSWORD: &str = "frontdoor-demo";
-const USERS: [&str; 6] = ["mash.manager", "mash.social.worker", "police.mash", "health.mash", "school.referrer", "auditor"];
+const USERS: [&str; 6] = [
+    "mash.manager",
+    "mash.social.worker",
+    "police.mash",
+    "health.mash",
+    "school.referrer",
+    "auditor",
+];
 const ME: &str = "{ me { id kind name roles agency { id name kind } } }";
 
 struct Server {
@@ -76,12 +87,21 @@ async fn start_server(args: &Args, db: Db) -> Server {
         Db::Sqlite => {
             let dir = std::env::temp_dir().join(format!("frontdoor-bench-{suffix}"));
             std::fs::create_dir_all(&dir).unwrap();
-            (format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()), Some(dir), None)
+            (
+                format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
+                Some(dir),
+                None,
+            )
         }
         _ => {
             let name = format!("frontdoor_bench_{suffix}");
-            let mut admin = PgConnection::connect(&args.postgres).await.expect("connect to PostgreSQL");
-            admin.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+            let mut admin = PgConnection::connect(&args.postgres)
+                .await
+                .expect("connect to PostgreSQL");
+            admin
+                .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .unwrap();
             (with_database(&args.postgres, &name), None, Some(name))
         }
     };
@@ -91,19 +111,32 @@ async fn start_server(args: &Args, db: Db) -> Server {
     let child = Command::new(&args.server)
         .args(["serve", "--demo", "--bind", &bind])
         .env("DATABASE_URL", &url)
-        .env("FRONTDOOR_SIGNING_KEY", base64::engine::general_purpose::STANDARD.encode(key))
+        .env(
+            "FRONTDOOR_SIGNING_KEY",
+            base64::engine::general_purpose::STANDARD.encode(key),
+        )
         .env("FRONTDOOR_LOG", "warn")
         .env("FRONTDOOR_DB_MAX_CONNECTIONS", "16")
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e} (run `cargo build --release` first)", args.server));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {}: {e} (run `cargo build --release` first)",
+                args.server
+            )
+        });
     let base = format!("http://{bind}");
     let http = reqwest::Client::new();
     for _ in 0..300 {
         if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
             if r.status().is_success() {
-                return Server { child, base, _dir: dir, pg_database };
+                return Server {
+                    child,
+                    base,
+                    _dir: dir,
+                    pg_database,
+                };
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -118,7 +151,11 @@ async fn stop_server(args: &Args, mut server: Server) {
     }
     if let Some(name) = &server.pg_database {
         if let Ok(mut admin) = PgConnection::connect(&args.postgres).await {
-            let _ = admin.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+            let _ = admin
+                .execute(AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .await;
         }
     }
 }
@@ -136,7 +173,10 @@ async fn login(http: &reqwest::Client, base: &str, username: &str) -> String {
         .json()
         .await
         .unwrap();
-    body["data"]["login"]["accessToken"].as_str().unwrap_or_else(|| panic!("login {username}: {body}")).to_string()
+    body["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("login {username}: {body}"))
+        .to_string()
 }
 
 struct RunResult {
@@ -146,7 +186,13 @@ struct RunResult {
     histogram: Histogram<u64>,
 }
 
-async fn run_load(base: &str, tokens: &[String], connections: usize, warmup: Duration, measure: Duration) -> RunResult {
+async fn run_load(
+    base: &str,
+    tokens: &[String],
+    connections: usize,
+    warmup: Duration,
+    measure: Duration,
+) -> RunResult {
     let start = Instant::now();
     let measure_from = start + warmup;
     let deadline = measure_from + measure;
@@ -159,7 +205,10 @@ async fn run_load(base: &str, tokens: &[String], connections: usize, warmup: Dur
         let body = body.clone();
         tasks.push(tokio::spawn(async move {
             // One client per task: one keep-alive connection each.
-            let http = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+            let http = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap();
             let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
             let (mut ok, mut failed) = (0u64, 0u64);
             loop {
@@ -175,14 +224,20 @@ async fn run_load(base: &str, tokens: &[String], connections: usize, warmup: Dur
                     .send()
                     .await;
                 let good = match result {
-                    Ok(response) if response.status().is_success() => match response.bytes().await {
-                        Ok(bytes) => serde_json::from_slice::<Value>(&bytes).map(|v| v.get("errors").is_none()).unwrap_or(false),
-                        Err(_) => false,
-                    },
+                    Ok(response) if response.status().is_success() => {
+                        match response.bytes().await {
+                            Ok(bytes) => serde_json::from_slice::<Value>(&bytes)
+                                .map(|v| v.get("errors").is_none())
+                                .unwrap_or(false),
+                            Err(_) => false,
+                        }
+                    }
                     _ => false,
                 };
                 if sent >= measure_from {
-                    histogram.record(sent.elapsed().as_micros().max(1) as u64).unwrap();
+                    histogram
+                        .record(sent.elapsed().as_micros().max(1) as u64)
+                        .unwrap();
                     if good {
                         ok += 1;
                     } else {
@@ -201,7 +256,12 @@ async fn run_load(base: &str, tokens: &[String], connections: usize, warmup: Dur
         failed += f;
         total.add(h).unwrap();
     }
-    RunResult { ok, failed, elapsed: measure, histogram: total }
+    RunResult {
+        ok,
+        failed,
+        elapsed: measure,
+        histogram: total,
+    }
 }
 
 #[tokio::main]
@@ -220,7 +280,14 @@ async fn main() {
             tokens.push(login(&http, &server.base, user).await);
         }
         for &connections in &args.connections {
-            let result = run_load(&server.base, &tokens, connections, Duration::from_secs(2), Duration::from_secs(args.duration)).await;
+            let result = run_load(
+                &server.base,
+                &tokens,
+                connections,
+                Duration::from_secs(2),
+                Duration::from_secs(args.duration),
+            )
+            .await;
             let total = result.ok + result.failed;
             let ms = |q: f64| result.histogram.value_at_quantile(q) as f64 / 1000.0;
             println!(
