@@ -16,6 +16,16 @@ pub struct AuditEntry {
     pub entity_id: Option<String>,
     pub outcome: &'static str,
     pub detail: Option<Json>,
+    /// Why the data moved (derived from the operation), e.g. "safeguarding.triage".
+    pub purpose: Option<&'static str>,
+    /// The lawful basis code of a disclosure (codes.md), where one applies.
+    pub lawful_basis: Option<String>,
+    /// The consent or override that allowed it: "consent:<id>" or "override:<id>".
+    pub consent_ref: Option<String>,
+    /// Every child whose identity or case data the operation touched or returned.
+    pub children: Vec<uuid::Uuid>,
+    /// Further records touched or returned, as (type, id): e.g. each disclosure read.
+    pub refs: Vec<(&'static str, String)>,
 }
 
 impl AuditEntry {
@@ -26,6 +36,11 @@ impl AuditEntry {
             entity_id: None,
             outcome: "SUCCESS",
             detail: None,
+            purpose: None,
+            lawful_basis: None,
+            consent_ref: None,
+            children: Vec::new(),
+            refs: Vec::new(),
         }
     }
 
@@ -44,6 +59,31 @@ impl AuditEntry {
 
     pub fn detail(mut self, detail: Json) -> AuditEntry {
         self.detail = Some(detail);
+        self
+    }
+
+    pub fn purpose(mut self, purpose: &'static str) -> AuditEntry {
+        self.purpose = Some(purpose);
+        self
+    }
+
+    pub fn lawful_basis(mut self, basis: impl Into<String>) -> AuditEntry {
+        self.lawful_basis = Some(basis.into());
+        self
+    }
+
+    pub fn consent_ref(mut self, reference: impl Into<String>) -> AuditEntry {
+        self.consent_ref = Some(reference.into());
+        self
+    }
+
+    pub fn children(mut self, children: impl IntoIterator<Item = uuid::Uuid>) -> AuditEntry {
+        self.children.extend(children);
+        self
+    }
+
+    pub fn reference(mut self, kind: &'static str, id: impl ToString) -> AuditEntry {
+        self.refs.push((kind, id.to_string()));
         self
     }
 }
