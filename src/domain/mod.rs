@@ -1,6 +1,8 @@
 //! The domain: rules, policy checks and audit writes, one transaction per operation.
 pub mod audit;
+pub mod clock;
 pub mod codes;
+pub mod identifiers;
 pub mod identity;
 pub mod page;
 pub mod policy;
