@@ -58,6 +58,9 @@ pub struct GlobalArgs {
         global = true
     )]
     pub refresh_token_ttl: u64,
+    /// Information request due times in hours, by priority.
+    #[arg(long, env = "FRONTDOOR_REQUEST_DUE_HOURS", default_value = "RED=4,AMBER=24,GREEN=72", global = true)]
+    pub request_due_hours: String,
     /// Largest number of pooled database connections.
     #[arg(
         long,
@@ -100,6 +103,8 @@ pub struct Config {
     pub login_throttle: LoginThrottlePolicy,
     /// Largest `first` a connection accepts.
     pub max_page_size: u64,
+    /// Information request due times in hours for RED, AMBER, GREEN.
+    pub request_due_hours: [i64; 3],
 }
 
 impl Config {
@@ -121,6 +126,7 @@ impl Config {
             db_max_connections: args.db_max_connections,
             login_throttle: LoginThrottlePolicy::default(),
             max_page_size: 100,
+            request_due_hours: parse_due_hours(&args.request_due_hours)?,
         })
     }
 
@@ -139,8 +145,32 @@ impl Config {
             db_max_connections: 8,
             login_throttle: LoginThrottlePolicy::default(),
             max_page_size: 100,
+            request_due_hours: [4, 24, 72],
         }
     }
+}
+
+/// `RED=4,AMBER=24,GREEN=72` → [4, 24, 72].
+fn parse_due_hours(text: &str) -> Result<[i64; 3], String> {
+    let mut hours = [4, 24, 72];
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("FRONTDOOR_REQUEST_DUE_HOURS: expected PRIORITY=HOURS, got {part:?}"))?;
+        let value: i64 = value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v| *v > 0)
+            .ok_or_else(|| format!("FRONTDOOR_REQUEST_DUE_HOURS: {part:?} needs a positive number of hours"))?;
+        match name.trim() {
+            "RED" => hours[0] = value,
+            "AMBER" => hours[1] = value,
+            "GREEN" => hours[2] = value,
+            other => return Err(format!("FRONTDOOR_REQUEST_DUE_HOURS: unknown priority {other:?}")),
+        }
+    }
+    Ok(hours)
 }
 
 fn decode_key(text: &str, origin: &str) -> Result<Vec<u8>, String> {

@@ -1,11 +1,16 @@
 //! The domain: rules, policy checks and audit writes, one transaction per operation.
 pub mod audit;
+pub mod children;
 pub mod clock;
 pub mod codes;
+pub mod consent;
+pub mod contacts;
 pub mod identifiers;
+pub mod idempotency;
 pub mod identity;
 pub mod page;
 pub mod policy;
+pub mod requests;
 pub mod sessions;
 pub mod throttle;
 

@@ -1,6 +1,8 @@
 //! The one access policy (DESIGN.md "Access policy"). Services ask it before they touch
 //! anything; nothing reads or changes records around it.
-use entity::agency;
+use entity::{agency, contact, disclosure, information_request};
+use sea_orm::{ColumnTrait, Condition};
+use uuid::Uuid;
 
 use super::codes::Role;
 use super::{Actor, ActorKind};
@@ -67,4 +69,192 @@ pub fn check_roles_for_agency(roles: &[Role], agency: &agency::Model) -> AppResu
         ));
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------- case data
+
+/// MASH staff: managers and social workers of the agency that hosts the MASH.
+pub fn is_mash_staff(actor: &Actor) -> bool {
+    actor.kind == ActorKind::User
+        && actor.agency.as_ref().is_some_and(|a| a.hosts_mash)
+        && (actor.has_role(Role::MashManager) || actor.has_role(Role::MashSocialWorker))
+}
+
+fn has_scope(actor: &Actor, scope: &str) -> bool {
+    actor.kind == ActorKind::Client && actor.scopes.iter().any(|s| s == scope)
+}
+
+fn is_partner_officer(actor: &Actor) -> bool {
+    actor.kind == ActorKind::User && actor.has_role(Role::PartnerMashOfficer)
+}
+
+fn same_agency(actor: &Actor, agency_id: Uuid) -> bool {
+    actor.agency_id() == Some(agency_id)
+}
+
+/// Operations on case data whose permission depends on the caller's role alone. A caller
+/// without it gets FORBIDDEN; one with it may still find a record out of scope (NOT_FOUND).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaseOperation {
+    SubmitContact,
+    ReadContacts,
+    /// Triage work: children, requests, overrides asked for, recommendations, onward sharing.
+    MashWork,
+    RecordConsent,
+    DecideContact,
+    DecideOverride,
+    RespondToRequests,
+    ChildAccessLog,
+    DisclosureAccessLog,
+}
+
+pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> {
+    if actor.kind == ActorKind::Anonymous {
+        return Err(AppError::Unauthenticated("authentication required"));
+    }
+    let mash = is_mash_staff(actor);
+    let manager = mash && actor.has_role(Role::MashManager);
+    let allowed = match operation {
+        CaseOperation::SubmitContact => {
+            mash || is_partner_officer(actor) || actor.has_role(Role::Referrer) || has_scope(actor, "contacts:submit")
+        }
+        CaseOperation::ReadContacts => {
+            mash || is_partner_officer(actor) || actor.has_role(Role::Referrer) || has_scope(actor, "contacts:submit")
+        }
+        CaseOperation::MashWork => mash,
+        CaseOperation::RecordConsent => mash || is_partner_officer(actor) || actor.has_role(Role::Referrer),
+        CaseOperation::DecideContact | CaseOperation::DecideOverride | CaseOperation::ChildAccessLog => manager,
+        CaseOperation::RespondToRequests => is_partner_officer(actor) || has_scope(actor, "requests:respond"),
+        CaseOperation::DisclosureAccessLog => {
+            manager || is_partner_officer(actor) || (actor.has_role(Role::Auditor) && actor.agency.as_ref().is_some_and(|a| a.hosts_mash))
+        }
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// How much of a contact a caller sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContactAccess {
+    /// MASH staff: everything.
+    Mash,
+    /// The submitting referrer, their agency's MASH desk or systems: status, outcome and
+    /// decision date, the details they sent; never the rationale, recommendation or
+    /// other agencies' disclosures.
+    Submitter,
+}
+
+pub fn contact_access(actor: &Actor, contact: &contact::Model) -> Option<ContactAccess> {
+    if is_mash_staff(actor) {
+        return Some(ContactAccess::Mash);
+    }
+    let own_agency = same_agency(actor, contact.agency_id);
+    let submitter = (is_partner_officer(actor) && own_agency)
+        || (has_scope(actor, "contacts:submit") && own_agency)
+        || (actor.has_role(Role::Referrer) && actor.id == Some(contact.submitted_by_id));
+    submitter.then_some(ContactAccess::Submitter)
+}
+
+/// The contacts a caller may list, as a database condition (lists are filtered in the
+/// query, so counts and pages never reveal hidden rows).
+pub fn contact_scope(actor: &Actor) -> Condition {
+    if is_mash_staff(actor) {
+        return Condition::all();
+    }
+    let mut any = Condition::any();
+    if let Some(agency) = actor.agency_id() {
+        if is_partner_officer(actor) || has_scope(actor, "contacts:submit") {
+            any = any.add(contact::Column::AgencyId.eq(agency));
+        }
+    }
+    if actor.has_role(Role::Referrer) {
+        if let Some(id) = actor.id {
+            any = any.add(contact::Column::SubmittedById.eq(id));
+        }
+    }
+    // An empty "any" matches nothing.
+    any
+}
+
+/// Consent may be recorded or withdrawn by MASH staff, or on their own contacts by the
+/// submitting referrer and their agency's MASH desk (not by machine clients).
+pub fn may_record_consent(actor: &Actor, contact: &contact::Model) -> bool {
+    actor.kind == ActorKind::User && contact_access(actor, contact).is_some()
+}
+
+/// Requests a caller may see: MASH staff all; a partner's desk and systems those to their agency.
+pub fn request_scope(actor: &Actor) -> Condition {
+    if is_mash_staff(actor) {
+        return Condition::all();
+    }
+    match actor.agency_id() {
+        Some(agency) if is_partner_officer(actor) || has_scope(actor, "requests:respond") => {
+            Condition::all().add(information_request::Column::ToAgencyId.eq(agency))
+        }
+        _ => Condition::any(),
+    }
+}
+
+pub fn may_see_request(actor: &Actor, request: &information_request::Model) -> bool {
+    is_mash_staff(actor)
+        || ((is_partner_officer(actor) || has_scope(actor, "requests:respond")) && same_agency(actor, request.to_agency_id))
+}
+
+pub fn may_answer_request(actor: &Actor, request: &information_request::Model) -> bool {
+    (is_partner_officer(actor) || has_scope(actor, "requests:respond")) && same_agency(actor, request.to_agency_id)
+}
+
+/// How a disclosure appears to a caller (originator control, codes.md "Handling codes").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisclosureVisibility {
+    Full,
+    /// Only that the supplying agency holds information (legacy codes 4 and 5).
+    Stub,
+    Hidden,
+}
+
+pub fn disclosure_visibility(actor: &Actor, disclosure: &disclosure::Model) -> DisclosureVisibility {
+    let supplier = is_partner_officer(actor) && same_agency(actor, disclosure.supplied_by_agency_id);
+    if supplier {
+        return DisclosureVisibility::Full;
+    }
+    let recipient = disclosure
+        .to_agency_id
+        .is_some_and(|to| is_partner_officer(actor) && same_agency(actor, to));
+    if is_mash_staff(actor) || recipient {
+        if matches!(disclosure.handling_code.as_str(), "4" | "5") {
+            DisclosureVisibility::Stub
+        } else {
+            DisclosureVisibility::Full
+        }
+    } else {
+        DisclosureVisibility::Hidden
+    }
+}
+
+/// Whether the MASH may pass a disclosure on to `to` (codes.md "Handling codes in frontdoor").
+pub fn onward_share_check(
+    disclosure: &disclosure::Model,
+    to: &agency::Model,
+    referring_agency: Uuid,
+    conditions_acknowledged: bool,
+    authorisation: Option<&str>,
+) -> AppResult<()> {
+    let refuse = |field: &str, why: &str| Err(AppError::bad_input(field, why.to_string()));
+    if disclosure.audience_restrictions.split(',').any(|r| r == "NOT_FOR_REFERRER") && to.id == referring_agency {
+        return refuse("toAgencyId", "the supplying agency marked this not for the referrer");
+    }
+    match disclosure.handling_code.as_str() {
+        "P" => Ok(()),
+        "C" if conditions_acknowledged => Ok(()),
+        "C" => refuse("acknowledgeConditions", "handling code C: the conditions must be acknowledged and carried to the recipient"),
+        "1" if to.kind == "POLICE" => Ok(()),
+        "1" => refuse("toAgencyId", "legacy code 1: onward sharing only to law-enforcement and prosecuting agencies"),
+        "2" if authorisation.is_some_and(|a| !a.trim().is_empty()) => Ok(()),
+        "2" => refuse("authorisation", "legacy code 2: onward sharing needs a recorded authorisation"),
+        _ => refuse("disclosureId", "this handling code does not allow onward sharing"),
+    }
 }

@@ -219,7 +219,12 @@ where
     } else {
         static NOTICE: Once = Once::new();
         NOTICE.call_once(|| {
-            eprintln!("note: FRONTDOOR_TEST_POSTGRES is not set: the PostgreSQL pass is skipped (SQLite only)");
+            // Written to the real stderr (not the captured one) so `cargo test` shows it.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: FRONTDOOR_TEST_POSTGRES is not set: PostgreSQL pass skipped, SQLite only"
+            );
         });
     }
 }

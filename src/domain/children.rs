@@ -1,0 +1,288 @@
+//! Children: validation of identity details, duplicate matching, the MASH's child record.
+use chrono::{NaiveDate, Utc};
+use entity::{child, child_link, contact};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, AuditEntry};
+use super::policy::{self, CaseOperation};
+use super::{identifiers, RequestCtx};
+use crate::db::begin_write;
+use crate::error::{AppError, AppResult};
+use crate::Core;
+
+pub const GENDERS: [&str; 4] = ["MALE", "FEMALE", "NOT_STATED", "NEITHER"];
+pub const ETHNICITIES: [&str; 21] = [
+    "WBRI", "WIRI", "WIRT", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN", "AOTH", "BCRB",
+    "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT", "WOTH",
+];
+
+/// A child's details as someone supplies them (validated, normalised).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChildDetails {
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: Option<NaiveDate>,
+    pub gender: String,
+    pub ethnicity: Option<String>,
+    pub disability: Option<bool>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub nhs_number: Option<String>,
+    pub upn: Option<String>,
+    pub police_id: Option<String>,
+    pub local_id: Option<String>,
+}
+
+fn optional_text(field: &str, value: Option<String>, max: usize) -> AppResult<Option<String>> {
+    match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+        Some(v) if v.chars().count() > max => Err(AppError::bad_input(field, format!("must be at most {max} characters"))),
+        other => Ok(other),
+    }
+}
+
+pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(AppError::bad_input(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(AppError::bad_input(field, format!("must be at most {max} characters")));
+    }
+    Ok(value.to_string())
+}
+
+impl ChildDetails {
+    /// Checks and normalises every field; `prefix` names the input (e.g. "child").
+    pub fn validated(self, prefix: &str) -> AppResult<ChildDetails> {
+        let f = |name: &str| format!("{prefix}.{name}");
+        let today = Utc::now().date_naive();
+        if let Some(dob) = self.date_of_birth {
+            if dob > today {
+                return Err(AppError::bad_input(&f("dateOfBirth"), "must not be in the future"));
+            }
+            if dob < today - chrono::Duration::days(366 * 26) {
+                return Err(AppError::bad_input(&f("dateOfBirth"), "is not a child's (or care leaver's) date of birth"));
+            }
+        }
+        let gender = self.gender.trim().to_uppercase();
+        if !GENDERS.contains(&gender.as_str()) {
+            return Err(AppError::bad_input(&f("gender"), "must be MALE, FEMALE, NOT_STATED or NEITHER"));
+        }
+        let ethnicity = optional_text(&f("ethnicity"), self.ethnicity, 4)?.map(|e| e.to_uppercase());
+        if let Some(e) = &ethnicity {
+            if !ETHNICITIES.contains(&e.as_str()) {
+                return Err(AppError::bad_input(&f("ethnicity"), "must be a DfE four-letter ethnicity code"));
+            }
+        }
+        Ok(ChildDetails {
+            first_name: required_text(&f("firstName"), &self.first_name, 100)?,
+            last_name: required_text(&f("lastName"), &self.last_name, 100)?,
+            date_of_birth: self.date_of_birth,
+            gender,
+            ethnicity,
+            disability: self.disability,
+            address: optional_text(&f("address"), self.address, 500)?,
+            postcode: optional_text(&f("postcode"), self.postcode, 10)?.map(|p| p.to_uppercase()),
+            nhs_number: optional_text(&f("nhsNumber"), self.nhs_number, 20)?
+                .map(|n| identifiers::nhs_number(&f("nhsNumber"), &n))
+                .transpose()?,
+            upn: optional_text(&f("upn"), self.upn, 13)?.map(|u| identifiers::upn(&f("upn"), &u)).transpose()?,
+            police_id: optional_text(&f("policeId"), self.police_id, 50)?,
+            local_id: optional_text(&f("localId"), self.local_id, 50)?,
+        })
+    }
+}
+
+/// Case-insensitive equality on a text column.
+fn lower_eq(column: child::Column, value: String) -> SimpleExpr {
+    ExprTrait::eq(Expr::expr(Func::lower(Expr::col(column))), value)
+}
+
+/// The MASH's record for these details: the same NHS number, or the same name and date of
+/// birth; otherwise a new record. Never overwrites an existing record (MASH staff reconcile).
+/// Returns the record and whether it already existed.
+pub async fn find_or_create<C: ConnectionTrait>(conn: &C, details: &ChildDetails) -> AppResult<(child::Model, bool)> {
+    if let Some(nhs) = &details.nhs_number {
+        if let Some(found) = child::Entity::find().filter(child::Column::NhsNumber.eq(nhs.as_str())).one(conn).await? {
+            return Ok((found, true));
+        }
+    }
+    if let Some(dob) = details.date_of_birth {
+        let found = child::Entity::find()
+            .filter(lower_eq(child::Column::FirstName, details.first_name.to_lowercase()))
+            .filter(lower_eq(child::Column::LastName, details.last_name.to_lowercase()))
+            .filter(child::Column::DateOfBirth.eq(dob))
+            .order_by_asc(child::Column::Id)
+            .one(conn)
+            .await?;
+        if let Some(found) = found {
+            return Ok((found, true));
+        }
+    }
+    let now = Utc::now();
+    let created = child::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        first_name: Set(details.first_name.clone()),
+        last_name: Set(details.last_name.clone()),
+        date_of_birth: Set(details.date_of_birth),
+        gender: Set(details.gender.clone()),
+        ethnicity: Set(details.ethnicity.clone()),
+        disability: Set(details.disability),
+        address: Set(details.address.clone()),
+        postcode: Set(details.postcode.clone()),
+        nhs_number: Set(details.nhs_number.clone()),
+        upn: Set(details.upn.clone()),
+        police_id: Set(details.police_id.clone()),
+        local_id: Set(details.local_id.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    Ok((created, false))
+}
+
+/// A child record with what MASH staff see alongside it.
+pub struct ChildRecord {
+    pub child: child::Model,
+    pub contact_ids: Vec<Uuid>,
+    pub links: Vec<child_link::Model>,
+}
+
+async fn load_record<C: ConnectionTrait>(conn: &C, child: child::Model) -> AppResult<ChildRecord> {
+    let contact_ids = contact::Entity::find()
+        .filter(contact::Column::ChildId.eq(child.id))
+        .order_by_asc(contact::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let links = child_link::Entity::find()
+        .filter(child_link::Column::ChildId.eq(child.id))
+        .all(conn)
+        .await?;
+    Ok(ChildRecord { child, contact_ids, links })
+}
+
+/// MASH staff read a child's record (audited with the child).
+pub async fn get_child(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ChildRecord> {
+    audit::on_refusal(&core.db, ctx, "child.read", policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+    let found = child::Entity::find_by_id(id).one(&core.db).await?;
+    let child = audit::on_refusal(&core.db, ctx, "child.read", found.ok_or(AppError::NotFound)).await?;
+    let record = load_record(&core.db, child).await?;
+    audit::record(
+        &core.db,
+        ctx,
+        AuditEntry::success("child.read").entity("Child", id).children([id]).purpose("safeguarding.triage"),
+    )
+    .await?;
+    Ok(record)
+}
+
+/// MASH staff search children by NHS number, or by last name (and date of birth).
+pub async fn search_children(
+    core: &Core,
+    ctx: &RequestCtx,
+    nhs_number: Option<String>,
+    last_name: Option<String>,
+    date_of_birth: Option<NaiveDate>,
+) -> AppResult<Vec<child::Model>> {
+    audit::on_refusal(&core.db, ctx, "child.search", policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+    let mut query = child::Entity::find();
+    match (nhs_number, last_name) {
+        (Some(nhs), _) => {
+            let nhs = identifiers::nhs_number("nhsNumber", &nhs)?;
+            query = query.filter(child::Column::NhsNumber.eq(nhs));
+        }
+        (None, Some(name)) => {
+            let name = required_text("lastName", &name, 100)?;
+            query = query.filter(lower_eq(child::Column::LastName, name.to_lowercase()));
+            if let Some(dob) = date_of_birth {
+                query = query.filter(child::Column::DateOfBirth.eq(dob));
+            }
+        }
+        (None, None) => return Err(AppError::bad_input("lastName", "give an NHS number or a last name")),
+    }
+    let found = query.order_by_asc(child::Column::Id).limit(50).all(&core.db).await?;
+    audit::record(
+        &core.db,
+        ctx,
+        AuditEntry::success("child.search").children(found.iter().map(|c| c.id)).purpose("safeguarding.triage"),
+    )
+    .await?;
+    Ok(found)
+}
+
+/// MASH staff reconcile the child record (the submitted details stay with each contact).
+pub async fn update_child(core: &Core, ctx: &RequestCtx, id: Uuid, details: ChildDetails) -> AppResult<ChildRecord> {
+    audit::on_refusal(&core.db, ctx, "child.update", policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+    let details = details.validated("input")?;
+    let found = child::Entity::find_by_id(id).one(&core.db).await?;
+    let existing = audit::on_refusal(&core.db, ctx, "child.update", found.ok_or(AppError::NotFound)).await?;
+    let txn = begin_write(&core.db).await?;
+    let mut active: child::ActiveModel = existing.into();
+    active.first_name = Set(details.first_name);
+    active.last_name = Set(details.last_name);
+    active.date_of_birth = Set(details.date_of_birth);
+    active.gender = Set(details.gender);
+    active.ethnicity = Set(details.ethnicity);
+    active.disability = Set(details.disability);
+    active.address = Set(details.address);
+    active.postcode = Set(details.postcode);
+    active.nhs_number = Set(details.nhs_number);
+    active.upn = Set(details.upn);
+    active.police_id = Set(details.police_id);
+    active.local_id = Set(details.local_id);
+    active.updated_at = Set(Utc::now());
+    let updated = active.update(&txn).await?;
+    let record = load_record(&txn, updated).await?;
+    audit::record(&txn, ctx, AuditEntry::success("child.update").entity("Child", id).children([id]).purpose("safeguarding.triage")).await?;
+    txn.commit().await?;
+    Ok(record)
+}
+
+/// Links two children as siblings or members of one household (both directions).
+pub async fn link_children(core: &Core, ctx: &RequestCtx, child_id: Uuid, related: Option<Uuid>, relationship: &str) -> AppResult<ChildRecord> {
+    audit::on_refusal(&core.db, ctx, "child.link", policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+    if !matches!(relationship, "SIBLING" | "HOUSEHOLD") {
+        return Err(AppError::bad_input("relationship", "must be SIBLING or HOUSEHOLD"));
+    }
+    let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
+    let child = audit::on_refusal(&core.db, ctx, "child.link", found.ok_or(AppError::NotFound)).await?;
+    let other = match related {
+        Some(id) if id != child_id => child::Entity::find_by_id(id).one(&core.db).await?,
+        _ => None,
+    }
+    .ok_or_else(|| AppError::bad_input("relatedChildId", "no such child"))?;
+    let txn = begin_write(&core.db).await?;
+    for (a, b) in [(child.id, other.id), (other.id, child.id)] {
+        child_link::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            child_id: Set(a),
+            related_child_id: Set(b),
+            relationship: Set(relationship.to_string()),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let record = load_record(&txn, child).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success("child.link")
+            .entity("Child", child_id)
+            .children([child_id, other.id])
+            .purpose("safeguarding.triage")
+            .detail(json!({ "relationship": relationship })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(record)
+}

@@ -1,0 +1,292 @@
+//! Consent and overrides (DESIGN.md "Access policy", principle 5): information requests
+//! need consent covering the agency asked, or an override authorised by a MASH manager who
+//! is not the requester — except break-glass on an immediate-risk contact, which then waits
+//! for a second manager's review.
+use chrono::Utc;
+use entity::{consent, consent_override, contact, information_request};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, AuditEntry};
+use super::children::required_text;
+use super::contacts::{self, load_view, ConsentInput, ContactView};
+use super::policy::{self, CaseOperation};
+use super::RequestCtx;
+use crate::db::begin_write;
+use crate::error::{AppError, AppResult};
+use crate::Core;
+
+pub const OVERRIDE_REASONS: [&str; 3] = ["CANNOT_BE_GIVEN", "CANNOT_REASONABLY_BE_OBTAINED", "WOULD_PREJUDICE_PROTECTION"];
+
+/// What allows an information request to `agency` on this contact: a live consent that
+/// covers the agency, or an approved override not refused on review.
+pub async fn authority<C: ConnectionTrait>(conn: &C, contact_id: Uuid, agency: Uuid) -> AppResult<Option<String>> {
+    let consents = consent::Entity::find()
+        .filter(consent::Column::ContactId.eq(contact_id))
+        .filter(consent::Column::WithdrawnAt.is_null())
+        .order_by_asc(consent::Column::Id)
+        .all(conn)
+        .await?;
+    let agency_text = agency.to_string();
+    if let Some(c) = consents
+        .iter()
+        .find(|c| c.scope_agency_ids.is_empty() || c.scope_agency_ids.split(',').any(|a| a == agency_text))
+    {
+        return Ok(Some(format!("consent:{}", c.id)));
+    }
+    let approved = consent_override::Entity::find()
+        .filter(consent_override::Column::ContactId.eq(contact_id))
+        .filter(consent_override::Column::Status.eq("APPROVED"))
+        .filter(consent_override::Column::ReviewStatus.ne("REFUSED"))
+        .order_by_asc(consent_override::Column::Id)
+        .one(conn)
+        .await?;
+    Ok(approved.map(|o| format!("override:{}", o.id)))
+}
+
+/// Moves a contact between AWAITING_CONSENT and INFORMATION_GATHERING as its authority changes.
+async fn refresh_status<C: ConnectionTrait>(conn: &C, contact: &contact::Model) -> AppResult<contact::Model> {
+    if contact.status == "DECIDED" {
+        return Ok(contact.clone());
+    }
+    let has_consent = consent::Entity::find()
+        .filter(consent::Column::ContactId.eq(contact.id))
+        .filter(consent::Column::WithdrawnAt.is_null())
+        .one(conn)
+        .await?
+        .is_some();
+    let has_override = authority(conn, contact.id, Uuid::nil()).await?.is_some_and(|r| r.starts_with("override:"));
+    let status = if has_consent || has_override { "INFORMATION_GATHERING" } else { "AWAITING_CONSENT" };
+    if status == contact.status {
+        return Ok(contact.clone());
+    }
+    let mut active: contact::ActiveModel = contact.clone().into();
+    active.status = Set(status.to_string());
+    Ok(active.update(conn).await?)
+}
+
+/// Withdraws the open requests that relied on `reference` ("consent:<id>" / "override:<id>").
+async fn withdraw_requests_relying_on<C: ConnectionTrait>(conn: &C, reference: &str) -> AppResult<u64> {
+    let result = information_request::Entity::update_many()
+        .col_expr(information_request::Column::Status, Expr::value("WITHDRAWN"))
+        .col_expr(information_request::Column::WithdrawnAt, Expr::value(Utc::now()))
+        .filter(information_request::Column::ConsentRef.eq(reference))
+        .filter(information_request::Column::Status.eq("OPEN"))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+pub async fn record_consent(core: &Core, ctx: &RequestCtx, contact_id: Uuid, input: ConsentInput) -> AppResult<ContactView> {
+    const ACTION: &str = "consent.record";
+    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::RecordConsent)).await?;
+    let (existing, access) = contacts::scoped_contact(core, ctx, ACTION, contact_id).await?;
+    if !policy::may_record_consent(&ctx.actor, &existing) {
+        return audit::on_refusal(&core.db, ctx, ACTION, Err(AppError::NotFound)).await;
+    }
+    if input.position != "GIVEN" {
+        return Err(AppError::bad_input("input.position", "record consent as GIVEN; a refusal stays recorded on the contact"));
+    }
+    let valid = contacts::validate_consent(&core.db, "input", &input).await?.ok_or(AppError::Internal("no consent".into()))?;
+    let actor_id = ctx.actor.id.ok_or(AppError::Forbidden)?;
+    let agency = ctx.actor.agency_id().ok_or(AppError::Forbidden)?;
+    let txn = begin_write(&core.db).await?;
+    let created = contacts::insert_consent(&txn, existing.id, actor_id, agency, valid).await?;
+    let updated = refresh_status(&txn, &existing).await?;
+    let view = load_view(&txn, ctx, updated, access).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success(ACTION)
+            .entity("Consent", created.id)
+            .reference("Contact", existing.id)
+            .children([existing.child_id])
+            .purpose("safeguarding.consent")
+            .consent_ref(format!("consent:{}", created.id)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// Withdrawing consent withdraws the open requests that relied on it.
+pub async fn withdraw_consent(core: &Core, ctx: &RequestCtx, consent_id: Uuid) -> AppResult<ContactView> {
+    const ACTION: &str = "consent.withdraw";
+    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::RecordConsent)).await?;
+    let found = consent::Entity::find_by_id(consent_id).one(&core.db).await?;
+    let contact = match &found {
+        Some(c) => contact::Entity::find_by_id(c.contact_id).one(&core.db).await?,
+        None => None,
+    };
+    let scoped = found.zip(contact).and_then(|(consent, contact)| {
+        let access = policy::contact_access(&ctx.actor, &contact).filter(|_| policy::may_record_consent(&ctx.actor, &contact))?;
+        Some((consent, contact, access))
+    });
+    let (consent, contact, access) = audit::on_refusal(&core.db, ctx, ACTION, scoped.ok_or(AppError::NotFound)).await?;
+    if consent.withdrawn_at.is_some() {
+        return Err(AppError::conflict("consentId", "this consent is already withdrawn"));
+    }
+    let txn = begin_write(&core.db).await?;
+    let mut active: consent::ActiveModel = consent.clone().into();
+    active.withdrawn_at = Set(Some(Utc::now()));
+    active.withdrawn_by = Set(ctx.actor.id);
+    active.update(&txn).await?;
+    let reference = format!("consent:{}", consent.id);
+    let withdrawn = withdraw_requests_relying_on(&txn, &reference).await?;
+    let updated = refresh_status(&txn, &contact).await?;
+    let view = load_view(&txn, ctx, updated, access).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success(ACTION)
+            .entity("Consent", consent.id)
+            .reference("Contact", contact.id)
+            .children([contact.child_id])
+            .purpose("safeguarding.consent")
+            .consent_ref(reference)
+            .detail(json!({ "requestsWithdrawn": withdrawn })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+pub async fn request_override(core: &Core, ctx: &RequestCtx, contact_id: Uuid, reason: &str, justification: &str) -> AppResult<consent_override::Model> {
+    const ACTION: &str = "override.request";
+    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+    if !OVERRIDE_REASONS.contains(&reason) {
+        return Err(AppError::bad_input("reason", format!("must be one of {}", OVERRIDE_REASONS.join(", "))));
+    }
+    let justification = required_text("justification", justification, contacts::MAX_NARRATIVE)?;
+    let (contact, _) = contacts::scoped_contact(core, ctx, ACTION, contact_id).await?;
+    let txn = begin_write(&core.db).await?;
+    let created = consent_override::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        contact_id: Set(contact.id),
+        requested_by: Set(ctx.actor.id.unwrap_or_default()),
+        reason: Set(reason.to_string()),
+        justification: Set(justification),
+        status: Set("REQUESTED".into()),
+        decided_by: Set(None),
+        decided_at: Set(None),
+        break_glass: Set(false),
+        review_status: Set("NOT_REQUIRED".into()),
+        reviewed_by: Set(None),
+        reviewed_at: Set(None),
+        requested_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success(ACTION)
+            .entity("ConsentOverride", created.id)
+            .reference("Contact", contact.id)
+            .children([contact.child_id])
+            .purpose("safeguarding.consent")
+            .detail(json!({ "reason": reason })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// An override and its contact, for a MASH manager.
+async fn scoped_override(core: &Core, ctx: &RequestCtx, action: &'static str, id: Uuid) -> AppResult<(consent_override::Model, contact::Model)> {
+    audit::on_refusal(&core.db, ctx, action, policy::authorize_case(&ctx.actor, CaseOperation::DecideOverride)).await?;
+    let found = consent_override::Entity::find_by_id(id).one(&core.db).await?;
+    let contact = match &found {
+        Some(o) => contact::Entity::find_by_id(o.contact_id).one(&core.db).await?,
+        None => None,
+    };
+    audit::on_refusal(&core.db, ctx, action, found.zip(contact).ok_or(AppError::NotFound)).await
+}
+
+/// Approve (true) or refuse (false) an override. The requester may not decide their own,
+/// except break-glass on an immediate-risk contact, which then awaits a second manager's review.
+pub async fn decide_override(core: &Core, ctx: &RequestCtx, id: Uuid, approve: bool) -> AppResult<consent_override::Model> {
+    let action = if approve { "override.approve" } else { "override.refuse" };
+    let (existing, contact) = scoped_override(core, ctx, action, id).await?;
+    let own = Some(existing.requested_by) == ctx.actor.id;
+    let break_glass = own && approve && contact.immediate_risk;
+    if own && !break_glass {
+        let refusal = AppError::Forbidden;
+        return audit::on_refusal(&core.db, ctx, action, Err(refusal)).await;
+    }
+    if existing.status != "REQUESTED" {
+        return Err(AppError::conflict("overrideId", "this override has already been decided"));
+    }
+    let txn = begin_write(&core.db).await?;
+    let mut active: consent_override::ActiveModel = existing.into();
+    active.status = Set(if approve { "APPROVED" } else { "REFUSED" }.into());
+    active.decided_by = Set(ctx.actor.id);
+    active.decided_at = Set(Some(Utc::now()));
+    active.break_glass = Set(break_glass);
+    active.review_status = Set(if break_glass { "PENDING" } else { "NOT_REQUIRED" }.into());
+    let updated = active.update(&txn).await?;
+    refresh_status(&txn, &contact).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success(action)
+            .entity("ConsentOverride", id)
+            .reference("Contact", contact.id)
+            .children([contact.child_id])
+            .purpose("safeguarding.consent")
+            .consent_ref(format!("override:{id}"))
+            .detail(json!({ "breakGlass": break_glass })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// A second manager reviews a break-glass override: upheld, or refused — which withdraws the
+/// open requests that relied on it (what was already disclosed stays recorded).
+pub async fn review_override(core: &Core, ctx: &RequestCtx, id: Uuid, uphold: bool) -> AppResult<consent_override::Model> {
+    const ACTION: &str = "override.review";
+    let (existing, contact) = scoped_override(core, ctx, ACTION, id).await?;
+    if existing.review_status != "PENDING" {
+        return Err(AppError::conflict("overrideId", "this override is not awaiting review"));
+    }
+    if existing.decided_by == ctx.actor.id {
+        return audit::on_refusal(&core.db, ctx, ACTION, Err(AppError::Forbidden)).await;
+    }
+    let txn = begin_write(&core.db).await?;
+    let mut active: consent_override::ActiveModel = existing.into();
+    active.review_status = Set(if uphold { "UPHELD" } else { "REFUSED" }.into());
+    active.reviewed_by = Set(ctx.actor.id);
+    active.reviewed_at = Set(Some(Utc::now()));
+    let updated = active.update(&txn).await?;
+    let withdrawn = if uphold { 0 } else { withdraw_requests_relying_on(&txn, &format!("override:{id}")).await? };
+    refresh_status(&txn, &contact).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success(ACTION)
+            .entity("ConsentOverride", id)
+            .reference("Contact", contact.id)
+            .children([contact.child_id])
+            .purpose("safeguarding.consent")
+            .consent_ref(format!("override:{id}"))
+            .detail(json!({ "upheld": uphold, "requestsWithdrawn": withdrawn })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Break-glass overrides awaiting a second manager (MASH managers).
+pub async fn review_queue(core: &Core, ctx: &RequestCtx) -> AppResult<Vec<consent_override::Model>> {
+    const ACTION: &str = "override.review_queue";
+    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::DecideOverride)).await?;
+    let pending = consent_override::Entity::find()
+        .filter(consent_override::Column::ReviewStatus.eq("PENDING"))
+        .order_by_asc(consent_override::Column::Id)
+        .all(&core.db)
+        .await?;
+    Ok(pending)
+}

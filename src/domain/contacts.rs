@@ -1,0 +1,527 @@
+//! Contacts: submission (with duplicate matching and idempotency), what each caller sees,
+//! the MASH queue, recommendations and decisions.
+use chrono::{DateTime, Utc};
+use entity::{agency, child, consent, consent_override, contact, disclosure, information_request};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, AuditEntry};
+use super::children::{self, required_text, ChildDetails};
+use super::codes::AgencyKind;
+use super::idempotency::{self, Outcome};
+use super::page::{Page, PageRequest};
+use super::policy::{self, CaseOperation, ContactAccess, DisclosureVisibility};
+use super::{clock, ActorKind, RequestCtx};
+use crate::db::begin_write;
+use crate::error::{AppError, AppResult};
+use crate::Core;
+
+pub const MAX_NARRATIVE: usize = 20_000;
+/// Codes a MASH worker may choose when recording a call from the public.
+pub const PUBLIC_SOURCE_CODES: [&str; 6] = ["1A", "1B", "1C", "1D", "9", "10"];
+pub const OUTCOMES: [&str; 5] = [
+    "NO_FURTHER_ACTION",
+    "INFORMATION_AND_ADVICE",
+    "STEP_DOWN_TO_EARLY_HELP",
+    "REFERRAL_FOR_ASSESSMENT",
+    "STRATEGY_DISCUSSION",
+];
+
+/// An event's time: supplied by the caller or now, never in the future.
+pub fn event_time(field: &str, supplied: Option<DateTime<Utc>>) -> AppResult<DateTime<Utc>> {
+    let now = Utc::now();
+    match supplied {
+        None => Ok(now),
+        Some(at) if at > now + chrono::Duration::seconds(60) => Err(AppError::bad_input(field, "must not be in the future")),
+        Some(at) => Ok(at),
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ConsentInput {
+    /// GIVEN, NOT_SOUGHT or REFUSED.
+    pub position: String,
+    pub given_by: Option<String>,
+    pub relationship: Option<String>,
+    pub obtained_at: Option<DateTime<Utc>>,
+    pub purposes: Vec<String>,
+    /// Agencies the consent covers; None = all. An inner None is an id that was not an agency's.
+    pub agency_ids: Option<Vec<Option<Uuid>>>,
+    pub not_sought_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NewContact {
+    pub child: ChildDetails,
+    pub source_code: Option<String>,
+    pub referrer_name: Option<String>,
+    pub concern_categories: Vec<String>,
+    pub narrative: String,
+    pub immediate_risk: bool,
+    pub consent: ConsentInput,
+    pub occurred_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+}
+
+/// A checked consent, ready to store.
+pub struct ValidConsent {
+    pub given_by: String,
+    pub relationship: String,
+    pub obtained_at: DateTime<Utc>,
+    pub purposes: String,
+    pub agency_ids: String,
+}
+
+pub async fn validate_consent<C: ConnectionTrait>(conn: &C, prefix: &str, input: &ConsentInput) -> AppResult<Option<ValidConsent>> {
+    let f = |name: &str| format!("{prefix}.{name}");
+    match input.position.as_str() {
+        "GIVEN" => {
+            let given_by = required_text(&f("givenBy"), input.given_by.as_deref().unwrap_or(""), 200)?;
+            let relationship = required_text(&f("relationship"), input.relationship.as_deref().unwrap_or(""), 100)?;
+            let obtained_at = event_time(&f("obtainedAt"), input.obtained_at)?;
+            let mut ids = Vec::new();
+            for id in input.agency_ids.iter().flatten() {
+                let known = match id {
+                    Some(id) => agency::Entity::find_by_id(*id).one(conn).await?.is_some(),
+                    None => false,
+                };
+                if !known {
+                    return Err(AppError::bad_input(&f("agencyIds"), "no such agency"));
+                }
+                ids.push(id.unwrap_or_default().to_string());
+            }
+            if input.purposes.iter().any(|p| p.trim().is_empty() || p.len() > 100) {
+                return Err(AppError::bad_input(&f("purposes"), "each purpose must be 1–100 characters"));
+            }
+            Ok(Some(ValidConsent {
+                given_by,
+                relationship,
+                obtained_at,
+                purposes: input.purposes.iter().map(|p| p.trim()).collect::<Vec<_>>().join(","),
+                agency_ids: ids.join(","),
+            }))
+        }
+        "NOT_SOUGHT" => {
+            required_text(&f("notSoughtReason"), input.not_sought_reason.as_deref().unwrap_or(""), 1000)?;
+            Ok(None)
+        }
+        "REFUSED" => Ok(None),
+        _ => Err(AppError::bad_input(&f("position"), "must be GIVEN, NOT_SOUGHT or REFUSED")),
+    }
+}
+
+pub async fn insert_consent<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+    actor_id: Uuid,
+    actor_agency: Uuid,
+    consent: ValidConsent,
+) -> AppResult<consent::Model> {
+    Ok(consent::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        contact_id: Set(contact_id),
+        given_by_name: Set(consent.given_by),
+        relationship: Set(consent.relationship),
+        scope_purposes: Set(consent.purposes),
+        scope_agency_ids: Set(consent.agency_ids),
+        obtained_by: Set(actor_id),
+        obtained_by_agency: Set(actor_agency),
+        obtained_at: Set(consent.obtained_at),
+        recorded_at: Set(Utc::now()),
+        withdrawn_at: Set(None),
+        withdrawn_by: Set(None),
+    }
+    .insert(conn)
+    .await?)
+}
+
+fn checked_source_code(ctx: &RequestCtx, agency: &agency::Model, requested: Option<&str>) -> AppResult<String> {
+    let kind = AgencyKind::parse(&agency.kind).unwrap_or(AgencyKind::Other);
+    match requested.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(agency.source_code.clone()),
+        Some(code) if kind.source_codes().contains(&code) => Ok(code.to_string()),
+        Some(code) if policy::is_mash_staff(&ctx.actor) && PUBLIC_SOURCE_CODES.contains(&code) => Ok(code.to_string()),
+        Some(_) => Err(AppError::bad_input(
+            "sourceCode",
+            format!(
+                "must be one of {} for this agency{}",
+                kind.source_codes().join(", "),
+                if policy::is_mash_staff(&ctx.actor) { ", or 1A–1D, 9, 10 for a call from the public" } else { "" }
+            ),
+        )),
+    }
+}
+
+fn checked_categories(categories: &[String]) -> AppResult<String> {
+    if categories.is_empty() {
+        return Err(AppError::bad_input("concernCategories", "at least one assessment-factor code is required"));
+    }
+    let valid = |c: &str| {
+        let digits: String = c.chars().take_while(|ch| ch.is_ascii_digit()).collect();
+        let rest = &c[digits.len()..];
+        !digits.is_empty() && digits.len() <= 2 && rest.len() <= 1 && rest.chars().all(|r| r.is_ascii_uppercase())
+    };
+    let mut codes: Vec<String> = categories.iter().map(|c| c.trim().to_uppercase()).collect();
+    if let Some(bad) = codes.iter().find(|c| !valid(c)) {
+        return Err(AppError::bad_input("concernCategories", format!("{bad:?} is not an assessment-factor code (e.g. 2B, 21)")));
+    }
+    codes.sort();
+    codes.dedup();
+    Ok(codes.join(","))
+}
+
+/// Everything a caller may see of one contact, loaded and filtered by the policy.
+pub struct ContactView {
+    pub contact: contact::Model,
+    pub access: ContactAccess,
+    pub agency: agency::Model,
+    /// The MASH's child record (MASH staff only).
+    pub child: Option<child::Model>,
+    pub consents: Vec<consent::Model>,
+    pub overrides: Vec<consent_override::Model>,
+    pub requests: Vec<information_request::Model>,
+    pub disclosures: Vec<(disclosure::Model, DisclosureVisibility)>,
+}
+
+impl ContactView {
+    pub fn child_as_submitted(&self) -> ChildDetails {
+        serde_json::from_str(&self.contact.child_as_submitted).unwrap_or_default()
+    }
+}
+
+pub async fn load_view<C: ConnectionTrait>(conn: &C, ctx: &RequestCtx, contact: contact::Model, access: ContactAccess) -> AppResult<ContactView> {
+    let agency = agency::Entity::find_by_id(contact.agency_id).one(conn).await?.ok_or(AppError::NotFound)?;
+    let consents = consent::Entity::find()
+        .filter(consent::Column::ContactId.eq(contact.id))
+        .order_by_asc(consent::Column::Id)
+        .all(conn)
+        .await?;
+    let mut view = ContactView { contact, access, agency, child: None, consents, overrides: vec![], requests: vec![], disclosures: vec![] };
+    if access == ContactAccess::Mash {
+        let id = view.contact.id;
+        view.child = child::Entity::find_by_id(view.contact.child_id).one(conn).await?;
+        view.overrides = consent_override::Entity::find()
+            .filter(consent_override::Column::ContactId.eq(id))
+            .order_by_asc(consent_override::Column::Id)
+            .all(conn)
+            .await?;
+        view.requests = information_request::Entity::find()
+            .filter(information_request::Column::ContactId.eq(id))
+            .order_by_asc(information_request::Column::Id)
+            .all(conn)
+            .await?;
+        view.disclosures = disclosure::Entity::find()
+            .filter(disclosure::Column::ContactId.eq(id))
+            .order_by_asc(disclosure::Column::Id)
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|d| {
+                let visibility = policy::disclosure_visibility(&ctx.actor, &d);
+                (d, visibility)
+            })
+            .filter(|(_, v)| *v != DisclosureVisibility::Hidden)
+            .collect();
+    }
+    Ok(view)
+}
+
+/// The audit entry of a response that returns this view.
+fn read_entry(action: &'static str, view: &ContactView) -> AuditEntry {
+    let purpose = if view.access == ContactAccess::Mash { "safeguarding.triage" } else { "safeguarding.feedback" };
+    let mut entry = AuditEntry::success(action)
+        .entity("Contact", view.contact.id)
+        .children([view.contact.child_id])
+        .purpose(purpose);
+    for (d, _) in &view.disclosures {
+        entry = entry.reference("Disclosure", d.id);
+    }
+    entry
+}
+
+pub async fn submit_contact(core: &Core, ctx: &RequestCtx, input: NewContact) -> AppResult<ContactView> {
+    audit::on_refusal(&core.db, ctx, "contact.submit", policy::authorize_case(&ctx.actor, CaseOperation::SubmitContact)).await?;
+    let actor = &ctx.actor;
+    let agency = actor.agency.clone().ok_or(AppError::Forbidden)?;
+    let actor_id = actor.id.ok_or(AppError::Forbidden)?;
+    let payload = serde_json::to_value(&input).map_err(|e| AppError::Internal(e.to_string()))?;
+
+    let child_details = input.child.clone().validated("child")?;
+    let source_code = checked_source_code(ctx, &agency, input.source_code.as_deref())?;
+    let categories = checked_categories(&input.concern_categories)?;
+    let narrative = required_text("narrative", &input.narrative, MAX_NARRATIVE)?;
+    let referrer_name = match &input.referrer_name {
+        Some(name) => required_text("referrerName", name, 200)?,
+        None => actor.label.clone(),
+    };
+    let occurred_at = event_time("occurredAt", input.occurred_at)?;
+    let consent = validate_consent(&core.db, "consent", &input.consent).await?;
+
+    let txn = begin_write(&core.db).await?;
+    let claim = match &input.idempotency_key {
+        Some(key) => match idempotency::check(&txn, actor, "submitContact", key, &payload).await? {
+            Outcome::Replay(id) => {
+                txn.rollback().await?;
+                return replay(core, ctx, &id).await;
+            }
+            Outcome::Fresh(claim) => Some(claim),
+        },
+        None => None,
+    };
+    let (child, matched) = children::find_or_create(&txn, &child_details).await?;
+    let status = if consent.is_some() { "INFORMATION_GATHERING" } else { "AWAITING_CONSENT" };
+    let now = Utc::now();
+    let created = contact::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        child_id: Set(child.id),
+        agency_id: Set(agency.id),
+        submitted_by_kind: Set(actor.kind.as_str().to_string()),
+        submitted_by_id: Set(actor_id),
+        referrer_name: Set(referrer_name),
+        source_code: Set(source_code),
+        occurred_at: Set(occurred_at),
+        recorded_at: Set(now),
+        decision_due_at: Set(clock::decision_due(&txn, occurred_at).await?),
+        status: Set(status.to_string()),
+        child_as_submitted: Set(serde_json::to_string(&child_details).unwrap_or_default()),
+        concern_categories: Set(categories),
+        narrative: Set(narrative),
+        immediate_risk: Set(input.immediate_risk),
+        consent_position: Set(input.consent.position.clone()),
+        consent_not_sought_reason: Set(input.consent.not_sought_reason.clone().map(|r| r.trim().to_string())),
+        matched_existing_child: Set(matched),
+        recommendation: Set(None),
+        recommendation_rationale: Set(None),
+        recommended_by: Set(None),
+        recommended_at: Set(None),
+        outcome: Set(None),
+        threshold_level: Set(None),
+        rationale: Set(None),
+        decided_by: Set(None),
+        decided_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    let consent_ref = match consent {
+        Some(c) => format!("consent:{}", insert_consent(&txn, created.id, actor_id, agency.id, c).await?.id),
+        None => format!("consent:{}", input.consent.position),
+    };
+    if let Some(claim) = claim {
+        idempotency::complete(&txn, claim, created.id).await?;
+    }
+    let access = policy::contact_access(actor, &created).unwrap_or(ContactAccess::Submitter);
+    let view = load_view(&txn, ctx, created, access).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success("contact.submit")
+            .entity("Contact", view.contact.id)
+            .children([child.id])
+            .purpose("safeguarding.referral")
+            .consent_ref(consent_ref)
+            .detail(json!({ "immediateRisk": input.immediate_risk, "sourceCode": view.contact.source_code })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// A retried submission returns the first contact; that access is audited like any read.
+async fn replay(core: &Core, ctx: &RequestCtx, id: &str) -> AppResult<ContactView> {
+    let id = Uuid::parse_str(id).map_err(|e| AppError::Internal(e.to_string()))?;
+    get_contact_as(core, ctx, id, "contact.submit.replay").await
+}
+
+pub async fn get_contact(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ContactView> {
+    get_contact_as(core, ctx, id, "contact.read").await
+}
+
+async fn get_contact_as(core: &Core, ctx: &RequestCtx, id: Uuid, action: &'static str) -> AppResult<ContactView> {
+    audit::on_refusal(&core.db, ctx, action, policy::authorize_case(&ctx.actor, CaseOperation::ReadContacts)).await?;
+    let (contact, access) = scoped_contact(core, ctx, action, id).await?;
+    let view = load_view(&core.db, ctx, contact, access).await?;
+    audit::record(&core.db, ctx, read_entry(action, &view)).await?;
+    Ok(view)
+}
+
+/// A contact the caller may see, or an audited NOT_FOUND (out of scope looks like absent).
+pub async fn scoped_contact(core: &Core, ctx: &RequestCtx, action: &'static str, id: Uuid) -> AppResult<(contact::Model, ContactAccess)> {
+    let found = contact::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .and_then(|c| policy::contact_access(&ctx.actor, &c).map(|a| (c, a)));
+    audit::on_refusal(&core.db, ctx, action, found.ok_or(AppError::NotFound)).await
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ContactFilter {
+    pub status: Option<String>,
+    pub overdue: Option<bool>,
+    /// An inner None is an id that was not an agency's: matches nothing.
+    pub source_agency: Option<Option<Uuid>>,
+}
+
+/// Contacts the caller may see, filtered in the database; MASH staff get the queue sorted
+/// by decision due time.
+pub async fn list_contacts(core: &Core, ctx: &RequestCtx, filter: ContactFilter, page: PageRequest) -> AppResult<Page<ContactView>> {
+    audit::on_refusal(&core.db, ctx, "contact.list", policy::authorize_case(&ctx.actor, CaseOperation::ReadContacts)).await?;
+    let mut condition = Condition::all().add(policy::contact_scope(&ctx.actor));
+    if let Some(status) = &filter.status {
+        condition = condition.add(contact::Column::Status.eq(status.as_str()));
+    }
+    let now = Utc::now();
+    match filter.overdue {
+        Some(true) => condition = condition.add(contact::Column::Status.ne("DECIDED")).add(contact::Column::DecisionDueAt.lt(now)),
+        Some(false) => {
+            condition = condition.add(Condition::any().add(contact::Column::Status.eq("DECIDED")).add(contact::Column::DecisionDueAt.gte(now)))
+        }
+        None => {}
+    }
+    if let Some(agency) = filter.source_agency {
+        condition = condition.add(contact::Column::AgencyId.eq(agency.unwrap_or_default()));
+    }
+    let total_count = contact::Entity::find().filter(condition.clone()).count(&core.db).await?;
+    // Ordered by due time, then id; the cursor is the last contact's id.
+    let mut query = contact::Entity::find().filter(condition);
+    if let Some(after) = page.after {
+        if let Some(last) = contact::Entity::find_by_id(after).one(&core.db).await? {
+            query = query.filter(
+                Condition::any()
+                    .add(contact::Column::DecisionDueAt.gt(last.decision_due_at))
+                    .add(Condition::all().add(contact::Column::DecisionDueAt.eq(last.decision_due_at)).add(contact::Column::Id.gt(last.id))),
+            );
+        }
+    }
+    let mut rows = query
+        .order_by_asc(contact::Column::DecisionDueAt)
+        .order_by_asc(contact::Column::Id)
+        .limit(page.first + 1)
+        .all(&core.db)
+        .await?;
+    let has_next_page = rows.len() as u64 > page.first;
+    rows.truncate(page.first as usize);
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let access = policy::contact_access(&ctx.actor, &row).ok_or(AppError::NotFound)?;
+        items.push(load_view(&core.db, ctx, row, access).await?);
+    }
+    let mut entry = AuditEntry::success("contact.list").children(items.iter().map(|v| v.contact.child_id));
+    entry = entry.purpose(if policy::is_mash_staff(&ctx.actor) { "safeguarding.triage" } else { "safeguarding.feedback" });
+    for view in &items {
+        entry = entry.reference("Contact", view.contact.id);
+        for (d, _) in &view.disclosures {
+            entry = entry.reference("Disclosure", d.id);
+        }
+    }
+    audit::record(&core.db, ctx, entry).await?;
+    Ok(Page { items, has_next_page, total_count })
+}
+
+/// Applies `change` to a contact the caller may act on (MASH work), audited with the change.
+async fn change_contact(
+    core: &Core,
+    ctx: &RequestCtx,
+    action: &'static str,
+    operation: CaseOperation,
+    id: Uuid,
+    change: impl FnOnce(&contact::Model) -> AppResult<(contact::ActiveModel, serde_json::Value)>,
+) -> AppResult<ContactView> {
+    audit::on_refusal(&core.db, ctx, action, policy::authorize_case(&ctx.actor, operation)).await?;
+    let (existing, access) = scoped_contact(core, ctx, action, id).await?;
+    let (active, detail) = change(&existing)?;
+    let txn = begin_write(&core.db).await?;
+    let updated = active.update(&txn).await?;
+    let view = load_view(&txn, ctx, updated, access).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success(action).entity("Contact", id).children([existing.child_id]).purpose("safeguarding.decision").detail(detail),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+fn checked_outcome(field: &str, outcome: &str) -> AppResult<String> {
+    if OUTCOMES.contains(&outcome) {
+        Ok(outcome.to_string())
+    } else {
+        Err(AppError::bad_input(field, format!("must be one of {}", OUTCOMES.join(", "))))
+    }
+}
+
+pub async fn set_immediate_risk(core: &Core, ctx: &RequestCtx, id: Uuid, immediate_risk: bool) -> AppResult<ContactView> {
+    change_contact(core, ctx, "contact.set_immediate_risk", CaseOperation::MashWork, id, |c| {
+        let mut active: contact::ActiveModel = c.clone().into();
+        active.immediate_risk = Set(immediate_risk);
+        Ok((active, json!({ "immediateRisk": immediate_risk })))
+    })
+    .await
+}
+
+/// A social worker's (or manager's) recommendation ahead of the decision.
+pub async fn recommend(core: &Core, ctx: &RequestCtx, id: Uuid, outcome: &str, rationale: &str) -> AppResult<ContactView> {
+    let outcome = checked_outcome("outcome", outcome)?;
+    let rationale = required_text("rationale", rationale, MAX_NARRATIVE)?;
+    let actor_id = ctx.actor.id;
+    change_contact(core, ctx, "contact.recommend", CaseOperation::MashWork, id, move |c| {
+        if c.status == "DECIDED" {
+            return Err(AppError::conflict("contactId", "the contact is already decided"));
+        }
+        let mut active: contact::ActiveModel = c.clone().into();
+        active.recommendation = Set(Some(outcome.clone()));
+        active.recommendation_rationale = Set(Some(rationale));
+        active.recommended_by = Set(actor_id);
+        active.recommended_at = Set(Some(Utc::now()));
+        Ok((active, json!({ "recommendation": outcome })))
+    })
+    .await
+}
+
+/// A MASH manager's decision: outcome, threshold level 1–4, rationale.
+pub async fn decide(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    outcome: &str,
+    threshold_level: i32,
+    rationale: &str,
+    occurred_at: Option<DateTime<Utc>>,
+) -> AppResult<ContactView> {
+    audit::on_refusal(&core.db, ctx, "contact.decide", policy::authorize_case(&ctx.actor, CaseOperation::DecideContact)).await?;
+    let outcome = checked_outcome("outcome", outcome)?;
+    if !(1..=4).contains(&threshold_level) {
+        return Err(AppError::bad_input("thresholdLevel", "must be 1, 2, 3 or 4"));
+    }
+    let rationale = required_text("rationale", rationale, MAX_NARRATIVE)?;
+    let decided_at = event_time("occurredAt", occurred_at)?;
+    let actor_id = ctx.actor.id;
+    change_contact(core, ctx, "contact.decide", CaseOperation::DecideContact, id, move |c| {
+        if c.status == "DECIDED" {
+            return Err(AppError::conflict("contactId", "the contact is already decided"));
+        }
+        if decided_at < c.occurred_at {
+            return Err(AppError::bad_input("occurredAt", "a decision cannot precede the contact"));
+        }
+        let mut active: contact::ActiveModel = c.clone().into();
+        active.status = Set("DECIDED".into());
+        active.outcome = Set(Some(outcome.clone()));
+        active.threshold_level = Set(Some(threshold_level));
+        active.rationale = Set(Some(rationale));
+        active.decided_by = Set(actor_id);
+        active.decided_at = Set(Some(decided_at));
+        Ok((active, json!({ "outcome": outcome, "thresholdLevel": threshold_level, "withinTimescale": decided_at <= c.decision_due_at })))
+    })
+    .await
+}
+
+/// Who submitted a contact, for display: a machine client shows as its agency's system.
+pub fn submitted_by_client(contact: &contact::Model) -> bool {
+    contact.submitted_by_kind == ActorKind::Client.as_str()
+}

@@ -1,0 +1,70 @@
+//! Idempotency keys (DESIGN.md "Idempotency"): scoped to the calling principal and the
+//! operation; a retry with the same payload gets the first result, a different payload
+//! with the same key is CONFLICT. Claimed inside the operation's write transaction, so
+//! concurrent retries yield one record.
+use chrono::Utc;
+use entity::idempotency_key;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+
+use super::Actor;
+use crate::auth::password::sha256_hex;
+use crate::error::{AppError, AppResult};
+
+pub const MAX_KEY_LEN: usize = 200;
+
+pub struct Claim {
+    principal: String,
+    operation: &'static str,
+    key: String,
+    payload_hash: String,
+}
+
+pub enum Outcome {
+    /// First use: do the work, then `complete` with the result's id.
+    Fresh(Claim),
+    /// A retry of the same request: the id of the first result.
+    Replay(String),
+}
+
+pub fn principal(actor: &Actor) -> String {
+    format!("{}:{}", actor.kind.as_str(), actor.id.map(|id| id.to_string()).unwrap_or_else(|| actor.label.clone()))
+}
+
+/// Checks a key inside the write transaction `conn`.
+pub async fn check<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    operation: &'static str,
+    key: &str,
+    payload: &serde_json::Value,
+) -> AppResult<Outcome> {
+    let key = key.trim();
+    if key.is_empty() || key.len() > MAX_KEY_LEN {
+        return Err(AppError::bad_input("idempotencyKey", format!("must be 1–{MAX_KEY_LEN} characters")));
+    }
+    let principal = principal(actor);
+    let payload_hash = sha256_hex(&payload.to_string());
+    let existing = idempotency_key::Entity::find_by_id((principal.clone(), operation.to_string(), key.to_string()))
+        .one(conn)
+        .await?;
+    match existing {
+        Some(row) if row.payload_hash == payload_hash => Ok(Outcome::Replay(row.result_id)),
+        Some(_) => Err(AppError::conflict("idempotencyKey", "this key was already used with a different request")),
+        None => Ok(Outcome::Fresh(Claim { principal, operation, key: key.to_string(), payload_hash })),
+    }
+}
+
+/// Records the result of a fresh claim in the same transaction as the work.
+pub async fn complete<C: ConnectionTrait>(conn: &C, claim: Claim, result_id: impl ToString) -> AppResult<()> {
+    idempotency_key::ActiveModel {
+        principal: Set(claim.principal),
+        operation: Set(claim.operation.to_string()),
+        key: Set(claim.key),
+        payload_hash: Set(claim.payload_hash),
+        result_id: Set(result_id.to_string()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,434 @@
+//! Information requests from the MASH to partner agencies, and what partners disclose in
+//! answer (or their recorded decision not to share); onward sharing under handling codes.
+use chrono::{DateTime, Utc};
+use entity::{agency, child, contact, disclosure, information_request};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, AuditEntry};
+use super::children::required_text;
+use super::contacts::{self, event_time, MAX_NARRATIVE};
+use super::idempotency::{self, Outcome};
+use super::page::{Page, PageRequest};
+use super::policy::{self, CaseOperation, DisclosureVisibility};
+use super::{consent, RequestCtx};
+use crate::db::begin_write;
+use crate::error::{AppError, AppResult};
+use crate::Core;
+
+pub const PRIORITIES: [&str; 3] = ["RED", "AMBER", "GREEN"];
+pub const LAWFUL_BASES: [&str; 5] = [
+    "UK_GDPR_6_1_E_PUBLIC_TASK",
+    "UK_GDPR_6_1_C_LEGAL_OBLIGATION",
+    "UK_GDPR_6_1_D_VITAL_INTERESTS",
+    "UK_GDPR_6_1_A_CONSENT",
+    "DPA_2018_PART_3_SCHEDULE_8_PARA_4",
+];
+pub const HANDLING_CODES: [&str; 7] = ["P", "C", "1", "2", "3", "4", "5"];
+pub const AUDIENCE_RESTRICTIONS: [&str; 2] = ["NOT_FOR_FAMILY", "NOT_FOR_REFERRER"];
+
+/// A request with what the caller may see alongside it.
+pub struct RequestView {
+    pub request: information_request::Model,
+    pub to_agency: agency::Model,
+    /// The identity the MASH sends with the request (names, date of birth, identifiers, address).
+    pub child: Option<child::Model>,
+    pub disclosures: Vec<(disclosure::Model, DisclosureVisibility)>,
+}
+
+async fn load_view(core: &Core, ctx: &RequestCtx, request: information_request::Model) -> AppResult<RequestView> {
+    let to_agency = agency::Entity::find_by_id(request.to_agency_id).one(&core.db).await?.ok_or(AppError::NotFound)?;
+    let child = child::Entity::find_by_id(request.child_id).one(&core.db).await?;
+    let disclosures = disclosure::Entity::find()
+        .filter(disclosure::Column::RequestId.eq(request.id))
+        .order_by_asc(disclosure::Column::Id)
+        .all(&core.db)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let v = policy::disclosure_visibility(&ctx.actor, &d);
+            (d, v)
+        })
+        .filter(|(_, v)| *v != DisclosureVisibility::Hidden)
+        .collect();
+    Ok(RequestView { request, to_agency, child, disclosures })
+}
+
+fn read_entry(action: &'static str, views: &[RequestView]) -> AuditEntry {
+    let mut entry = AuditEntry::success(action)
+        .purpose("safeguarding.information_gathering")
+        .children(views.iter().map(|v| v.request.child_id));
+    for view in views {
+        entry = entry.reference("InformationRequest", view.request.id);
+        for (d, _) in &view.disclosures {
+            entry = entry.reference("Disclosure", d.id);
+        }
+    }
+    entry
+}
+
+fn due_hours(core: &Core, priority: &str) -> i64 {
+    let hours = &core.config.request_due_hours;
+    match priority {
+        "RED" => hours[0],
+        "AMBER" => hours[1],
+        _ => hours[2],
+    }
+}
+
+pub struct NewRequest {
+    pub contact_id: Uuid,
+    /// None when the id was not an agency's.
+    pub to_agency_id: Option<Uuid>,
+    pub questions: String,
+    pub priority: String,
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+pub async fn send_request(core: &Core, ctx: &RequestCtx, input: NewRequest) -> AppResult<RequestView> {
+    const ACTION: &str = "request.send";
+    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+    let (contact, _) = contacts::scoped_contact(core, ctx, ACTION, input.contact_id).await?;
+    let to_agency = match input.to_agency_id {
+        Some(id) => agency::Entity::find_by_id(id).one(&core.db).await?,
+        None => None,
+    }
+    .filter(|a| a.active && !a.hosts_mash)
+    .ok_or_else(|| AppError::bad_input("toAgencyId", "no such partner agency"))?;
+    let questions = required_text("questions", &input.questions, MAX_NARRATIVE)?;
+    if !PRIORITIES.contains(&input.priority.as_str()) {
+        return Err(AppError::bad_input("priority", "must be RED, AMBER or GREEN"));
+    }
+    let sent_at = event_time("occurredAt", input.occurred_at)?;
+    let authority = consent::authority(&core.db, contact.id, to_agency.id).await?;
+    let consent_ref = audit::on_refusal(&core.db, ctx, ACTION, authority.ok_or(AppError::ConsentRequired)).await?;
+    let txn = begin_write(&core.db).await?;
+    let created = information_request::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        contact_id: Set(contact.id),
+        child_id: Set(contact.child_id),
+        to_agency_id: Set(to_agency.id),
+        questions: Set(questions),
+        priority: Set(input.priority.clone()),
+        sent_by: Set(ctx.actor.id.unwrap_or_default()),
+        sent_at: Set(sent_at),
+        recorded_at: Set(Utc::now()),
+        due_at: Set(sent_at + chrono::Duration::hours(due_hours(core, &input.priority))),
+        status: Set("OPEN".into()),
+        consent_ref: Set(consent_ref.clone()),
+        decline_reason: Set(None),
+        answered_by: Set(None),
+        answered_at: Set(None),
+        withdrawn_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    // Sending the child's identity to a partner is itself a disclosure.
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success(ACTION)
+            .entity("InformationRequest", created.id)
+            .reference("Contact", contact.id)
+            .reference("Agency", to_agency.id)
+            .children([contact.child_id])
+            .purpose("safeguarding.information_gathering")
+            .consent_ref(consent_ref)
+            .detail(json!({ "priority": created.priority, "toAgencyId": to_agency.id })),
+    )
+    .await?;
+    txn.commit().await?;
+    load_view(core, ctx, created).await
+}
+
+async fn scoped_request(core: &Core, ctx: &RequestCtx, action: &'static str, id: Uuid) -> AppResult<information_request::Model> {
+    let found = information_request::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .filter(|r| policy::may_see_request(&ctx.actor, r));
+    audit::on_refusal(&core.db, ctx, action, found.ok_or(AppError::NotFound)).await
+}
+
+fn may_read_requests(ctx: &RequestCtx) -> AppResult<()> {
+    policy::authorize_case(&ctx.actor, CaseOperation::MashWork)
+        .or_else(|_| policy::authorize_case(&ctx.actor, CaseOperation::RespondToRequests))
+}
+
+pub async fn get_request(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<RequestView> {
+    const ACTION: &str = "request.read";
+    audit::on_refusal(&core.db, ctx, ACTION, may_read_requests(ctx)).await?;
+    let request = scoped_request(core, ctx, ACTION, id).await?;
+    let view = load_view(core, ctx, request).await?;
+    audit::record(&core.db, ctx, read_entry(ACTION, std::slice::from_ref(&view))).await?;
+    Ok(view)
+}
+
+/// Requests the caller may see: a partner's inbox, or all of them for MASH staff.
+pub async fn list_requests(
+    core: &Core,
+    ctx: &RequestCtx,
+    status: Option<String>,
+    contact_id: Option<Uuid>,
+    page: PageRequest,
+) -> AppResult<Page<RequestView>> {
+    const ACTION: &str = "request.list";
+    audit::on_refusal(&core.db, ctx, ACTION, may_read_requests(ctx)).await?;
+    let mut condition = Condition::all().add(policy::request_scope(&ctx.actor));
+    if let Some(status) = status {
+        condition = condition.add(information_request::Column::Status.eq(status));
+    }
+    if let Some(contact) = contact_id {
+        condition = condition.add(information_request::Column::ContactId.eq(contact));
+    }
+    let total_count = information_request::Entity::find().filter(condition.clone()).count(&core.db).await?;
+    let mut query = information_request::Entity::find().filter(condition).order_by_asc(information_request::Column::Id);
+    if let Some(after) = page.after {
+        query = query.filter(information_request::Column::Id.gt(after));
+    }
+    let mut rows = query.limit(page.first + 1).all(&core.db).await?;
+    let has_next_page = rows.len() as u64 > page.first;
+    rows.truncate(page.first as usize);
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        items.push(load_view(core, ctx, row).await?);
+    }
+    audit::record(&core.db, ctx, read_entry(ACTION, &items)).await?;
+    Ok(Page { items, has_next_page, total_count })
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DisclosureInput {
+    pub content: String,
+    pub category: String,
+    pub lawful_basis: String,
+    pub special_category: bool,
+    pub handling_code: String,
+    pub handling_conditions: Option<String>,
+    pub audience_restrictions: Vec<String>,
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+struct ValidDisclosure {
+    content: String,
+    category: String,
+    lawful_basis: String,
+    special_category: bool,
+    handling_code: String,
+    handling_conditions: Option<String>,
+    audience_restrictions: String,
+    occurred_at: DateTime<Utc>,
+}
+
+fn validate_disclosure(i: usize, input: &DisclosureInput) -> AppResult<ValidDisclosure> {
+    let f = |name: &str| format!("disclosures[{i}].{name}");
+    let content = required_text(&f("content"), &input.content, MAX_NARRATIVE)?;
+    let category = required_text(&f("category"), &input.category, 100)?;
+    if !LAWFUL_BASES.contains(&input.lawful_basis.as_str()) {
+        return Err(AppError::bad_input(&f("lawfulBasis"), format!("must be one of {}", LAWFUL_BASES.join(", "))));
+    }
+    if !HANDLING_CODES.contains(&input.handling_code.as_str()) {
+        return Err(AppError::bad_input(&f("handlingCode"), "must be P, C or a legacy code 1–5"));
+    }
+    let conditions = input.handling_conditions.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    if input.handling_code == "C" && conditions.is_none() {
+        return Err(AppError::bad_input(&f("handlingConditions"), "handling code C needs its conditions"));
+    }
+    if let Some(bad) = input.audience_restrictions.iter().find(|r| !AUDIENCE_RESTRICTIONS.contains(&r.as_str())) {
+        return Err(AppError::bad_input(&f("audienceRestrictions"), format!("unknown restriction {bad:?}")));
+    }
+    Ok(ValidDisclosure {
+        content,
+        category,
+        lawful_basis: input.lawful_basis.clone(),
+        special_category: input.special_category,
+        handling_code: input.handling_code.clone(),
+        handling_conditions: conditions.map(|c| required_text(&f("handlingConditions"), c, 2000)).transpose()?,
+        audience_restrictions: input.audience_restrictions.join(","),
+        occurred_at: event_time(&f("occurredAt"), input.occurred_at)?,
+    })
+}
+
+/// A partner answers a request with one or more disclosures.
+pub async fn respond(
+    core: &Core,
+    ctx: &RequestCtx,
+    request_id: Uuid,
+    disclosures: Vec<DisclosureInput>,
+    idempotency_key: Option<String>,
+) -> AppResult<RequestView> {
+    const ACTION: &str = "request.respond";
+    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::RespondToRequests)).await?;
+    let found = information_request::Entity::find_by_id(request_id)
+        .one(&core.db)
+        .await?
+        .filter(|r| policy::may_answer_request(&ctx.actor, r));
+    let request = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    if disclosures.is_empty() {
+        return Err(AppError::bad_input("disclosures", "give at least one disclosure, or decline the request"));
+    }
+    let valid = disclosures.iter().enumerate().map(|(i, d)| validate_disclosure(i, d)).collect::<AppResult<Vec<_>>>()?;
+    let txn = begin_write(&core.db).await?;
+    let claim = match &idempotency_key {
+        Some(key) => match idempotency::check(&txn, &ctx.actor, "respondToInformationRequest", key, &json!({ "request": request_id, "disclosures": disclosures })).await? {
+            Outcome::Replay(_) => {
+                txn.rollback().await?;
+                return get_request(core, ctx, request_id).await;
+            }
+            Outcome::Fresh(claim) => Some(claim),
+        },
+        None => None,
+    };
+    if request.status != "OPEN" {
+        return Err(AppError::conflict("requestId", format!("the request is {}", request.status.to_lowercase())));
+    }
+    let agency = ctx.actor.agency_id().ok_or(AppError::Forbidden)?;
+    let mut entry = AuditEntry::success(ACTION)
+        .entity("InformationRequest", request.id)
+        .children([request.child_id])
+        .purpose("safeguarding.information_gathering")
+        .consent_ref(request.consent_ref.clone());
+    let mut bases = Vec::new();
+    for d in valid {
+        bases.push(d.lawful_basis.clone());
+        let created = disclosure::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            request_id: Set(Some(request.id)),
+            contact_id: Set(request.contact_id),
+            child_id: Set(request.child_id),
+            supplied_by_agency_id: Set(agency),
+            supplied_by: Set(ctx.actor.id.unwrap_or_default()),
+            to_agency_id: Set(None),
+            onward_from: Set(None),
+            content: Set(d.content),
+            category: Set(d.category),
+            lawful_basis: Set(d.lawful_basis),
+            special_category: Set(d.special_category),
+            handling_code: Set(d.handling_code),
+            handling_conditions: Set(d.handling_conditions),
+            audience_restrictions: Set(d.audience_restrictions),
+            consent_ref: Set(request.consent_ref.clone()),
+            occurred_at: Set(d.occurred_at),
+            recorded_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await?;
+        entry = entry.reference("Disclosure", created.id);
+    }
+    bases.dedup();
+    entry = entry.lawful_basis(bases.join(","));
+    let mut active: information_request::ActiveModel = request.clone().into();
+    active.status = Set("RESPONDED".into());
+    active.answered_by = Set(ctx.actor.id);
+    active.answered_at = Set(Some(Utc::now()));
+    active.update(&txn).await?;
+    if let Some(claim) = claim {
+        idempotency::complete(&txn, claim, request.id).await?;
+    }
+    audit::record(&txn, ctx, entry).await?;
+    txn.commit().await?;
+    let updated = information_request::Entity::find_by_id(request.id).one(&core.db).await?.ok_or(AppError::NotFound)?;
+    load_view(core, ctx, updated).await
+}
+
+/// A partner declines to share, with the reason: a decision not to share is recorded too.
+pub async fn decline(core: &Core, ctx: &RequestCtx, request_id: Uuid, reason: &str) -> AppResult<RequestView> {
+    const ACTION: &str = "request.decline";
+    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::RespondToRequests)).await?;
+    let found = information_request::Entity::find_by_id(request_id)
+        .one(&core.db)
+        .await?
+        .filter(|r| policy::may_answer_request(&ctx.actor, r));
+    let request = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let reason = required_text("reason", reason, 2000)?;
+    if request.status != "OPEN" {
+        return Err(AppError::conflict("requestId", format!("the request is {}", request.status.to_lowercase())));
+    }
+    let txn = begin_write(&core.db).await?;
+    let mut active: information_request::ActiveModel = request.clone().into();
+    active.status = Set("DECLINED".into());
+    active.decline_reason = Set(Some(reason));
+    active.answered_by = Set(ctx.actor.id);
+    active.answered_at = Set(Some(Utc::now()));
+    let updated = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success(ACTION)
+            .entity("InformationRequest", request.id)
+            .children([request.child_id])
+            .purpose("safeguarding.information_gathering")
+            .consent_ref(request.consent_ref.clone()),
+    )
+    .await?;
+    txn.commit().await?;
+    load_view(core, ctx, updated).await
+}
+
+/// MASH staff pass a disclosure on to another agency, as its handling code allows; the
+/// onward share is its own recorded disclosure, carrying the original's conditions.
+pub async fn share_onward(
+    core: &Core,
+    ctx: &RequestCtx,
+    disclosure_id: Uuid,
+    to_agency_id: Option<Uuid>,
+    acknowledge_conditions: bool,
+    authorisation: Option<String>,
+) -> AppResult<disclosure::Model> {
+    const ACTION: &str = "disclosure.share_onward";
+    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+    let found = disclosure::Entity::find_by_id(disclosure_id)
+        .one(&core.db)
+        .await?
+        .filter(|d| policy::disclosure_visibility(&ctx.actor, d) != DisclosureVisibility::Hidden);
+    let original = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let to = match to_agency_id {
+        Some(id) => agency::Entity::find_by_id(id).one(&core.db).await?,
+        None => None,
+    }
+    .filter(|a| a.active && !a.hosts_mash && a.id != original.supplied_by_agency_id)
+    .ok_or_else(|| AppError::bad_input("toAgencyId", "no such partner agency (other than the supplier)"))?;
+    let contact = contact::Entity::find_by_id(original.contact_id).one(&core.db).await?.ok_or(AppError::NotFound)?;
+    policy::onward_share_check(&original, &to, contact.agency_id, acknowledge_conditions, authorisation.as_deref())?;
+    let host = ctx.actor.agency_id().ok_or(AppError::Forbidden)?;
+    let txn = begin_write(&core.db).await?;
+    let created = disclosure::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        request_id: Set(None),
+        contact_id: Set(original.contact_id),
+        child_id: Set(original.child_id),
+        supplied_by_agency_id: Set(host),
+        supplied_by: Set(ctx.actor.id.unwrap_or_default()),
+        to_agency_id: Set(Some(to.id)),
+        onward_from: Set(Some(original.id)),
+        content: Set(original.content.clone()),
+        category: Set(original.category.clone()),
+        lawful_basis: Set(original.lawful_basis.clone()),
+        special_category: Set(original.special_category),
+        handling_code: Set(original.handling_code.clone()),
+        handling_conditions: Set(original.handling_conditions.clone()),
+        audience_restrictions: Set(original.audience_restrictions.clone()),
+        consent_ref: Set(original.consent_ref.clone()),
+        occurred_at: Set(Utc::now()),
+        recorded_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success(ACTION)
+            .entity("Disclosure", created.id)
+            .reference("Disclosure", original.id)
+            .reference("Agency", to.id)
+            .children([original.child_id])
+            .purpose("safeguarding.onward_sharing")
+            .lawful_basis(original.lawful_basis.clone())
+            .consent_ref(original.consent_ref.clone())
+            .detail(json!({ "handlingCode": original.handling_code, "authorisation": authorisation })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
