@@ -1,5 +1,7 @@
 //! Contacts: submission (with duplicate matching and idempotency), what each caller sees,
 //! the MASH queue, recommendations and decisions.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::{agency, child, consent, consent_override, contact, disclosure, information_request};
 use sea_orm::{
@@ -187,6 +189,27 @@ pub struct ContactView {
     pub overrides: Vec<consent_override::Model>,
     pub requests: Vec<information_request::Model>,
     pub disclosures: Vec<(disclosure::Model, DisclosureVisibility)>,
+    /// Names of the agencies the disclosures name (supplier, onward recipient).
+    pub agency_names: HashMap<Uuid, String>,
+}
+
+/// Names of the agencies that disclosures mention, for display (stubs name the holder).
+pub async fn agency_names<C: ConnectionTrait>(conn: &C, disclosures: &[(disclosure::Model, DisclosureVisibility)]) -> AppResult<HashMap<Uuid, String>> {
+    let ids: Vec<Uuid> = disclosures
+        .iter()
+        .flat_map(|(d, _)| [Some(d.supplied_by_agency_id), d.to_agency_id])
+        .flatten()
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(agency::Entity::find()
+        .filter(agency::Column::Id.is_in(ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect())
 }
 
 impl ContactView {
@@ -202,7 +225,17 @@ pub async fn load_view<C: ConnectionTrait>(conn: &C, ctx: &RequestCtx, contact: 
         .order_by_asc(consent::Column::Id)
         .all(conn)
         .await?;
-    let mut view = ContactView { contact, access, agency, child: None, consents, overrides: vec![], requests: vec![], disclosures: vec![] };
+    let mut view = ContactView {
+        contact,
+        access,
+        agency,
+        child: None,
+        consents,
+        overrides: vec![],
+        requests: vec![],
+        disclosures: vec![],
+        agency_names: HashMap::new(),
+    };
     if access == ContactAccess::Mash {
         let id = view.contact.id;
         view.child = child::Entity::find_by_id(view.contact.child_id).one(conn).await?;
@@ -228,6 +261,7 @@ pub async fn load_view<C: ConnectionTrait>(conn: &C, ctx: &RequestCtx, contact: 
             })
             .filter(|(_, v)| *v != DisclosureVisibility::Hidden)
             .collect();
+        view.agency_names = agency_names(conn, &view.disclosures).await?;
     }
     Ok(view)
 }

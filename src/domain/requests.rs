@@ -36,6 +36,7 @@ pub struct RequestView {
     /// The identity the MASH sends with the request (names, date of birth, identifiers, address).
     pub child: Option<child::Model>,
     pub disclosures: Vec<(disclosure::Model, DisclosureVisibility)>,
+    pub agency_names: std::collections::HashMap<Uuid, String>,
 }
 
 async fn load_view(core: &Core, ctx: &RequestCtx, request: information_request::Model) -> AppResult<RequestView> {
@@ -52,8 +53,9 @@ async fn load_view(core: &Core, ctx: &RequestCtx, request: information_request::
             (d, v)
         })
         .filter(|(_, v)| *v != DisclosureVisibility::Hidden)
-        .collect();
-    Ok(RequestView { request, to_agency, child, disclosures })
+        .collect::<Vec<_>>();
+    let agency_names = contacts::agency_names(&core.db, &disclosures).await?;
+    Ok(RequestView { request, to_agency, child, disclosures, agency_names })
 }
 
 fn read_entry(action: &'static str, views: &[RequestView]) -> AuditEntry {

@@ -1,5 +1,8 @@
 //! The GraphQL schema: thin resolvers over the domain services, with the limits that
 //! protect the server (depth, complexity, no introspection or suggestions in production).
+mod case_ops;
+pub mod case_types;
+pub mod codes;
 pub mod ids;
 mod mutation;
 mod query;
@@ -11,10 +14,15 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
-use async_graphql::{Context, EmptySubscription, Schema, ServerResult, Variables};
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema, ServerResult, Variables};
 
-pub use mutation::Mutation;
-pub use query::Query;
+/// Every query: identity and administration, and the MASH workflow.
+#[derive(MergedObject, Default)]
+pub struct Query(query::IdentityQuery, case_ops::CaseQuery);
+
+/// Every mutation.
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::IdentityMutation, case_ops::CaseMutation);
 
 use crate::domain::RequestCtx;
 use crate::Core;
@@ -26,7 +34,7 @@ pub const MAX_DEPTH: usize = 15;
 pub const MAX_COMPLEXITY: usize = 1000;
 
 pub fn build_schema(core: Option<Core>, production: bool) -> FrontdoorSchema {
-    let mut builder = Schema::build(Query, Mutation, EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(64)

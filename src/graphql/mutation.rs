@@ -5,7 +5,8 @@ use super::{env, ids};
 use crate::domain::codes::{AgencyKind, Role};
 use crate::domain::{identity, sessions};
 
-pub struct Mutation;
+#[derive(Default)]
+pub struct IdentityMutation;
 
 /// A new agency.
 #[derive(InputObject)]
@@ -64,7 +65,7 @@ pub struct CreateClientInput {
 }
 
 #[Object]
-impl Mutation {
+impl IdentityMutation {
     /// Sign in. Unknown username and wrong password give the same UNAUTHENTICATED answer;
     /// repeated failures lock the account for a growing time (RATE_LIMITED).
     async fn login(

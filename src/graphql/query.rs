@@ -6,10 +6,11 @@ use crate::domain::identity;
 use crate::domain::page::PageRequest;
 use crate::domain::policy::{self, Permission};
 
-pub struct Query;
+#[derive(Default)]
+pub struct IdentityQuery;
 
 #[Object]
-impl Query {
+impl IdentityQuery {
     /// The caller: a person with their agency and roles, or a machine client with its scopes.
     async fn me(&self, ctx: &Context<'_>) -> Result<Viewer> {
         let (_, request) = env(ctx);

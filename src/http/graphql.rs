@@ -111,6 +111,9 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             Some(async_graphql::Value::String(code)) => code.clone(),
             _ => {
                 extensions.set("code", "BAD_USER_INPUT");
+                if let Some(field) = argument_named(&error.message) {
+                    extensions.set("field", field);
+                }
                 "BAD_USER_INPUT".to_string()
             }
         };
@@ -123,6 +126,12 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         .observe(&operation, elapsed.as_secs_f64(), &codes);
     tracing::info!(operation = %operation, errors = ?codes, elapsed_ms = elapsed.as_millis() as u64, "graphql");
     GraphQLResponse::from(response).into_response()
+}
+
+/// The argument an input-coercion error names (`Invalid value for argument "input.gender", …`).
+fn argument_named(message: &str) -> Option<String> {
+    let rest = message.split_once("argument \"")?.1;
+    Some(rest.split_once('"')?.0.to_string())
 }
 
 pub async fn graphiql(State(state): State<AppState>) -> Response {

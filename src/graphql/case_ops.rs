@@ -1,0 +1,413 @@
+//! Queries and mutations of the MASH workflow: thin, each a call to one service.
+use async_graphql::{Context, InputObject, Object, Result, ID};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::case_types::{Child, Contact, ConsentOverride, Disclosure, InformationRequest};
+use super::codes::*;
+use super::types::{connection, Connection};
+use super::{env, ids};
+use crate::domain::children::{self, ChildDetails};
+use crate::domain::contacts::{self, ConsentInput as DomainConsent, ContactFilter, NewContact};
+use crate::domain::page::PageRequest;
+use crate::domain::requests::{self, DisclosureInput as DomainDisclosure, NewRequest};
+use crate::domain::consent;
+
+/// A child's identity details.
+#[derive(InputObject)]
+pub struct ChildInput {
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: Option<NaiveDate>,
+    pub gender: Gender,
+    /// DfE four-letter ethnicity code, e.g. WBRI.
+    pub ethnicity: Option<String>,
+    pub disability: Option<bool>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    /// Ten digits (spaces allowed), checked with the mod 11 rule.
+    pub nhs_number: Option<String>,
+    /// Unique Pupil Number, checked with its check letter.
+    pub upn: Option<String>,
+    pub police_id: Option<String>,
+    pub local_id: Option<String>,
+}
+
+impl From<ChildInput> for ChildDetails {
+    fn from(c: ChildInput) -> Self {
+        ChildDetails {
+            first_name: c.first_name,
+            last_name: c.last_name,
+            date_of_birth: c.date_of_birth,
+            gender: c.gender.code().to_string(),
+            ethnicity: c.ethnicity,
+            disability: c.disability,
+            address: c.address,
+            postcode: c.postcode,
+            nhs_number: c.nhs_number,
+            upn: c.upn,
+            police_id: c.police_id,
+            local_id: c.local_id,
+        }
+    }
+}
+
+/// Consent: given (who, relationship, when, scope), not sought (why) or refused.
+#[derive(InputObject)]
+pub struct ConsentInput {
+    pub position: ConsentPosition,
+    /// GIVEN: who gave it.
+    pub given_by: Option<String>,
+    /// GIVEN: their relationship to the child.
+    pub relationship: Option<String>,
+    /// GIVEN: when it was obtained (defaults to now).
+    pub obtained_at: Option<DateTime<Utc>>,
+    /// GIVEN: purposes it covers.
+    #[graphql(default)]
+    pub purposes: Vec<String>,
+    /// GIVEN: the agencies it covers; omit for every agency.
+    pub agency_ids: Option<Vec<ID>>,
+    /// NOT_SOUGHT: why not.
+    pub not_sought_reason: Option<String>,
+}
+
+impl From<ConsentInput> for DomainConsent {
+    fn from(c: ConsentInput) -> Self {
+        DomainConsent {
+            position: c.position.code().to_string(),
+            given_by: c.given_by,
+            relationship: c.relationship,
+            obtained_at: c.obtained_at,
+            purposes: c.purposes,
+            agency_ids: c.agency_ids.map(|list| list.iter().map(|id| ids::decode("Agency", id)).collect()),
+            not_sought_reason: c.not_sought_reason,
+        }
+    }
+}
+
+/// A contact: a concern about one child.
+#[derive(InputObject)]
+pub struct SubmitContactInput {
+    /// The child as the submitter knows them.
+    pub child: ChildInput,
+    /// Contact-source code within the submitting agency's kind (e.g. 3E for A&E); MASH staff
+    /// recording a call from the public choose 1A–1D, 9 or 10. Defaults to the agency's code.
+    pub source_code: Option<String>,
+    /// The practitioner making the contact (defaults to the caller).
+    pub referrer_name: Option<String>,
+    /// Assessment-factor codes, e.g. ["2B", "21"].
+    pub concern_categories: Vec<String>,
+    /// What happened and why the referrer is worried.
+    pub narrative: String,
+    /// The child is at immediate risk.
+    #[graphql(default)]
+    pub immediate_risk: bool,
+    pub consent: ConsentInput,
+    /// When the contact was received (defaults to now; never in the future).
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// Retries with the same key return the first contact.
+    pub idempotency_key: Option<String>,
+}
+
+/// An information request to one partner agency.
+#[derive(InputObject)]
+pub struct SendInformationRequestInput {
+    pub contact_id: ID,
+    pub to_agency_id: ID,
+    pub questions: String,
+    pub priority: Priority,
+    /// When it was sent (defaults to now).
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+/// One item a partner discloses.
+#[derive(InputObject)]
+pub struct DisclosureInput {
+    pub content: String,
+    /// What kind of information, e.g. "domestic abuse incidents".
+    pub category: String,
+    pub lawful_basis: LawfulBasis,
+    #[graphql(default)]
+    pub special_category: bool,
+    pub handling_code: HandlingCode,
+    /// Required with handling code C.
+    pub handling_conditions: Option<String>,
+    #[graphql(default)]
+    pub audience_restrictions: Vec<AudienceRestriction>,
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+impl From<DisclosureInput> for DomainDisclosure {
+    fn from(d: DisclosureInput) -> Self {
+        DomainDisclosure {
+            content: d.content,
+            category: d.category,
+            lawful_basis: d.lawful_basis.code().to_string(),
+            special_category: d.special_category,
+            handling_code: d.handling_code.code().to_string(),
+            handling_conditions: d.handling_conditions,
+            audience_restrictions: d.audience_restrictions.iter().map(|r| r.code().to_string()).collect(),
+            occurred_at: d.occurred_at,
+        }
+    }
+}
+
+/// A MASH manager's decision.
+#[derive(InputObject)]
+pub struct RecordDecisionInput {
+    pub contact_id: ID,
+    pub outcome: ContactOutcome,
+    /// 1 universal, 2 early help, 3 targeted early help, 4 statutory.
+    pub threshold_level: i32,
+    pub rationale: String,
+    /// When the decision was made (defaults to now).
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct CaseQuery;
+
+#[Object]
+impl CaseQuery {
+    /// One contact, as far as the caller may see it.
+    async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
+        let (core, request) = env(ctx);
+        Ok(Contact(contacts::get_contact(core, request, ids::target("Contact", &id)).await?))
+    }
+
+    /// Contacts the caller may see, by decision due time: the MASH queue for MASH staff;
+    /// an agency's or referrer's own contacts for everyone else.
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<ContactStatus>,
+        #[graphql(desc = "Only undecided contacts past their due time (true), or none of those (false).")] overdue: Option<bool>,
+        #[graphql(desc = "Only contacts from this agency.")] source_agency_id: Option<ID>,
+        #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<Contact>> {
+        let (core, request) = env(ctx);
+        let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
+        let filter = ContactFilter {
+            status: status.map(|s| s.code().to_string()),
+            overdue,
+            source_agency: source_agency_id.map(|id| ids::decode("Agency", &id)),
+        };
+        let page = contacts::list_contacts(core, request, filter, page).await?;
+        Ok(connection(page, |v| v.contact.id, Contact))
+    }
+
+    /// The MASH's record of a child (MASH staff).
+    async fn child(&self, ctx: &Context<'_>, id: ID) -> Result<Child> {
+        let (core, request) = env(ctx);
+        Ok(children::get_child(core, request, ids::target("Child", &id)).await?.into())
+    }
+
+    /// Find children by NHS number, or by last name and date of birth (MASH staff; at most 50).
+    async fn search_children(
+        &self,
+        ctx: &Context<'_>,
+        nhs_number: Option<String>,
+        last_name: Option<String>,
+        date_of_birth: Option<NaiveDate>,
+    ) -> Result<Vec<Child>> {
+        let (core, request) = env(ctx);
+        let found = children::search_children(core, request, nhs_number, last_name, date_of_birth).await?;
+        Ok(found.into_iter().map(Child::from).collect())
+    }
+
+    /// One information request (MASH staff; or the agency it was sent to).
+    async fn information_request(&self, ctx: &Context<'_>, id: ID) -> Result<InformationRequest> {
+        let (core, request) = env(ctx);
+        Ok(InformationRequest(requests::get_request(core, request, ids::target("InformationRequest", &id)).await?))
+    }
+
+    /// Information requests: a partner agency's inbox, or all of them for MASH staff.
+    async fn information_requests(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<RequestStatus>,
+        contact_id: Option<ID>,
+        #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<InformationRequest>> {
+        let (core, request) = env(ctx);
+        let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
+        let contact = contact_id.map(|id| ids::target("Contact", &id));
+        let page = requests::list_requests(core, request, status.map(|s| s.code().to_string()), contact, page).await?;
+        Ok(connection(page, |v| v.request.id, InformationRequest))
+    }
+
+    /// Break-glass overrides awaiting a second manager's review (MASH managers).
+    async fn break_glass_review_queue(&self, ctx: &Context<'_>) -> Result<Vec<ConsentOverride>> {
+        let (core, request) = env(ctx);
+        Ok(consent::review_queue(core, request).await?.into_iter().map(ConsentOverride).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct CaseMutation;
+
+#[Object]
+impl CaseMutation {
+    /// Tell the MASH about a child. Referrers, partner MASH desks, MASH staff and clients
+    /// with `contacts:submit`. A child already known to the MASH is linked, not duplicated.
+    async fn submit_contact(&self, ctx: &Context<'_>, input: SubmitContactInput) -> Result<Contact> {
+        let (core, request) = env(ctx);
+        let new = NewContact {
+            child: input.child.into(),
+            source_code: input.source_code,
+            referrer_name: input.referrer_name,
+            concern_categories: input.concern_categories,
+            narrative: input.narrative,
+            immediate_risk: input.immediate_risk,
+            consent: input.consent.into(),
+            occurred_at: input.occurred_at,
+            idempotency_key: input.idempotency_key,
+        };
+        Ok(Contact(contacts::submit_contact(core, request, new).await?))
+    }
+
+    /// Record consent on a contact (MASH staff; or the submitting referrer and their agency's MASH desk).
+    async fn record_consent(&self, ctx: &Context<'_>, contact_id: ID, input: ConsentInput) -> Result<Contact> {
+        let (core, request) = env(ctx);
+        Ok(Contact(consent::record_consent(core, request, ids::target("Contact", &contact_id), input.into()).await?))
+    }
+
+    /// Withdraw a consent: the open requests that relied on it are withdrawn too.
+    async fn withdraw_consent(&self, ctx: &Context<'_>, consent_id: ID) -> Result<Contact> {
+        let (core, request) = env(ctx);
+        Ok(Contact(consent::withdraw_consent(core, request, ids::target("Consent", &consent_id)).await?))
+    }
+
+    /// Ask to share without consent (MASH staff), with a DPA 2018 reason and a justification.
+    async fn request_consent_override(
+        &self,
+        ctx: &Context<'_>,
+        contact_id: ID,
+        reason: OverrideReason,
+        justification: String,
+    ) -> Result<ConsentOverride> {
+        let (core, request) = env(ctx);
+        let created = consent::request_override(core, request, ids::target("Contact", &contact_id), reason.code(), &justification).await?;
+        Ok(ConsentOverride(created))
+    }
+
+    /// Approve an override (MASH managers, not the requester — unless the child is at
+    /// immediate risk: break-glass, then reviewed by a second manager).
+    async fn approve_consent_override(&self, ctx: &Context<'_>, override_id: ID) -> Result<ConsentOverride> {
+        let (core, request) = env(ctx);
+        Ok(ConsentOverride(consent::decide_override(core, request, ids::target("ConsentOverride", &override_id), true).await?))
+    }
+
+    /// Refuse an override (MASH managers, not the requester).
+    async fn refuse_consent_override(&self, ctx: &Context<'_>, override_id: ID) -> Result<ConsentOverride> {
+        let (core, request) = env(ctx);
+        Ok(ConsentOverride(consent::decide_override(core, request, ids::target("ConsentOverride", &override_id), false).await?))
+    }
+
+    /// A second manager reviews a break-glass override; refusing it withdraws the open
+    /// requests that relied on it.
+    async fn review_break_glass_override(&self, ctx: &Context<'_>, override_id: ID, uphold: bool) -> Result<ConsentOverride> {
+        let (core, request) = env(ctx);
+        Ok(ConsentOverride(consent::review_override(core, request, ids::target("ConsentOverride", &override_id), uphold).await?))
+    }
+
+    /// Set or clear the immediate-risk flag (MASH staff).
+    async fn set_immediate_risk(&self, ctx: &Context<'_>, contact_id: ID, immediate_risk: bool) -> Result<Contact> {
+        let (core, request) = env(ctx);
+        Ok(Contact(contacts::set_immediate_risk(core, request, ids::target("Contact", &contact_id), immediate_risk).await?))
+    }
+
+    /// Ask a partner agency what it knows about a contact's child (MASH staff). Needs consent
+    /// covering the agency or an authorised override: otherwise CONSENT_REQUIRED.
+    async fn send_information_request(&self, ctx: &Context<'_>, input: SendInformationRequestInput) -> Result<InformationRequest> {
+        let (core, request) = env(ctx);
+        let new = NewRequest {
+            contact_id: ids::target("Contact", &input.contact_id),
+            to_agency_id: ids::decode("Agency", &input.to_agency_id),
+            questions: input.questions,
+            priority: input.priority.code().to_string(),
+            occurred_at: input.occurred_at,
+        };
+        Ok(InformationRequest(requests::send_request(core, request, new).await?))
+    }
+
+    /// Answer a request with one or more disclosures (the agency's MASH desk, or a client
+    /// with `requests:respond`).
+    async fn respond_to_information_request(
+        &self,
+        ctx: &Context<'_>,
+        request_id: ID,
+        disclosures: Vec<DisclosureInput>,
+        idempotency_key: Option<String>,
+    ) -> Result<InformationRequest> {
+        let (core, request) = env(ctx);
+        let disclosures = disclosures.into_iter().map(Into::into).collect();
+        let id = ids::target("InformationRequest", &request_id);
+        Ok(InformationRequest(requests::respond(core, request, id, disclosures, idempotency_key).await?))
+    }
+
+    /// Decline to share, with the reason (recorded like any disclosure decision).
+    async fn decline_information_request(&self, ctx: &Context<'_>, request_id: ID, reason: String) -> Result<InformationRequest> {
+        let (core, request) = env(ctx);
+        Ok(InformationRequest(requests::decline(core, request, ids::target("InformationRequest", &request_id), &reason).await?))
+    }
+
+    /// Pass a disclosure on to another agency as its handling code allows (MASH staff).
+    async fn share_disclosure_onward(
+        &self,
+        ctx: &Context<'_>,
+        disclosure_id: ID,
+        to_agency_id: ID,
+        #[graphql(desc = "Required for handling code C: the conditions are carried to the recipient.", default)]
+        acknowledge_conditions: bool,
+        #[graphql(desc = "Required for legacy code 2: the recorded authorisation.")] authorisation: Option<String>,
+    ) -> Result<Disclosure> {
+        let (core, request) = env(ctx);
+        let created = requests::share_onward(
+            core,
+            request,
+            ids::target("Disclosure", &disclosure_id),
+            ids::decode("Agency", &to_agency_id),
+            acknowledge_conditions,
+            authorisation,
+        )
+        .await?;
+        let host = request.actor.agency.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+        Ok(Disclosure { disclosure: created, supplied_by: host, to_agency: None })
+    }
+
+    /// A recommended outcome ahead of the decision (MASH staff).
+    async fn record_recommendation(&self, ctx: &Context<'_>, contact_id: ID, outcome: ContactOutcome, rationale: String) -> Result<Contact> {
+        let (core, request) = env(ctx);
+        Ok(Contact(contacts::recommend(core, request, ids::target("Contact", &contact_id), outcome.code(), &rationale).await?))
+    }
+
+    /// Record the decision on a contact (MASH managers).
+    async fn record_decision(&self, ctx: &Context<'_>, input: RecordDecisionInput) -> Result<Contact> {
+        let (core, request) = env(ctx);
+        let id = ids::target("Contact", &input.contact_id);
+        let view = contacts::decide(core, request, id, input.outcome.code(), input.threshold_level, &input.rationale, input.occurred_at).await?;
+        Ok(Contact(view))
+    }
+
+    /// Reconcile the MASH's child record (MASH staff); submitted details stay with each contact.
+    async fn update_child(&self, ctx: &Context<'_>, child_id: ID, input: ChildInput) -> Result<Child> {
+        let (core, request) = env(ctx);
+        Ok(children::update_child(core, request, ids::target("Child", &child_id), input.into()).await?.into())
+    }
+
+    /// Link two children as siblings or one household (MASH staff).
+    async fn link_children(&self, ctx: &Context<'_>, child_id: ID, related_child_id: ID, relationship: ChildRelationship) -> Result<Child> {
+        let (core, request) = env(ctx);
+        let record = children::link_children(
+            core,
+            request,
+            ids::target("Child", &child_id),
+            ids::decode("Child", &related_child_id),
+            relationship.code(),
+        )
+        .await?;
+        Ok(record.into())
+    }
+}

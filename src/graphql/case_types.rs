@@ -1,0 +1,522 @@
+//! Output types of the MASH workflow. What a caller sees was decided by the policy when
+//! the service built the view; these types only present it.
+use std::collections::HashMap;
+
+use async_graphql::{Object, SimpleObject, Union, ID};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{child, consent, consent_override, disclosure, information_request};
+use uuid::Uuid;
+
+use super::codes::*;
+use super::ids;
+use super::types::Agency;
+use crate::domain::children::{ChildDetails as Details, ChildRecord};
+use crate::domain::contacts::ContactView;
+use crate::domain::policy::{ContactAccess, DisclosureVisibility};
+use crate::domain::requests::RequestView;
+
+fn split(text: &str) -> Vec<String> {
+    text.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+/// A child's identity details: as submitted with a contact, or as the MASH sends them
+/// with an information request.
+#[derive(SimpleObject)]
+pub struct ChildDetails {
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: Option<NaiveDate>,
+    pub gender: Option<Gender>,
+    /// DfE four-letter ethnicity code.
+    pub ethnicity: Option<String>,
+    pub disability: Option<bool>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    /// Ten digits.
+    pub nhs_number: Option<String>,
+    /// Unique Pupil Number.
+    pub upn: Option<String>,
+    pub police_id: Option<String>,
+    pub local_id: Option<String>,
+}
+
+impl From<Details> for ChildDetails {
+    fn from(d: Details) -> Self {
+        ChildDetails {
+            first_name: d.first_name,
+            last_name: d.last_name,
+            date_of_birth: d.date_of_birth,
+            gender: Gender::from_code(&d.gender),
+            ethnicity: d.ethnicity,
+            disability: d.disability,
+            address: d.address,
+            postcode: d.postcode,
+            nhs_number: d.nhs_number,
+            upn: d.upn,
+            police_id: d.police_id,
+            local_id: d.local_id,
+        }
+    }
+}
+
+impl From<&child::Model> for ChildDetails {
+    fn from(c: &child::Model) -> Self {
+        ChildDetails {
+            first_name: c.first_name.clone(),
+            last_name: c.last_name.clone(),
+            date_of_birth: c.date_of_birth,
+            gender: Gender::from_code(&c.gender),
+            ethnicity: c.ethnicity.clone(),
+            disability: c.disability,
+            address: c.address.clone(),
+            postcode: c.postcode.clone(),
+            nhs_number: c.nhs_number.clone(),
+            upn: c.upn.clone(),
+            police_id: c.police_id.clone(),
+            local_id: c.local_id.clone(),
+        }
+    }
+}
+
+/// A household or sibling link.
+#[derive(SimpleObject)]
+pub struct ChildLink {
+    pub relationship: ChildRelationship,
+    /// The linked child.
+    pub related_child_id: ID,
+}
+
+/// The MASH's record of a child (MASH staff only).
+pub struct Child {
+    pub child: child::Model,
+    pub contact_ids: Vec<Uuid>,
+    pub links: Vec<ChildLink>,
+}
+
+impl From<ChildRecord> for Child {
+    fn from(r: ChildRecord) -> Self {
+        let links = r
+            .links
+            .iter()
+            .map(|l| ChildLink {
+                relationship: ChildRelationship::from_code(&l.relationship).unwrap_or(ChildRelationship::Household),
+                related_child_id: ids::encode("Child", l.related_child_id),
+            })
+            .collect();
+        Child { child: r.child, contact_ids: r.contact_ids, links }
+    }
+}
+
+impl From<child::Model> for Child {
+    fn from(child: child::Model) -> Self {
+        Child { child, contact_ids: vec![], links: vec![] }
+    }
+}
+
+#[Object]
+impl Child {
+    /// Opaque global id.
+    async fn id(&self) -> ID {
+        ids::encode("Child", self.child.id)
+    }
+    /// The child's identity details.
+    async fn details(&self) -> ChildDetails {
+        ChildDetails::from(&self.child)
+    }
+    /// Contacts about this child (ids; read each with `contact`). Empty in search results.
+    async fn contact_ids(&self) -> Vec<ID> {
+        self.contact_ids.iter().map(|id| ids::encode("Contact", *id)).collect()
+    }
+    /// Siblings and household members.
+    async fn links(&self) -> &[ChildLink] {
+        &self.links
+    }
+}
+
+/// Consent to share information about a contact's child.
+pub struct Consent(pub consent::Model);
+
+#[Object]
+impl Consent {
+    async fn id(&self) -> ID {
+        ids::encode("Consent", self.0.id)
+    }
+    /// Who gave consent.
+    async fn given_by(&self) -> &str {
+        &self.0.given_by_name
+    }
+    /// Their relationship to the child.
+    async fn relationship(&self) -> &str {
+        &self.0.relationship
+    }
+    /// Purposes it covers.
+    async fn purposes(&self) -> Vec<String> {
+        split(&self.0.scope_purposes)
+    }
+    /// Agencies it covers; empty means every agency.
+    async fn agency_ids(&self) -> Vec<ID> {
+        split(&self.0.scope_agency_ids)
+            .iter()
+            .filter_map(|s| Uuid::parse_str(s).ok())
+            .map(|id| ids::encode("Agency", id))
+            .collect()
+    }
+    /// When it was obtained.
+    async fn obtained_at(&self) -> DateTime<Utc> {
+        self.0.obtained_at
+    }
+    /// When it was recorded here.
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.recorded_at
+    }
+    /// When it was withdrawn, if it was.
+    async fn withdrawn_at(&self) -> Option<DateTime<Utc>> {
+        self.0.withdrawn_at
+    }
+}
+
+/// A request to share without consent, and its authorisation.
+pub struct ConsentOverride(pub consent_override::Model);
+
+#[Object]
+impl ConsentOverride {
+    async fn id(&self) -> ID {
+        ids::encode("ConsentOverride", self.0.id)
+    }
+    /// The contact it is for.
+    async fn contact_id(&self) -> ID {
+        ids::encode("Contact", self.0.contact_id)
+    }
+    async fn reason(&self) -> Option<OverrideReason> {
+        OverrideReason::from_code(&self.0.reason)
+    }
+    /// The requester's written justification.
+    async fn justification(&self) -> &str {
+        &self.0.justification
+    }
+    async fn status(&self) -> Option<OverrideStatus> {
+        OverrideStatus::from_code(&self.0.status)
+    }
+    /// Approved by the requesting manager alone because the child is at immediate risk.
+    async fn break_glass(&self) -> bool {
+        self.0.break_glass
+    }
+    /// A break-glass override's second-manager review.
+    async fn review_status(&self) -> Option<ReviewStatus> {
+        ReviewStatus::from_code(&self.0.review_status)
+    }
+    async fn requested_by(&self) -> ID {
+        ids::encode("User", self.0.requested_by)
+    }
+    async fn requested_at(&self) -> DateTime<Utc> {
+        self.0.requested_at
+    }
+    async fn decided_by(&self) -> Option<ID> {
+        self.0.decided_by.map(|id| ids::encode("User", id))
+    }
+    async fn decided_at(&self) -> Option<DateTime<Utc>> {
+        self.0.decided_at
+    }
+}
+
+/// What an agency shared.
+pub struct Disclosure {
+    pub disclosure: disclosure::Model,
+    pub supplied_by: String,
+    pub to_agency: Option<String>,
+}
+
+#[Object]
+impl Disclosure {
+    async fn id(&self) -> ID {
+        ids::encode("Disclosure", self.disclosure.id)
+    }
+    /// The agency that supplied it.
+    async fn supplied_by_agency(&self) -> &str {
+        &self.supplied_by
+    }
+    /// For an onward share: the agency it was passed on to.
+    async fn shared_onward_to(&self) -> Option<&str> {
+        self.to_agency.as_deref()
+    }
+    /// For an onward share: the disclosure it passes on.
+    async fn onward_from(&self) -> Option<ID> {
+        self.disclosure.onward_from.map(|id| ids::encode("Disclosure", id))
+    }
+    async fn content(&self) -> &str {
+        &self.disclosure.content
+    }
+    async fn category(&self) -> &str {
+        &self.disclosure.category
+    }
+    async fn lawful_basis(&self) -> Option<LawfulBasis> {
+        LawfulBasis::from_code(&self.disclosure.lawful_basis)
+    }
+    /// Health, ethnicity or other special category data.
+    async fn special_category(&self) -> bool {
+        self.disclosure.special_category
+    }
+    async fn handling_code(&self) -> Option<HandlingCode> {
+        HandlingCode::from_code(&self.disclosure.handling_code)
+    }
+    /// Conditions that travel with a C-coded item.
+    async fn handling_conditions(&self) -> Option<&str> {
+        self.disclosure.handling_conditions.as_deref()
+    }
+    async fn audience_restrictions(&self) -> Vec<AudienceRestriction> {
+        split(&self.disclosure.audience_restrictions).iter().filter_map(|r| AudienceRestriction::from_code(r)).collect()
+    }
+    /// "consent:<id>" or "override:<id>": what allowed it.
+    async fn consent_reference(&self) -> &str {
+        &self.disclosure.consent_ref
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.disclosure.occurred_at
+    }
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.disclosure.recorded_at
+    }
+}
+
+/// An item the caller may not see: only that the agency holds information, and whom to ask.
+#[derive(SimpleObject)]
+pub struct DisclosureStub {
+    pub id: ID,
+    /// The agency that holds the information: contact it directly.
+    pub held_by_agency: String,
+    pub handling_code: Option<HandlingCode>,
+}
+
+/// A disclosure, or the stub of one the caller may not see.
+#[derive(Union)]
+pub enum DisclosureItem {
+    Disclosure(Disclosure),
+    DisclosureStub(DisclosureStub),
+}
+
+fn disclosure_items(items: &[(disclosure::Model, DisclosureVisibility)], names: &HashMap<Uuid, String>) -> Vec<DisclosureItem> {
+    let name = |id: Uuid| names.get(&id).cloned().unwrap_or_default();
+    items
+        .iter()
+        .filter_map(|(d, visibility)| match visibility {
+            DisclosureVisibility::Full => Some(DisclosureItem::Disclosure(Disclosure {
+                disclosure: d.clone(),
+                supplied_by: name(d.supplied_by_agency_id),
+                to_agency: d.to_agency_id.map(name),
+            })),
+            DisclosureVisibility::Stub => Some(DisclosureItem::DisclosureStub(DisclosureStub {
+                id: ids::encode("Disclosure", d.id),
+                held_by_agency: name(d.supplied_by_agency_id),
+                handling_code: HandlingCode::from_code(&d.handling_code),
+            })),
+            DisclosureVisibility::Hidden => None,
+        })
+        .collect()
+}
+
+/// A request from the MASH to one agency about a contact's child.
+pub struct InformationRequest(pub RequestView);
+
+#[Object]
+impl InformationRequest {
+    async fn id(&self) -> ID {
+        ids::encode("InformationRequest", self.0.request.id)
+    }
+    /// The contact it is about (readable by MASH staff).
+    async fn contact_id(&self) -> ID {
+        ids::encode("Contact", self.0.request.contact_id)
+    }
+    /// The agency asked.
+    async fn to_agency(&self) -> Agency {
+        Agency(self.0.to_agency.clone())
+    }
+    /// The child's identity as the MASH sends it to the agency.
+    async fn child(&self) -> Option<ChildDetails> {
+        self.0.child.as_ref().map(ChildDetails::from)
+    }
+    async fn questions(&self) -> &str {
+        &self.0.request.questions
+    }
+    async fn priority(&self) -> Option<Priority> {
+        Priority::from_code(&self.0.request.priority)
+    }
+    async fn status(&self) -> Option<RequestStatus> {
+        RequestStatus::from_code(&self.0.request.status)
+    }
+    async fn sent_at(&self) -> DateTime<Utc> {
+        self.0.request.sent_at
+    }
+    /// Sent time plus the priority's hours.
+    async fn due_at(&self) -> DateTime<Utc> {
+        self.0.request.due_at
+    }
+    /// Still open after its due time.
+    async fn overdue(&self) -> bool {
+        self.0.request.status == "OPEN" && self.0.request.due_at < Utc::now()
+    }
+    /// When it was answered or declined.
+    async fn answered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.request.answered_at
+    }
+    /// Why the agency declined to share.
+    async fn decline_reason(&self) -> Option<&str> {
+        self.0.request.decline_reason.as_deref()
+    }
+    /// "consent:<id>" or "override:<id>": what allowed the request.
+    async fn consent_reference(&self) -> &str {
+        &self.0.request.consent_ref
+    }
+    /// What the agency disclosed in answer (as far as the caller may see it).
+    async fn disclosures(&self) -> Vec<DisclosureItem> {
+        disclosure_items(&self.0.disclosures, &self.0.agency_names)
+    }
+}
+
+/// A request as listed on a contact (MASH staff).
+pub struct RequestSummary(pub information_request::Model);
+
+#[Object]
+impl RequestSummary {
+    async fn id(&self) -> ID {
+        ids::encode("InformationRequest", self.0.id)
+    }
+    async fn to_agency_id(&self) -> ID {
+        ids::encode("Agency", self.0.to_agency_id)
+    }
+    async fn priority(&self) -> Option<Priority> {
+        Priority::from_code(&self.0.priority)
+    }
+    async fn status(&self) -> Option<RequestStatus> {
+        RequestStatus::from_code(&self.0.status)
+    }
+    async fn due_at(&self) -> DateTime<Utc> {
+        self.0.due_at
+    }
+    async fn overdue(&self) -> bool {
+        self.0.status == "OPEN" && self.0.due_at < Utc::now()
+    }
+    async fn decline_reason(&self) -> Option<&str> {
+        self.0.decline_reason.as_deref()
+    }
+}
+
+/// A concern about one child from an agency. Fields marked "MASH staff only" are null for
+/// everyone else; submitters see status, outcome and decision date.
+pub struct Contact(pub ContactView);
+
+impl Contact {
+    fn mash(&self) -> bool {
+        self.0.access == ContactAccess::Mash
+    }
+}
+
+#[Object]
+impl Contact {
+    async fn id(&self) -> ID {
+        ids::encode("Contact", self.0.contact.id)
+    }
+    async fn status(&self) -> Option<ContactStatus> {
+        ContactStatus::from_code(&self.0.contact.status)
+    }
+    /// National contact-source code (codes.md).
+    async fn source_code(&self) -> &str {
+        &self.0.contact.source_code
+    }
+    /// The submitting agency.
+    async fn submitting_agency(&self) -> Agency {
+        Agency(self.0.agency.clone())
+    }
+    /// The practitioner (or system) who made the contact.
+    async fn referrer_name(&self) -> &str {
+        &self.0.contact.referrer_name
+    }
+    /// When the contact was received (its `occurredAt`).
+    async fn received_at(&self) -> DateTime<Utc> {
+        self.0.contact.occurred_at
+    }
+    /// When it was recorded here.
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.contact.recorded_at
+    }
+    /// End of the first working day after receipt.
+    async fn decision_due_at(&self) -> DateTime<Utc> {
+        self.0.contact.decision_due_at
+    }
+    /// Undecided after its due time.
+    async fn overdue(&self) -> bool {
+        self.0.contact.status != "DECIDED" && self.0.contact.decision_due_at < Utc::now()
+    }
+    async fn immediate_risk(&self) -> bool {
+        self.0.contact.immediate_risk
+    }
+    /// Assessment-factor codes.
+    async fn concern_categories(&self) -> Vec<String> {
+        split(&self.0.contact.concern_categories)
+    }
+    async fn narrative(&self) -> &str {
+        &self.0.contact.narrative
+    }
+    /// The child's details exactly as submitted.
+    async fn child_as_submitted(&self) -> ChildDetails {
+        self.0.child_as_submitted().into()
+    }
+    /// The consent position the contact arrived with.
+    async fn consent_position(&self) -> Option<ConsentPosition> {
+        ConsentPosition::from_code(&self.0.contact.consent_position)
+    }
+    async fn consent_not_sought_reason(&self) -> Option<&str> {
+        self.0.contact.consent_not_sought_reason.as_deref()
+    }
+    /// Consents recorded on the contact.
+    async fn consents(&self) -> Vec<Consent> {
+        self.0.consents.iter().cloned().map(Consent).collect()
+    }
+    /// The decision outcome.
+    async fn outcome(&self) -> Option<ContactOutcome> {
+        self.0.contact.outcome.as_deref().and_then(ContactOutcome::from_code)
+    }
+    /// When the decision was made.
+    async fn decided_at(&self) -> Option<DateTime<Utc>> {
+        self.0.contact.decided_at
+    }
+    /// Decided by its due time (null until decided).
+    async fn decided_within_timescale(&self) -> Option<bool> {
+        self.0.contact.decided_at.map(|at| at <= self.0.contact.decision_due_at)
+    }
+    /// MASH staff only: the MASH's record of the child.
+    async fn child(&self) -> Option<Child> {
+        self.0.child.clone().filter(|_| self.mash()).map(Child::from)
+    }
+    /// MASH staff only: the submission matched a child record that already existed.
+    async fn linked_to_existing_child(&self) -> Option<bool> {
+        self.mash().then_some(self.0.contact.matched_existing_child)
+    }
+    /// MASH staff only: threshold level 1–4.
+    async fn threshold_level(&self) -> Option<i32> {
+        self.0.contact.threshold_level.filter(|_| self.mash())
+    }
+    /// MASH staff only: the decision's rationale.
+    async fn rationale(&self) -> Option<&str> {
+        self.0.contact.rationale.as_deref().filter(|_| self.mash())
+    }
+    /// MASH staff only: a social worker's recommended outcome.
+    async fn recommendation(&self) -> Option<ContactOutcome> {
+        self.0.contact.recommendation.as_deref().filter(|_| self.mash()).and_then(ContactOutcome::from_code)
+    }
+    /// MASH staff only.
+    async fn recommendation_rationale(&self) -> Option<&str> {
+        self.0.contact.recommendation_rationale.as_deref().filter(|_| self.mash())
+    }
+    /// MASH staff only: consent overrides asked for.
+    async fn overrides(&self) -> Vec<ConsentOverride> {
+        self.0.overrides.iter().cloned().map(ConsentOverride).collect()
+    }
+    /// MASH staff only: information requests sent.
+    async fn information_requests(&self) -> Vec<RequestSummary> {
+        self.0.requests.iter().cloned().map(RequestSummary).collect()
+    }
+    /// MASH staff only: what partners disclosed (restricted items as stubs).
+    async fn disclosures(&self) -> Vec<DisclosureItem> {
+        disclosure_items(&self.0.disclosures, &self.0.agency_names)
+    }
+}

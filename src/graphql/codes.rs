@@ -1,0 +1,181 @@
+//! GraphQL enums for the domain's code lists, each mapped to the code the database stores.
+
+/// Defines a GraphQL enum whose variants map to stored codes.
+macro_rules! code_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $code:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            pub fn code(self) -> &'static str {
+                match self {
+                    $($name::$variant => $code),+
+                }
+            }
+
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code {
+                    $($code => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+code_enum!(
+    /// Gender as Annex A records it.
+    Gender {
+        Male => "MALE",
+        Female => "FEMALE",
+        /// Not stated or not recorded.
+        NotStated => "NOT_STATED",
+        Neither => "NEITHER",
+    }
+);
+
+code_enum!(
+    /// The consent position a contact arrives with.
+    ConsentPosition {
+        /// Consent was given (who, relationship, when, scope are required).
+        Given => "GIVEN",
+        /// Consent was not sought (the reason is required).
+        NotSought => "NOT_SOUGHT",
+        /// Consent was refused.
+        Refused => "REFUSED",
+    }
+);
+
+code_enum!(
+    /// Where a contact is in the front door.
+    ContactStatus {
+        /// No consent and no authorised override yet: information requests are refused.
+        AwaitingConsent => "AWAITING_CONSENT",
+        /// Consent or an authorised override allows information requests.
+        InformationGathering => "INFORMATION_GATHERING",
+        /// A MASH manager has recorded the decision.
+        Decided => "DECIDED",
+    }
+);
+
+code_enum!(
+    /// The MASH's decision on a contact.
+    ContactOutcome {
+        NoFurtherAction => "NO_FURTHER_ACTION",
+        InformationAndAdvice => "INFORMATION_AND_ADVICE",
+        StepDownToEarlyHelp => "STEP_DOWN_TO_EARLY_HELP",
+        /// Referral to children's social care for assessment.
+        ReferralForAssessment => "REFERRAL_FOR_ASSESSMENT",
+        StrategyDiscussion => "STRATEGY_DISCUSSION",
+    }
+);
+
+code_enum!(
+    /// Why information may be shared without consent (DPA 2018).
+    OverrideReason {
+        /// Consent cannot be given.
+        CannotBeGiven => "CANNOT_BE_GIVEN",
+        /// The MASH cannot reasonably be expected to obtain it.
+        CannotReasonablyBeObtained => "CANNOT_REASONABLY_BE_OBTAINED",
+        /// Seeking it would prejudice the child's protection.
+        WouldPrejudiceProtection => "WOULD_PREJUDICE_PROTECTION",
+    }
+);
+
+code_enum!(
+    /// An override's decision.
+    OverrideStatus {
+        Requested => "REQUESTED",
+        Approved => "APPROVED",
+        Refused => "REFUSED",
+    }
+);
+
+code_enum!(
+    /// A break-glass override's second-manager review.
+    ReviewStatus {
+        /// Not break-glass: no review needed.
+        NotRequired => "NOT_REQUIRED",
+        /// Awaiting a second manager.
+        Pending => "PENDING",
+        Upheld => "UPHELD",
+        /// Refused on review: open requests relying on it were withdrawn.
+        Refused => "REFUSED",
+    }
+);
+
+code_enum!(
+    /// How urgently the MASH needs an answer (due in 4, 24 or 72 hours by default).
+    Priority {
+        Red => "RED",
+        Amber => "AMBER",
+        Green => "GREEN",
+    }
+);
+
+code_enum!(
+    /// An information request's state.
+    RequestStatus {
+        Open => "OPEN",
+        Responded => "RESPONDED",
+        /// The agency decided not to share (reason recorded).
+        Declined => "DECLINED",
+        /// Withdrawn, e.g. because the consent it relied on was withdrawn.
+        Withdrawn => "WITHDRAWN",
+    }
+);
+
+code_enum!(
+    /// The lawful basis of a disclosure (codes.md).
+    LawfulBasis {
+        /// UK GDPR Art 6(1)(e) public task.
+        UkGdpr61EPublicTask => "UK_GDPR_6_1_E_PUBLIC_TASK",
+        /// UK GDPR Art 6(1)(c) legal obligation.
+        UkGdpr61CLegalObligation => "UK_GDPR_6_1_C_LEGAL_OBLIGATION",
+        /// UK GDPR Art 6(1)(d) vital interests.
+        UkGdpr61DVitalInterests => "UK_GDPR_6_1_D_VITAL_INTERESTS",
+        /// UK GDPR Art 6(1)(a) consent.
+        UkGdpr61AConsent => "UK_GDPR_6_1_A_CONSENT",
+        /// DPA 2018 Part 3 (law enforcement), Schedule 8 paragraph 4.
+        Dpa2018Part3Schedule8Para4 => "DPA_2018_PART_3_SCHEDULE_8_PARA_4",
+    }
+);
+
+code_enum!(
+    /// Originator handling instructions (police 3x5x2 codes, legacy 5x5x5 codes).
+    HandlingCode {
+        /// Lawful sharing permitted.
+        P => "P",
+        /// Lawful sharing permitted with conditions (the conditions text applies).
+        C => "C",
+        /// Legacy 1: onward only to law-enforcement and prosecuting agencies.
+        Legacy1 => "1",
+        /// Legacy 2: onward only with a recorded authorisation.
+        Legacy2 => "2",
+        /// Legacy 3: no onward sharing.
+        Legacy3 => "3",
+        /// Legacy 4: within the originating agency only (the MASH sees a stub).
+        Legacy4 => "4",
+        /// Legacy 5: no further dissemination (the MASH sees a stub).
+        Legacy5 => "5",
+    }
+);
+
+code_enum!(
+    /// Who a disclosure must not reach.
+    AudienceRestriction {
+        NotForFamily => "NOT_FOR_FAMILY",
+        NotForReferrer => "NOT_FOR_REFERRER",
+    }
+);
+
+code_enum!(
+    /// How two children are linked.
+    ChildRelationship {
+        Sibling => "SIBLING",
+        Household => "HOUSEHOLD",
+    }
+);
