@@ -59,7 +59,12 @@ pub struct GlobalArgs {
     )]
     pub refresh_token_ttl: u64,
     /// Information request due times in hours, by priority.
-    #[arg(long, env = "FRONTDOOR_REQUEST_DUE_HOURS", default_value = "RED=4,AMBER=24,GREEN=72", global = true)]
+    #[arg(
+        long,
+        env = "FRONTDOOR_REQUEST_DUE_HOURS",
+        default_value = "RED=4,AMBER=24,GREEN=72",
+        global = true
+    )]
     pub request_due_hours: String,
     /// Largest number of pooled database connections.
     #[arg(
@@ -154,20 +159,26 @@ impl Config {
 fn parse_due_hours(text: &str) -> Result<[i64; 3], String> {
     let mut hours = [4, 24, 72];
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, value) = part
-            .split_once('=')
-            .ok_or_else(|| format!("FRONTDOOR_REQUEST_DUE_HOURS: expected PRIORITY=HOURS, got {part:?}"))?;
+        let (name, value) = part.split_once('=').ok_or_else(|| {
+            format!("FRONTDOOR_REQUEST_DUE_HOURS: expected PRIORITY=HOURS, got {part:?}")
+        })?;
         let value: i64 = value
             .trim()
             .parse()
             .ok()
             .filter(|v| *v > 0)
-            .ok_or_else(|| format!("FRONTDOOR_REQUEST_DUE_HOURS: {part:?} needs a positive number of hours"))?;
+            .ok_or_else(|| {
+                format!("FRONTDOOR_REQUEST_DUE_HOURS: {part:?} needs a positive number of hours")
+            })?;
         match name.trim() {
             "RED" => hours[0] = value,
             "AMBER" => hours[1] = value,
             "GREEN" => hours[2] = value,
-            other => return Err(format!("FRONTDOOR_REQUEST_DUE_HOURS: unknown priority {other:?}")),
+            other => {
+                return Err(format!(
+                    "FRONTDOOR_REQUEST_DUE_HOURS: unknown priority {other:?}"
+                ))
+            }
         }
     }
     Ok(hours)

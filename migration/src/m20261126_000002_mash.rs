@@ -7,45 +7,108 @@ pub struct Migration;
 
 /// England & Wales bank holidays shipped with the service; administrators add later years.
 const BANK_HOLIDAYS: &[(&str, &str)] = &[
-    ("2018-01-01", "New Year's Day"), ("2018-03-30", "Good Friday"), ("2018-04-02", "Easter Monday"),
-    ("2018-05-07", "Early May bank holiday"), ("2018-05-28", "Spring bank holiday"), ("2018-08-27", "Summer bank holiday"),
-    ("2018-12-25", "Christmas Day"), ("2018-12-26", "Boxing Day"),
-    ("2019-01-01", "New Year's Day"), ("2019-04-19", "Good Friday"), ("2019-04-22", "Easter Monday"),
-    ("2019-05-06", "Early May bank holiday"), ("2019-05-27", "Spring bank holiday"), ("2019-08-26", "Summer bank holiday"),
-    ("2019-12-25", "Christmas Day"), ("2019-12-26", "Boxing Day"),
-    ("2020-01-01", "New Year's Day"), ("2020-04-10", "Good Friday"), ("2020-04-13", "Easter Monday"),
-    ("2020-05-08", "Early May bank holiday (VE day)"), ("2020-05-25", "Spring bank holiday"), ("2020-08-31", "Summer bank holiday"),
-    ("2020-12-25", "Christmas Day"), ("2020-12-28", "Boxing Day (substitute day)"),
-    ("2021-01-01", "New Year's Day"), ("2021-04-02", "Good Friday"), ("2021-04-05", "Easter Monday"),
-    ("2021-05-03", "Early May bank holiday"), ("2021-05-31", "Spring bank holiday"), ("2021-08-30", "Summer bank holiday"),
-    ("2021-12-27", "Christmas Day (substitute day)"), ("2021-12-28", "Boxing Day (substitute day)"),
-    ("2022-01-03", "New Year's Day (substitute day)"), ("2022-04-15", "Good Friday"), ("2022-04-18", "Easter Monday"),
-    ("2022-05-02", "Early May bank holiday"), ("2022-06-02", "Spring bank holiday"), ("2022-06-03", "Platinum Jubilee bank holiday"),
-    ("2022-08-29", "Summer bank holiday"), ("2022-09-19", "State Funeral of Queen Elizabeth II"),
-    ("2022-12-26", "Boxing Day"), ("2022-12-27", "Christmas Day (substitute day)"),
-    ("2023-01-02", "New Year's Day (substitute day)"), ("2023-04-07", "Good Friday"), ("2023-04-10", "Easter Monday"),
-    ("2023-05-01", "Early May bank holiday"), ("2023-05-08", "Bank holiday for the coronation of King Charles III"),
-    ("2023-05-29", "Spring bank holiday"), ("2023-08-28", "Summer bank holiday"),
-    ("2023-12-25", "Christmas Day"), ("2023-12-26", "Boxing Day"),
-    ("2024-01-01", "New Year's Day"), ("2024-03-29", "Good Friday"), ("2024-04-01", "Easter Monday"),
-    ("2024-05-06", "Early May bank holiday"), ("2024-05-27", "Spring bank holiday"), ("2024-08-26", "Summer bank holiday"),
-    ("2024-12-25", "Christmas Day"), ("2024-12-26", "Boxing Day"),
-    ("2025-01-01", "New Year's Day"), ("2025-04-18", "Good Friday"), ("2025-04-21", "Easter Monday"),
-    ("2025-05-05", "Early May bank holiday"), ("2025-05-26", "Spring bank holiday"), ("2025-08-25", "Summer bank holiday"),
-    ("2025-12-25", "Christmas Day"), ("2025-12-26", "Boxing Day"),
-    ("2026-01-01", "New Year's Day"), ("2026-04-03", "Good Friday"), ("2026-04-06", "Easter Monday"),
-    ("2026-05-04", "Early May bank holiday"), ("2026-05-25", "Spring bank holiday"), ("2026-08-31", "Summer bank holiday"),
-    ("2026-12-25", "Christmas Day"), ("2026-12-28", "Boxing Day (substitute day)"),
-    ("2027-01-01", "New Year's Day"), ("2027-03-26", "Good Friday"), ("2027-03-29", "Easter Monday"),
-    ("2027-05-03", "Early May bank holiday"), ("2027-05-31", "Spring bank holiday"), ("2027-08-30", "Summer bank holiday"),
-    ("2027-12-27", "Christmas Day (substitute day)"), ("2027-12-28", "Boxing Day (substitute day)"),
-    ("2028-01-03", "New Year's Day (substitute day)"), ("2028-04-14", "Good Friday"), ("2028-04-17", "Easter Monday"),
-    ("2028-05-01", "Early May bank holiday"), ("2028-05-29", "Spring bank holiday"), ("2028-08-28", "Summer bank holiday"),
-    ("2028-12-25", "Christmas Day"), ("2028-12-26", "Boxing Day"),
+    ("2018-01-01", "New Year's Day"),
+    ("2018-03-30", "Good Friday"),
+    ("2018-04-02", "Easter Monday"),
+    ("2018-05-07", "Early May bank holiday"),
+    ("2018-05-28", "Spring bank holiday"),
+    ("2018-08-27", "Summer bank holiday"),
+    ("2018-12-25", "Christmas Day"),
+    ("2018-12-26", "Boxing Day"),
+    ("2019-01-01", "New Year's Day"),
+    ("2019-04-19", "Good Friday"),
+    ("2019-04-22", "Easter Monday"),
+    ("2019-05-06", "Early May bank holiday"),
+    ("2019-05-27", "Spring bank holiday"),
+    ("2019-08-26", "Summer bank holiday"),
+    ("2019-12-25", "Christmas Day"),
+    ("2019-12-26", "Boxing Day"),
+    ("2020-01-01", "New Year's Day"),
+    ("2020-04-10", "Good Friday"),
+    ("2020-04-13", "Easter Monday"),
+    ("2020-05-08", "Early May bank holiday (VE day)"),
+    ("2020-05-25", "Spring bank holiday"),
+    ("2020-08-31", "Summer bank holiday"),
+    ("2020-12-25", "Christmas Day"),
+    ("2020-12-28", "Boxing Day (substitute day)"),
+    ("2021-01-01", "New Year's Day"),
+    ("2021-04-02", "Good Friday"),
+    ("2021-04-05", "Easter Monday"),
+    ("2021-05-03", "Early May bank holiday"),
+    ("2021-05-31", "Spring bank holiday"),
+    ("2021-08-30", "Summer bank holiday"),
+    ("2021-12-27", "Christmas Day (substitute day)"),
+    ("2021-12-28", "Boxing Day (substitute day)"),
+    ("2022-01-03", "New Year's Day (substitute day)"),
+    ("2022-04-15", "Good Friday"),
+    ("2022-04-18", "Easter Monday"),
+    ("2022-05-02", "Early May bank holiday"),
+    ("2022-06-02", "Spring bank holiday"),
+    ("2022-06-03", "Platinum Jubilee bank holiday"),
+    ("2022-08-29", "Summer bank holiday"),
+    ("2022-09-19", "State Funeral of Queen Elizabeth II"),
+    ("2022-12-26", "Boxing Day"),
+    ("2022-12-27", "Christmas Day (substitute day)"),
+    ("2023-01-02", "New Year's Day (substitute day)"),
+    ("2023-04-07", "Good Friday"),
+    ("2023-04-10", "Easter Monday"),
+    ("2023-05-01", "Early May bank holiday"),
+    (
+        "2023-05-08",
+        "Bank holiday for the coronation of King Charles III",
+    ),
+    ("2023-05-29", "Spring bank holiday"),
+    ("2023-08-28", "Summer bank holiday"),
+    ("2023-12-25", "Christmas Day"),
+    ("2023-12-26", "Boxing Day"),
+    ("2024-01-01", "New Year's Day"),
+    ("2024-03-29", "Good Friday"),
+    ("2024-04-01", "Easter Monday"),
+    ("2024-05-06", "Early May bank holiday"),
+    ("2024-05-27", "Spring bank holiday"),
+    ("2024-08-26", "Summer bank holiday"),
+    ("2024-12-25", "Christmas Day"),
+    ("2024-12-26", "Boxing Day"),
+    ("2025-01-01", "New Year's Day"),
+    ("2025-04-18", "Good Friday"),
+    ("2025-04-21", "Easter Monday"),
+    ("2025-05-05", "Early May bank holiday"),
+    ("2025-05-26", "Spring bank holiday"),
+    ("2025-08-25", "Summer bank holiday"),
+    ("2025-12-25", "Christmas Day"),
+    ("2025-12-26", "Boxing Day"),
+    ("2026-01-01", "New Year's Day"),
+    ("2026-04-03", "Good Friday"),
+    ("2026-04-06", "Easter Monday"),
+    ("2026-05-04", "Early May bank holiday"),
+    ("2026-05-25", "Spring bank holiday"),
+    ("2026-08-31", "Summer bank holiday"),
+    ("2026-12-25", "Christmas Day"),
+    ("2026-12-28", "Boxing Day (substitute day)"),
+    ("2027-01-01", "New Year's Day"),
+    ("2027-03-26", "Good Friday"),
+    ("2027-03-29", "Easter Monday"),
+    ("2027-05-03", "Early May bank holiday"),
+    ("2027-05-31", "Spring bank holiday"),
+    ("2027-08-30", "Summer bank holiday"),
+    ("2027-12-27", "Christmas Day (substitute day)"),
+    ("2027-12-28", "Boxing Day (substitute day)"),
+    ("2028-01-03", "New Year's Day (substitute day)"),
+    ("2028-04-14", "Good Friday"),
+    ("2028-04-17", "Easter Monday"),
+    ("2028-05-01", "Early May bank holiday"),
+    ("2028-05-29", "Spring bank holiday"),
+    ("2028-08-28", "Summer bank holiday"),
+    ("2028-12-25", "Christmas Day"),
+    ("2028-12-26", "Boxing Day"),
 ];
 
 fn id(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).uuid().not_null().primary_key().take()
+    ColumnDef::new(Alias::new(name))
+        .uuid()
+        .not_null()
+        .primary_key()
+        .take()
 }
 fn uuid(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name)).uuid().not_null().take()
@@ -66,10 +129,16 @@ fn boolean_null(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name)).boolean().null().take()
 }
 fn time(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).timestamp_with_time_zone().not_null().take()
+    ColumnDef::new(Alias::new(name))
+        .timestamp_with_time_zone()
+        .not_null()
+        .take()
 }
 fn time_null(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).timestamp_with_time_zone().null().take()
+    ColumnDef::new(Alias::new(name))
+        .timestamp_with_time_zone()
+        .null()
+        .take()
 }
 fn int_null(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name)).integer().null().take()
@@ -84,7 +153,10 @@ fn table(name: &str, columns: Vec<ColumnDef>) -> TableCreateStatement {
 }
 
 fn index(name: &str, table: &str, columns: &[&str]) -> IndexCreateStatement {
-    let mut i = Index::create().name(name).table(Alias::new(table)).to_owned();
+    let mut i = Index::create()
+        .name(name)
+        .table(Alias::new(table))
+        .to_owned();
     for c in columns {
         i.col(Alias::new(*c));
     }
@@ -101,7 +173,10 @@ impl MigrationTrait for Migration {
                     id("id"),
                     text("first_name"),
                     text("last_name"),
-                    ColumnDef::new(Alias::new("date_of_birth")).date().null().take(),
+                    ColumnDef::new(Alias::new("date_of_birth"))
+                        .date()
+                        .null()
+                        .take(),
                     text("gender"),
                     text_null("ethnicity"),
                     boolean_null("disability"),
@@ -116,18 +191,32 @@ impl MigrationTrait for Migration {
                 ],
             ))
             .await?;
-        manager.create_index(index("children_nhs", "children", &["nhs_number"])).await?;
         manager
-            .create_index(index("children_name_dob", "children", &["last_name", "first_name", "date_of_birth"]))
+            .create_index(index("children_nhs", "children", &["nhs_number"]))
+            .await?;
+        manager
+            .create_index(index(
+                "children_name_dob",
+                "children",
+                &["last_name", "first_name", "date_of_birth"],
+            ))
             .await?;
 
         manager
             .create_table(table(
                 "child_links",
-                vec![id("id"), uuid("child_id"), uuid("related_child_id"), text("relationship"), time("created_at")],
+                vec![
+                    id("id"),
+                    uuid("child_id"),
+                    uuid("related_child_id"),
+                    text("relationship"),
+                    time("created_at"),
+                ],
             ))
             .await?;
-        manager.create_index(index("child_links_child", "child_links", &["child_id"])).await?;
+        manager
+            .create_index(index("child_links_child", "child_links", &["child_id"]))
+            .await?;
 
         manager
             .create_table(table(
@@ -163,10 +252,26 @@ impl MigrationTrait for Migration {
                 ],
             ))
             .await?;
-        manager.create_index(index("contacts_status_due", "contacts", &["status", "decision_due_at"])).await?;
-        manager.create_index(index("contacts_agency", "contacts", &["agency_id", "id"])).await?;
-        manager.create_index(index("contacts_child", "contacts", &["child_id"])).await?;
-        manager.create_index(index("contacts_submitter", "contacts", &["submitted_by_id", "id"])).await?;
+        manager
+            .create_index(index(
+                "contacts_status_due",
+                "contacts",
+                &["status", "decision_due_at"],
+            ))
+            .await?;
+        manager
+            .create_index(index("contacts_agency", "contacts", &["agency_id", "id"]))
+            .await?;
+        manager
+            .create_index(index("contacts_child", "contacts", &["child_id"]))
+            .await?;
+        manager
+            .create_index(index(
+                "contacts_submitter",
+                "contacts",
+                &["submitted_by_id", "id"],
+            ))
+            .await?;
 
         manager
             .create_table(table(
@@ -187,7 +292,9 @@ impl MigrationTrait for Migration {
                 ],
             ))
             .await?;
-        manager.create_index(index("consents_contact", "consents", &["contact_id"])).await?;
+        manager
+            .create_index(index("consents_contact", "consents", &["contact_id"]))
+            .await?;
 
         manager
             .create_table(table(
@@ -209,7 +316,13 @@ impl MigrationTrait for Migration {
                 ],
             ))
             .await?;
-        manager.create_index(index("overrides_contact", "consent_overrides", &["contact_id"])).await?;
+        manager
+            .create_index(index(
+                "overrides_contact",
+                "consent_overrides",
+                &["contact_id"],
+            ))
+            .await?;
 
         manager
             .create_table(table(
@@ -235,9 +348,19 @@ impl MigrationTrait for Migration {
             ))
             .await?;
         manager
-            .create_index(index("requests_agency", "information_requests", &["to_agency_id", "status", "id"]))
+            .create_index(index(
+                "requests_agency",
+                "information_requests",
+                &["to_agency_id", "status", "id"],
+            ))
             .await?;
-        manager.create_index(index("requests_contact", "information_requests", &["contact_id"])).await?;
+        manager
+            .create_index(index(
+                "requests_contact",
+                "information_requests",
+                &["contact_id"],
+            ))
+            .await?;
 
         manager
             .create_table(table(
@@ -264,8 +387,12 @@ impl MigrationTrait for Migration {
                 ],
             ))
             .await?;
-        manager.create_index(index("disclosures_contact", "disclosures", &["contact_id"])).await?;
-        manager.create_index(index("disclosures_request", "disclosures", &["request_id"])).await?;
+        manager
+            .create_index(index("disclosures_contact", "disclosures", &["contact_id"]))
+            .await?;
+        manager
+            .create_index(index("disclosures_request", "disclosures", &["request_id"]))
+            .await?;
 
         manager
             .create_table(
@@ -294,7 +421,11 @@ impl MigrationTrait for Migration {
             .create_table(table(
                 "bank_holidays",
                 vec![
-                    ColumnDef::new(Alias::new("day")).date().not_null().primary_key().take(),
+                    ColumnDef::new(Alias::new("day"))
+                        .date()
+                        .not_null()
+                        .primary_key()
+                        .take(),
                     text("name"),
                 ],
             ))
@@ -323,7 +454,9 @@ impl MigrationTrait for Migration {
             "child_links",
             "children",
         ] {
-            manager.drop_table(Table::drop().table(Alias::new(name)).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(Alias::new(name)).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -2,7 +2,10 @@
 use chrono::{NaiveDate, Utc};
 use entity::{child, child_link, contact};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -16,8 +19,8 @@ use crate::Core;
 
 pub const GENDERS: [&str; 4] = ["MALE", "FEMALE", "NOT_STATED", "NEITHER"];
 pub const ETHNICITIES: [&str; 21] = [
-    "WBRI", "WIRI", "WIRT", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN", "AOTH", "BCRB",
-    "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT", "WOTH",
+    "WBRI", "WIRI", "WIRT", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN",
+    "AOTH", "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT", "WOTH",
 ];
 
 /// A child's details as someone supplies them (validated, normalised).
@@ -39,8 +42,14 @@ pub struct ChildDetails {
 }
 
 fn optional_text(field: &str, value: Option<String>, max: usize) -> AppResult<Option<String>> {
-    match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
-        Some(v) if v.chars().count() > max => Err(AppError::bad_input(field, format!("must be at most {max} characters"))),
+    match value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    {
+        Some(v) if v.chars().count() > max => Err(AppError::bad_input(
+            field,
+            format!("must be at most {max} characters"),
+        )),
         other => Ok(other),
     }
 }
@@ -51,7 +60,10 @@ pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> 
         return Err(AppError::bad_input(field, "must not be empty"));
     }
     if value.chars().count() > max {
-        return Err(AppError::bad_input(field, format!("must be at most {max} characters")));
+        return Err(AppError::bad_input(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     Ok(value.to_string())
 }
@@ -63,20 +75,33 @@ impl ChildDetails {
         let today = Utc::now().date_naive();
         if let Some(dob) = self.date_of_birth {
             if dob > today {
-                return Err(AppError::bad_input(&f("dateOfBirth"), "must not be in the future"));
+                return Err(AppError::bad_input(
+                    &f("dateOfBirth"),
+                    "must not be in the future",
+                ));
             }
             if dob < today - chrono::Duration::days(366 * 26) {
-                return Err(AppError::bad_input(&f("dateOfBirth"), "is not a child's (or care leaver's) date of birth"));
+                return Err(AppError::bad_input(
+                    &f("dateOfBirth"),
+                    "is not a child's (or care leaver's) date of birth",
+                ));
             }
         }
         let gender = self.gender.trim().to_uppercase();
         if !GENDERS.contains(&gender.as_str()) {
-            return Err(AppError::bad_input(&f("gender"), "must be MALE, FEMALE, NOT_STATED or NEITHER"));
+            return Err(AppError::bad_input(
+                &f("gender"),
+                "must be MALE, FEMALE, NOT_STATED or NEITHER",
+            ));
         }
-        let ethnicity = optional_text(&f("ethnicity"), self.ethnicity, 4)?.map(|e| e.to_uppercase());
+        let ethnicity =
+            optional_text(&f("ethnicity"), self.ethnicity, 4)?.map(|e| e.to_uppercase());
         if let Some(e) = &ethnicity {
             if !ETHNICITIES.contains(&e.as_str()) {
-                return Err(AppError::bad_input(&f("ethnicity"), "must be a DfE four-letter ethnicity code"));
+                return Err(AppError::bad_input(
+                    &f("ethnicity"),
+                    "must be a DfE four-letter ethnicity code",
+                ));
             }
         }
         Ok(ChildDetails {
@@ -91,7 +116,9 @@ impl ChildDetails {
             nhs_number: optional_text(&f("nhsNumber"), self.nhs_number, 20)?
                 .map(|n| identifiers::nhs_number(&f("nhsNumber"), &n))
                 .transpose()?,
-            upn: optional_text(&f("upn"), self.upn, 13)?.map(|u| identifiers::upn(&f("upn"), &u)).transpose()?,
+            upn: optional_text(&f("upn"), self.upn, 13)?
+                .map(|u| identifiers::upn(&f("upn"), &u))
+                .transpose()?,
             police_id: optional_text(&f("policeId"), self.police_id, 50)?,
             local_id: optional_text(&f("localId"), self.local_id, 50)?,
         })
@@ -106,16 +133,29 @@ fn lower_eq(column: child::Column, value: String) -> SimpleExpr {
 /// The MASH's record for these details: the same NHS number, or the same name and date of
 /// birth; otherwise a new record. Never overwrites an existing record (MASH staff reconcile).
 /// Returns the record and whether it already existed.
-pub async fn find_or_create<C: ConnectionTrait>(conn: &C, details: &ChildDetails) -> AppResult<(child::Model, bool)> {
+pub async fn find_or_create<C: ConnectionTrait>(
+    conn: &C,
+    details: &ChildDetails,
+) -> AppResult<(child::Model, bool)> {
     if let Some(nhs) = &details.nhs_number {
-        if let Some(found) = child::Entity::find().filter(child::Column::NhsNumber.eq(nhs.as_str())).one(conn).await? {
+        if let Some(found) = child::Entity::find()
+            .filter(child::Column::NhsNumber.eq(nhs.as_str()))
+            .one(conn)
+            .await?
+        {
             return Ok((found, true));
         }
     }
     if let Some(dob) = details.date_of_birth {
         let found = child::Entity::find()
-            .filter(lower_eq(child::Column::FirstName, details.first_name.to_lowercase()))
-            .filter(lower_eq(child::Column::LastName, details.last_name.to_lowercase()))
+            .filter(lower_eq(
+                child::Column::FirstName,
+                details.first_name.to_lowercase(),
+            ))
+            .filter(lower_eq(
+                child::Column::LastName,
+                details.last_name.to_lowercase(),
+            ))
             .filter(child::Column::DateOfBirth.eq(dob))
             .order_by_asc(child::Column::Id)
             .one(conn)
@@ -167,19 +207,33 @@ async fn load_record<C: ConnectionTrait>(conn: &C, child: child::Model) -> AppRe
         .filter(child_link::Column::ChildId.eq(child.id))
         .all(conn)
         .await?;
-    Ok(ChildRecord { child, contact_ids, links })
+    Ok(ChildRecord {
+        child,
+        contact_ids,
+        links,
+    })
 }
 
 /// MASH staff read a child's record (audited with the child).
 pub async fn get_child(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ChildRecord> {
-    audit::on_refusal(&core.db, ctx, "child.read", policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        "child.read",
+        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
+    )
+    .await?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
-    let child = audit::on_refusal(&core.db, ctx, "child.read", found.ok_or(AppError::NotFound)).await?;
+    let child =
+        audit::on_refusal(&core.db, ctx, "child.read", found.ok_or(AppError::NotFound)).await?;
     let record = load_record(&core.db, child).await?;
     audit::record(
         &core.db,
         ctx,
-        AuditEntry::success("child.read").entity("Child", id).children([id]).purpose("safeguarding.triage"),
+        AuditEntry::success("child.read")
+            .entity("Child", id)
+            .children([id])
+            .purpose("safeguarding.triage"),
     )
     .await?;
     Ok(record)
@@ -193,7 +247,13 @@ pub async fn search_children(
     last_name: Option<String>,
     date_of_birth: Option<NaiveDate>,
 ) -> AppResult<Vec<child::Model>> {
-    audit::on_refusal(&core.db, ctx, "child.search", policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        "child.search",
+        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
+    )
+    .await?;
     let mut query = child::Entity::find();
     match (nhs_number, last_name) {
         (Some(nhs), _) => {
@@ -207,24 +267,52 @@ pub async fn search_children(
                 query = query.filter(child::Column::DateOfBirth.eq(dob));
             }
         }
-        (None, None) => return Err(AppError::bad_input("lastName", "give an NHS number or a last name")),
+        (None, None) => {
+            return Err(AppError::bad_input(
+                "lastName",
+                "give an NHS number or a last name",
+            ))
+        }
     }
-    let found = query.order_by_asc(child::Column::Id).limit(50).all(&core.db).await?;
+    let found = query
+        .order_by_asc(child::Column::Id)
+        .limit(50)
+        .all(&core.db)
+        .await?;
     audit::record(
         &core.db,
         ctx,
-        AuditEntry::success("child.search").children(found.iter().map(|c| c.id)).purpose("safeguarding.triage"),
+        AuditEntry::success("child.search")
+            .children(found.iter().map(|c| c.id))
+            .purpose("safeguarding.triage"),
     )
     .await?;
     Ok(found)
 }
 
 /// MASH staff reconcile the child record (the submitted details stay with each contact).
-pub async fn update_child(core: &Core, ctx: &RequestCtx, id: Uuid, details: ChildDetails) -> AppResult<ChildRecord> {
-    audit::on_refusal(&core.db, ctx, "child.update", policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+pub async fn update_child(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    details: ChildDetails,
+) -> AppResult<ChildRecord> {
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        "child.update",
+        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
+    )
+    .await?;
     let details = details.validated("input")?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
-    let existing = audit::on_refusal(&core.db, ctx, "child.update", found.ok_or(AppError::NotFound)).await?;
+    let existing = audit::on_refusal(
+        &core.db,
+        ctx,
+        "child.update",
+        found.ok_or(AppError::NotFound),
+    )
+    .await?;
     let txn = begin_write(&core.db).await?;
     let mut active: child::ActiveModel = existing.into();
     active.first_name = Set(details.first_name);
@@ -242,19 +330,43 @@ pub async fn update_child(core: &Core, ctx: &RequestCtx, id: Uuid, details: Chil
     active.updated_at = Set(Utc::now());
     let updated = active.update(&txn).await?;
     let record = load_record(&txn, updated).await?;
-    audit::record(&txn, ctx, AuditEntry::success("child.update").entity("Child", id).children([id]).purpose("safeguarding.triage")).await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success("child.update")
+            .entity("Child", id)
+            .children([id])
+            .purpose("safeguarding.triage"),
+    )
+    .await?;
     txn.commit().await?;
     Ok(record)
 }
 
 /// Links two children as siblings or members of one household (both directions).
-pub async fn link_children(core: &Core, ctx: &RequestCtx, child_id: Uuid, related: Option<Uuid>, relationship: &str) -> AppResult<ChildRecord> {
-    audit::on_refusal(&core.db, ctx, "child.link", policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+pub async fn link_children(
+    core: &Core,
+    ctx: &RequestCtx,
+    child_id: Uuid,
+    related: Option<Uuid>,
+    relationship: &str,
+) -> AppResult<ChildRecord> {
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        "child.link",
+        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
+    )
+    .await?;
     if !matches!(relationship, "SIBLING" | "HOUSEHOLD") {
-        return Err(AppError::bad_input("relationship", "must be SIBLING or HOUSEHOLD"));
+        return Err(AppError::bad_input(
+            "relationship",
+            "must be SIBLING or HOUSEHOLD",
+        ));
     }
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
-    let child = audit::on_refusal(&core.db, ctx, "child.link", found.ok_or(AppError::NotFound)).await?;
+    let child =
+        audit::on_refusal(&core.db, ctx, "child.link", found.ok_or(AppError::NotFound)).await?;
     let other = match related {
         Some(id) if id != child_id => child::Entity::find_by_id(id).one(&core.db).await?,
         _ => None,

@@ -41,7 +41,11 @@ pub fn nth_working_day_after(day: NaiveDate, n: u32, holidays: &HashSet<NaiveDat
     current
 }
 
-async fn holidays_from<C: ConnectionTrait>(conn: &C, from: NaiveDate, working_days: u32) -> AppResult<HashSet<NaiveDate>> {
+async fn holidays_from<C: ConnectionTrait>(
+    conn: &C,
+    from: NaiveDate,
+    working_days: u32,
+) -> AppResult<HashSet<NaiveDate>> {
     // Enough calendar days to hold `working_days` working days and any holidays among them.
     let until = from + Duration::days(i64::from(working_days) * 2 + 21);
     Ok(bank_holiday::Entity::find()
@@ -55,14 +59,21 @@ async fn holidays_from<C: ConnectionTrait>(conn: &C, from: NaiveDate, working_da
 }
 
 /// End of the `n`th working day after the (London) day of `from`.
-pub async fn working_days_after<C: ConnectionTrait>(conn: &C, from: DateTime<Utc>, n: u32) -> AppResult<DateTime<Utc>> {
+pub async fn working_days_after<C: ConnectionTrait>(
+    conn: &C,
+    from: DateTime<Utc>,
+    n: u32,
+) -> AppResult<DateTime<Utc>> {
     let day = london_date(from);
     let holidays = holidays_from(conn, day, n).await?;
     Ok(end_of_day(nth_working_day_after(day, n, &holidays)))
 }
 
 /// A contact's decision is due at the end of the first working day after the day of receipt.
-pub async fn decision_due<C: ConnectionTrait>(conn: &C, received: DateTime<Utc>) -> AppResult<DateTime<Utc>> {
+pub async fn decision_due<C: ConnectionTrait>(
+    conn: &C,
+    received: DateTime<Utc>,
+) -> AppResult<DateTime<Utc>> {
     working_days_after(conn, received, 1).await
 }
 
@@ -76,20 +87,41 @@ mod tests {
 
     #[test]
     fn christmas_and_easter_are_skipped() {
-        let holidays: HashSet<NaiveDate> = [d(2019, 12, 25), d(2019, 12, 26), d(2020, 4, 10), d(2020, 4, 13)].into();
+        let holidays: HashSet<NaiveDate> = [
+            d(2019, 12, 25),
+            d(2019, 12, 26),
+            d(2020, 4, 10),
+            d(2020, 4, 13),
+        ]
+        .into();
         // Tuesday 24 December 2019 → Friday 27 December.
-        assert_eq!(nth_working_day_after(d(2019, 12, 24), 1, &holidays), d(2019, 12, 27));
+        assert_eq!(
+            nth_working_day_after(d(2019, 12, 24), 1, &holidays),
+            d(2019, 12, 27)
+        );
         // Friday 3 April 2020 → Monday 6 April.
-        assert_eq!(nth_working_day_after(d(2020, 4, 3), 1, &holidays), d(2020, 4, 6));
+        assert_eq!(
+            nth_working_day_after(d(2020, 4, 3), 1, &holidays),
+            d(2020, 4, 6)
+        );
         // Thursday 9 April 2020 → Tuesday 14 April (Good Friday, weekend, Easter Monday).
-        assert_eq!(nth_working_day_after(d(2020, 4, 9), 1, &holidays), d(2020, 4, 14));
+        assert_eq!(
+            nth_working_day_after(d(2020, 4, 9), 1, &holidays),
+            d(2020, 4, 14)
+        );
     }
 
     #[test]
     fn end_of_day_is_london_time() {
         // Winter: GMT; summer: BST (one hour ahead of UTC).
-        assert_eq!(end_of_day(d(2019, 12, 27)).to_rfc3339(), "2019-12-27T23:59:59+00:00");
-        assert_eq!(end_of_day(d(2020, 4, 6)).to_rfc3339(), "2020-04-06T22:59:59+00:00");
+        assert_eq!(
+            end_of_day(d(2019, 12, 27)).to_rfc3339(),
+            "2019-12-27T23:59:59+00:00"
+        );
+        assert_eq!(
+            end_of_day(d(2020, 4, 6)).to_rfc3339(),
+            "2020-04-06T22:59:59+00:00"
+        );
         // 23:30 UTC on 31 May is already 1 June in London.
         let late = Utc.with_ymd_and_hms(2020, 5, 31, 23, 30, 0).unwrap();
         assert_eq!(london_date(late), d(2020, 6, 1));

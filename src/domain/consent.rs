@@ -5,7 +5,9 @@
 use chrono::Utc;
 use entity::{consent, consent_override, contact, information_request};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -18,11 +20,19 @@ use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
-pub const OVERRIDE_REASONS: [&str; 3] = ["CANNOT_BE_GIVEN", "CANNOT_REASONABLY_BE_OBTAINED", "WOULD_PREJUDICE_PROTECTION"];
+pub const OVERRIDE_REASONS: [&str; 3] = [
+    "CANNOT_BE_GIVEN",
+    "CANNOT_REASONABLY_BE_OBTAINED",
+    "WOULD_PREJUDICE_PROTECTION",
+];
 
 /// What allows an information request to `agency` on this contact: a live consent that
 /// covers the agency, or an approved override not refused on review.
-pub async fn authority<C: ConnectionTrait>(conn: &C, contact_id: Uuid, agency: Uuid) -> AppResult<Option<String>> {
+pub async fn authority<C: ConnectionTrait>(
+    conn: &C,
+    contact_id: Uuid,
+    agency: Uuid,
+) -> AppResult<Option<String>> {
     let consents = consent::Entity::find()
         .filter(consent::Column::ContactId.eq(contact_id))
         .filter(consent::Column::WithdrawnAt.is_null())
@@ -30,10 +40,9 @@ pub async fn authority<C: ConnectionTrait>(conn: &C, contact_id: Uuid, agency: U
         .all(conn)
         .await?;
     let agency_text = agency.to_string();
-    if let Some(c) = consents
-        .iter()
-        .find(|c| c.scope_agency_ids.is_empty() || c.scope_agency_ids.split(',').any(|a| a == agency_text))
-    {
+    if let Some(c) = consents.iter().find(|c| {
+        c.scope_agency_ids.is_empty() || c.scope_agency_ids.split(',').any(|a| a == agency_text)
+    }) {
         return Ok(Some(format!("consent:{}", c.id)));
     }
     let approved = consent_override::Entity::find()
@@ -47,7 +56,10 @@ pub async fn authority<C: ConnectionTrait>(conn: &C, contact_id: Uuid, agency: U
 }
 
 /// Moves a contact between AWAITING_CONSENT and INFORMATION_GATHERING as its authority changes.
-async fn refresh_status<C: ConnectionTrait>(conn: &C, contact: &contact::Model) -> AppResult<contact::Model> {
+async fn refresh_status<C: ConnectionTrait>(
+    conn: &C,
+    contact: &contact::Model,
+) -> AppResult<contact::Model> {
     if contact.status == "DECIDED" {
         return Ok(contact.clone());
     }
@@ -57,8 +69,14 @@ async fn refresh_status<C: ConnectionTrait>(conn: &C, contact: &contact::Model) 
         .one(conn)
         .await?
         .is_some();
-    let has_override = authority(conn, contact.id, Uuid::nil()).await?.is_some_and(|r| r.starts_with("override:"));
-    let status = if has_consent || has_override { "INFORMATION_GATHERING" } else { "AWAITING_CONSENT" };
+    let has_override = authority(conn, contact.id, Uuid::nil())
+        .await?
+        .is_some_and(|r| r.starts_with("override:"));
+    let status = if has_consent || has_override {
+        "INFORMATION_GATHERING"
+    } else {
+        "AWAITING_CONSENT"
+    };
     if status == contact.status {
         return Ok(contact.clone());
     }
@@ -68,10 +86,19 @@ async fn refresh_status<C: ConnectionTrait>(conn: &C, contact: &contact::Model) 
 }
 
 /// Withdraws the open requests that relied on `reference` ("consent:<id>" / "override:<id>").
-async fn withdraw_requests_relying_on<C: ConnectionTrait>(conn: &C, reference: &str) -> AppResult<u64> {
+async fn withdraw_requests_relying_on<C: ConnectionTrait>(
+    conn: &C,
+    reference: &str,
+) -> AppResult<u64> {
     let result = information_request::Entity::update_many()
-        .col_expr(information_request::Column::Status, Expr::value("WITHDRAWN"))
-        .col_expr(information_request::Column::WithdrawnAt, Expr::value(Utc::now()))
+        .col_expr(
+            information_request::Column::Status,
+            Expr::value("WITHDRAWN"),
+        )
+        .col_expr(
+            information_request::Column::WithdrawnAt,
+            Expr::value(Utc::now()),
+        )
         .filter(information_request::Column::ConsentRef.eq(reference))
         .filter(information_request::Column::Status.eq("OPEN"))
         .exec(conn)
@@ -79,17 +106,33 @@ async fn withdraw_requests_relying_on<C: ConnectionTrait>(conn: &C, reference: &
     Ok(result.rows_affected)
 }
 
-pub async fn record_consent(core: &Core, ctx: &RequestCtx, contact_id: Uuid, input: ConsentInput) -> AppResult<ContactView> {
+pub async fn record_consent(
+    core: &Core,
+    ctx: &RequestCtx,
+    contact_id: Uuid,
+    input: ConsentInput,
+) -> AppResult<ContactView> {
     const ACTION: &str = "consent.record";
-    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::RecordConsent)).await?;
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        ACTION,
+        policy::authorize_case(&ctx.actor, CaseOperation::RecordConsent),
+    )
+    .await?;
     let (existing, access) = contacts::scoped_contact(core, ctx, ACTION, contact_id).await?;
     if !policy::may_record_consent(&ctx.actor, &existing) {
         return audit::on_refusal(&core.db, ctx, ACTION, Err(AppError::NotFound)).await;
     }
     if input.position != "GIVEN" {
-        return Err(AppError::bad_input("input.position", "record consent as GIVEN; a refusal stays recorded on the contact"));
+        return Err(AppError::bad_input(
+            "input.position",
+            "record consent as GIVEN; a refusal stays recorded on the contact",
+        ));
     }
-    let valid = contacts::validate_consent(&core.db, "input", &input).await?.ok_or(AppError::Internal("no consent".into()))?;
+    let valid = contacts::validate_consent(&core.db, "input", &input)
+        .await?
+        .ok_or(AppError::Internal("no consent".into()))?;
     let actor_id = ctx.actor.id.ok_or(AppError::Forbidden)?;
     let agency = ctx.actor.agency_id().ok_or(AppError::Forbidden)?;
     let txn = begin_write(&core.db).await?;
@@ -112,21 +155,42 @@ pub async fn record_consent(core: &Core, ctx: &RequestCtx, contact_id: Uuid, inp
 }
 
 /// Withdrawing consent withdraws the open requests that relied on it.
-pub async fn withdraw_consent(core: &Core, ctx: &RequestCtx, consent_id: Uuid) -> AppResult<ContactView> {
+pub async fn withdraw_consent(
+    core: &Core,
+    ctx: &RequestCtx,
+    consent_id: Uuid,
+) -> AppResult<ContactView> {
     const ACTION: &str = "consent.withdraw";
-    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::RecordConsent)).await?;
-    let found = consent::Entity::find_by_id(consent_id).one(&core.db).await?;
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        ACTION,
+        policy::authorize_case(&ctx.actor, CaseOperation::RecordConsent),
+    )
+    .await?;
+    let found = consent::Entity::find_by_id(consent_id)
+        .one(&core.db)
+        .await?;
     let contact = match &found {
-        Some(c) => contact::Entity::find_by_id(c.contact_id).one(&core.db).await?,
+        Some(c) => {
+            contact::Entity::find_by_id(c.contact_id)
+                .one(&core.db)
+                .await?
+        }
         None => None,
     };
     let scoped = found.zip(contact).and_then(|(consent, contact)| {
-        let access = policy::contact_access(&ctx.actor, &contact).filter(|_| policy::may_record_consent(&ctx.actor, &contact))?;
+        let access = policy::contact_access(&ctx.actor, &contact)
+            .filter(|_| policy::may_record_consent(&ctx.actor, &contact))?;
         Some((consent, contact, access))
     });
-    let (consent, contact, access) = audit::on_refusal(&core.db, ctx, ACTION, scoped.ok_or(AppError::NotFound)).await?;
+    let (consent, contact, access) =
+        audit::on_refusal(&core.db, ctx, ACTION, scoped.ok_or(AppError::NotFound)).await?;
     if consent.withdrawn_at.is_some() {
-        return Err(AppError::conflict("consentId", "this consent is already withdrawn"));
+        return Err(AppError::conflict(
+            "consentId",
+            "this consent is already withdrawn",
+        ));
     }
     let txn = begin_write(&core.db).await?;
     let mut active: consent::ActiveModel = consent.clone().into();
@@ -153,11 +217,26 @@ pub async fn withdraw_consent(core: &Core, ctx: &RequestCtx, consent_id: Uuid) -
     Ok(view)
 }
 
-pub async fn request_override(core: &Core, ctx: &RequestCtx, contact_id: Uuid, reason: &str, justification: &str) -> AppResult<consent_override::Model> {
+pub async fn request_override(
+    core: &Core,
+    ctx: &RequestCtx,
+    contact_id: Uuid,
+    reason: &str,
+    justification: &str,
+) -> AppResult<consent_override::Model> {
     const ACTION: &str = "override.request";
-    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        ACTION,
+        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
+    )
+    .await?;
     if !OVERRIDE_REASONS.contains(&reason) {
-        return Err(AppError::bad_input("reason", format!("must be one of {}", OVERRIDE_REASONS.join(", "))));
+        return Err(AppError::bad_input(
+            "reason",
+            format!("must be one of {}", OVERRIDE_REASONS.join(", ")),
+        ));
     }
     let justification = required_text("justification", justification, contacts::MAX_NARRATIVE)?;
     let (contact, _) = contacts::scoped_contact(core, ctx, ACTION, contact_id).await?;
@@ -195,20 +274,52 @@ pub async fn request_override(core: &Core, ctx: &RequestCtx, contact_id: Uuid, r
 }
 
 /// An override and its contact, for a MASH manager.
-async fn scoped_override(core: &Core, ctx: &RequestCtx, action: &'static str, id: Uuid) -> AppResult<(consent_override::Model, contact::Model)> {
-    audit::on_refusal(&core.db, ctx, action, policy::authorize_case(&ctx.actor, CaseOperation::DecideOverride)).await?;
-    let found = consent_override::Entity::find_by_id(id).one(&core.db).await?;
+async fn scoped_override(
+    core: &Core,
+    ctx: &RequestCtx,
+    action: &'static str,
+    id: Uuid,
+) -> AppResult<(consent_override::Model, contact::Model)> {
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        action,
+        policy::authorize_case(&ctx.actor, CaseOperation::DecideOverride),
+    )
+    .await?;
+    let found = consent_override::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?;
     let contact = match &found {
-        Some(o) => contact::Entity::find_by_id(o.contact_id).one(&core.db).await?,
+        Some(o) => {
+            contact::Entity::find_by_id(o.contact_id)
+                .one(&core.db)
+                .await?
+        }
         None => None,
     };
-    audit::on_refusal(&core.db, ctx, action, found.zip(contact).ok_or(AppError::NotFound)).await
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        action,
+        found.zip(contact).ok_or(AppError::NotFound),
+    )
+    .await
 }
 
 /// Approve (true) or refuse (false) an override. The requester may not decide their own,
 /// except break-glass on an immediate-risk contact, which then awaits a second manager's review.
-pub async fn decide_override(core: &Core, ctx: &RequestCtx, id: Uuid, approve: bool) -> AppResult<consent_override::Model> {
-    let action = if approve { "override.approve" } else { "override.refuse" };
+pub async fn decide_override(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    approve: bool,
+) -> AppResult<consent_override::Model> {
+    let action = if approve {
+        "override.approve"
+    } else {
+        "override.refuse"
+    };
     let (existing, contact) = scoped_override(core, ctx, action, id).await?;
     let own = Some(existing.requested_by) == ctx.actor.id;
     let break_glass = own && approve && contact.immediate_risk;
@@ -217,7 +328,10 @@ pub async fn decide_override(core: &Core, ctx: &RequestCtx, id: Uuid, approve: b
         return audit::on_refusal(&core.db, ctx, action, Err(refusal)).await;
     }
     if existing.status != "REQUESTED" {
-        return Err(AppError::conflict("overrideId", "this override has already been decided"));
+        return Err(AppError::conflict(
+            "overrideId",
+            "this override has already been decided",
+        ));
     }
     let txn = begin_write(&core.db).await?;
     let mut active: consent_override::ActiveModel = existing.into();
@@ -225,7 +339,12 @@ pub async fn decide_override(core: &Core, ctx: &RequestCtx, id: Uuid, approve: b
     active.decided_by = Set(ctx.actor.id);
     active.decided_at = Set(Some(Utc::now()));
     active.break_glass = Set(break_glass);
-    active.review_status = Set(if break_glass { "PENDING" } else { "NOT_REQUIRED" }.into());
+    active.review_status = Set(if break_glass {
+        "PENDING"
+    } else {
+        "NOT_REQUIRED"
+    }
+    .into());
     let updated = active.update(&txn).await?;
     refresh_status(&txn, &contact).await?;
     audit::record(
@@ -246,11 +365,19 @@ pub async fn decide_override(core: &Core, ctx: &RequestCtx, id: Uuid, approve: b
 
 /// A second manager reviews a break-glass override: upheld, or refused — which withdraws the
 /// open requests that relied on it (what was already disclosed stays recorded).
-pub async fn review_override(core: &Core, ctx: &RequestCtx, id: Uuid, uphold: bool) -> AppResult<consent_override::Model> {
+pub async fn review_override(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    uphold: bool,
+) -> AppResult<consent_override::Model> {
     const ACTION: &str = "override.review";
     let (existing, contact) = scoped_override(core, ctx, ACTION, id).await?;
     if existing.review_status != "PENDING" {
-        return Err(AppError::conflict("overrideId", "this override is not awaiting review"));
+        return Err(AppError::conflict(
+            "overrideId",
+            "this override is not awaiting review",
+        ));
     }
     if existing.decided_by == ctx.actor.id {
         return audit::on_refusal(&core.db, ctx, ACTION, Err(AppError::Forbidden)).await;
@@ -261,7 +388,11 @@ pub async fn review_override(core: &Core, ctx: &RequestCtx, id: Uuid, uphold: bo
     active.reviewed_by = Set(ctx.actor.id);
     active.reviewed_at = Set(Some(Utc::now()));
     let updated = active.update(&txn).await?;
-    let withdrawn = if uphold { 0 } else { withdraw_requests_relying_on(&txn, &format!("override:{id}")).await? };
+    let withdrawn = if uphold {
+        0
+    } else {
+        withdraw_requests_relying_on(&txn, &format!("override:{id}")).await?
+    };
     refresh_status(&txn, &contact).await?;
     audit::record(
         &txn,
@@ -280,9 +411,18 @@ pub async fn review_override(core: &Core, ctx: &RequestCtx, id: Uuid, uphold: bo
 }
 
 /// Break-glass overrides awaiting a second manager (MASH managers).
-pub async fn review_queue(core: &Core, ctx: &RequestCtx) -> AppResult<Vec<consent_override::Model>> {
+pub async fn review_queue(
+    core: &Core,
+    ctx: &RequestCtx,
+) -> AppResult<Vec<consent_override::Model>> {
     const ACTION: &str = "override.review_queue";
-    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::DecideOverride)).await?;
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        ACTION,
+        policy::authorize_case(&ctx.actor, CaseOperation::DecideOverride),
+    )
+    .await?;
     let pending = consent_override::Entity::find()
         .filter(consent_override::Column::ReviewStatus.eq("PENDING"))
         .order_by_asc(consent_override::Column::Id)

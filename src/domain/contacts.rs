@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{agency, child, consent, consent_override, contact, disclosure, information_request};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -39,7 +39,9 @@ pub fn event_time(field: &str, supplied: Option<DateTime<Utc>>) -> AppResult<Dat
     let now = Utc::now();
     match supplied {
         None => Ok(now),
-        Some(at) if at > now + chrono::Duration::seconds(60) => Err(AppError::bad_input(field, "must not be in the future")),
+        Some(at) if at > now + chrono::Duration::seconds(60) => {
+            Err(AppError::bad_input(field, "must not be in the future"))
+        }
         Some(at) => Ok(at),
     }
 }
@@ -80,12 +82,21 @@ pub struct ValidConsent {
     pub agency_ids: String,
 }
 
-pub async fn validate_consent<C: ConnectionTrait>(conn: &C, prefix: &str, input: &ConsentInput) -> AppResult<Option<ValidConsent>> {
+pub async fn validate_consent<C: ConnectionTrait>(
+    conn: &C,
+    prefix: &str,
+    input: &ConsentInput,
+) -> AppResult<Option<ValidConsent>> {
     let f = |name: &str| format!("{prefix}.{name}");
     match input.position.as_str() {
         "GIVEN" => {
-            let given_by = required_text(&f("givenBy"), input.given_by.as_deref().unwrap_or(""), 200)?;
-            let relationship = required_text(&f("relationship"), input.relationship.as_deref().unwrap_or(""), 100)?;
+            let given_by =
+                required_text(&f("givenBy"), input.given_by.as_deref().unwrap_or(""), 200)?;
+            let relationship = required_text(
+                &f("relationship"),
+                input.relationship.as_deref().unwrap_or(""),
+                100,
+            )?;
             let obtained_at = event_time(&f("obtainedAt"), input.obtained_at)?;
             let mut ids = Vec::new();
             for id in input.agency_ids.iter().flatten() {
@@ -98,23 +109,42 @@ pub async fn validate_consent<C: ConnectionTrait>(conn: &C, prefix: &str, input:
                 }
                 ids.push(id.unwrap_or_default().to_string());
             }
-            if input.purposes.iter().any(|p| p.trim().is_empty() || p.len() > 100) {
-                return Err(AppError::bad_input(&f("purposes"), "each purpose must be 1–100 characters"));
+            if input
+                .purposes
+                .iter()
+                .any(|p| p.trim().is_empty() || p.len() > 100)
+            {
+                return Err(AppError::bad_input(
+                    &f("purposes"),
+                    "each purpose must be 1–100 characters",
+                ));
             }
             Ok(Some(ValidConsent {
                 given_by,
                 relationship,
                 obtained_at,
-                purposes: input.purposes.iter().map(|p| p.trim()).collect::<Vec<_>>().join(","),
+                purposes: input
+                    .purposes
+                    .iter()
+                    .map(|p| p.trim())
+                    .collect::<Vec<_>>()
+                    .join(","),
                 agency_ids: ids.join(","),
             }))
         }
         "NOT_SOUGHT" => {
-            required_text(&f("notSoughtReason"), input.not_sought_reason.as_deref().unwrap_or(""), 1000)?;
+            required_text(
+                &f("notSoughtReason"),
+                input.not_sought_reason.as_deref().unwrap_or(""),
+                1000,
+            )?;
             Ok(None)
         }
         "REFUSED" => Ok(None),
-        _ => Err(AppError::bad_input(&f("position"), "must be GIVEN, NOT_SOUGHT or REFUSED")),
+        _ => Err(AppError::bad_input(
+            &f("position"),
+            "must be GIVEN, NOT_SOUGHT or REFUSED",
+        )),
     }
 }
 
@@ -143,18 +173,28 @@ pub async fn insert_consent<C: ConnectionTrait>(
     .await?)
 }
 
-fn checked_source_code(ctx: &RequestCtx, agency: &agency::Model, requested: Option<&str>) -> AppResult<String> {
+fn checked_source_code(
+    ctx: &RequestCtx,
+    agency: &agency::Model,
+    requested: Option<&str>,
+) -> AppResult<String> {
     let kind = AgencyKind::parse(&agency.kind).unwrap_or(AgencyKind::Other);
     match requested.map(str::trim).filter(|c| !c.is_empty()) {
         None => Ok(agency.source_code.clone()),
         Some(code) if kind.source_codes().contains(&code) => Ok(code.to_string()),
-        Some(code) if policy::is_mash_staff(&ctx.actor) && PUBLIC_SOURCE_CODES.contains(&code) => Ok(code.to_string()),
+        Some(code) if policy::is_mash_staff(&ctx.actor) && PUBLIC_SOURCE_CODES.contains(&code) => {
+            Ok(code.to_string())
+        }
         Some(_) => Err(AppError::bad_input(
             "sourceCode",
             format!(
                 "must be one of {} for this agency{}",
                 kind.source_codes().join(", "),
-                if policy::is_mash_staff(&ctx.actor) { ", or 1A–1D, 9, 10 for a call from the public" } else { "" }
+                if policy::is_mash_staff(&ctx.actor) {
+                    ", or 1A–1D, 9, 10 for a call from the public"
+                } else {
+                    ""
+                }
             ),
         )),
     }
@@ -162,16 +202,25 @@ fn checked_source_code(ctx: &RequestCtx, agency: &agency::Model, requested: Opti
 
 fn checked_categories(categories: &[String]) -> AppResult<String> {
     if categories.is_empty() {
-        return Err(AppError::bad_input("concernCategories", "at least one assessment-factor code is required"));
+        return Err(AppError::bad_input(
+            "concernCategories",
+            "at least one assessment-factor code is required",
+        ));
     }
     let valid = |c: &str| {
         let digits: String = c.chars().take_while(|ch| ch.is_ascii_digit()).collect();
         let rest = &c[digits.len()..];
-        !digits.is_empty() && digits.len() <= 2 && rest.len() <= 1 && rest.chars().all(|r| r.is_ascii_uppercase())
+        !digits.is_empty()
+            && digits.len() <= 2
+            && rest.len() <= 1
+            && rest.chars().all(|r| r.is_ascii_uppercase())
     };
     let mut codes: Vec<String> = categories.iter().map(|c| c.trim().to_uppercase()).collect();
     if let Some(bad) = codes.iter().find(|c| !valid(c)) {
-        return Err(AppError::bad_input("concernCategories", format!("{bad:?} is not an assessment-factor code (e.g. 2B, 21)")));
+        return Err(AppError::bad_input(
+            "concernCategories",
+            format!("{bad:?} is not an assessment-factor code (e.g. 2B, 21)"),
+        ));
     }
     codes.sort();
     codes.dedup();
@@ -194,7 +243,10 @@ pub struct ContactView {
 }
 
 /// Names of the agencies that disclosures mention, for display (stubs name the holder).
-pub async fn agency_names<C: ConnectionTrait>(conn: &C, disclosures: &[(disclosure::Model, DisclosureVisibility)]) -> AppResult<HashMap<Uuid, String>> {
+pub async fn agency_names<C: ConnectionTrait>(
+    conn: &C,
+    disclosures: &[(disclosure::Model, DisclosureVisibility)],
+) -> AppResult<HashMap<Uuid, String>> {
     let ids: Vec<Uuid> = disclosures
         .iter()
         .flat_map(|(d, _)| [Some(d.supplied_by_agency_id), d.to_agency_id])
@@ -218,8 +270,16 @@ impl ContactView {
     }
 }
 
-pub async fn load_view<C: ConnectionTrait>(conn: &C, ctx: &RequestCtx, contact: contact::Model, access: ContactAccess) -> AppResult<ContactView> {
-    let agency = agency::Entity::find_by_id(contact.agency_id).one(conn).await?.ok_or(AppError::NotFound)?;
+pub async fn load_view<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &RequestCtx,
+    contact: contact::Model,
+    access: ContactAccess,
+) -> AppResult<ContactView> {
+    let agency = agency::Entity::find_by_id(contact.agency_id)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let consents = consent::Entity::find()
         .filter(consent::Column::ContactId.eq(contact.id))
         .order_by_asc(consent::Column::Id)
@@ -238,7 +298,9 @@ pub async fn load_view<C: ConnectionTrait>(conn: &C, ctx: &RequestCtx, contact: 
     };
     if access == ContactAccess::Mash {
         let id = view.contact.id;
-        view.child = child::Entity::find_by_id(view.contact.child_id).one(conn).await?;
+        view.child = child::Entity::find_by_id(view.contact.child_id)
+            .one(conn)
+            .await?;
         view.overrides = consent_override::Entity::find()
             .filter(consent_override::Column::ContactId.eq(id))
             .order_by_asc(consent_override::Column::Id)
@@ -268,7 +330,11 @@ pub async fn load_view<C: ConnectionTrait>(conn: &C, ctx: &RequestCtx, contact: 
 
 /// The audit entry of a response that returns this view.
 fn read_entry(action: &'static str, view: &ContactView) -> AuditEntry {
-    let purpose = if view.access == ContactAccess::Mash { "safeguarding.triage" } else { "safeguarding.feedback" };
+    let purpose = if view.access == ContactAccess::Mash {
+        "safeguarding.triage"
+    } else {
+        "safeguarding.feedback"
+    };
     let mut entry = AuditEntry::success(action)
         .entity("Contact", view.contact.id)
         .children([view.contact.child_id])
@@ -279,8 +345,18 @@ fn read_entry(action: &'static str, view: &ContactView) -> AuditEntry {
     entry
 }
 
-pub async fn submit_contact(core: &Core, ctx: &RequestCtx, input: NewContact) -> AppResult<ContactView> {
-    audit::on_refusal(&core.db, ctx, "contact.submit", policy::authorize_case(&ctx.actor, CaseOperation::SubmitContact)).await?;
+pub async fn submit_contact(
+    core: &Core,
+    ctx: &RequestCtx,
+    input: NewContact,
+) -> AppResult<ContactView> {
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        "contact.submit",
+        policy::authorize_case(&ctx.actor, CaseOperation::SubmitContact),
+    )
+    .await?;
     let actor = &ctx.actor;
     let agency = actor.agency.clone().ok_or(AppError::Forbidden)?;
     let actor_id = actor.id.ok_or(AppError::Forbidden)?;
@@ -309,7 +385,11 @@ pub async fn submit_contact(core: &Core, ctx: &RequestCtx, input: NewContact) ->
         None => None,
     };
     let (child, matched) = children::find_or_create(&txn, &child_details).await?;
-    let status = if consent.is_some() { "INFORMATION_GATHERING" } else { "AWAITING_CONSENT" };
+    let status = if consent.is_some() {
+        "INFORMATION_GATHERING"
+    } else {
+        "AWAITING_CONSENT"
+    };
     let now = Utc::now();
     let created = contact::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -328,7 +408,11 @@ pub async fn submit_contact(core: &Core, ctx: &RequestCtx, input: NewContact) ->
         narrative: Set(narrative),
         immediate_risk: Set(input.immediate_risk),
         consent_position: Set(input.consent.position.clone()),
-        consent_not_sought_reason: Set(input.consent.not_sought_reason.clone().map(|r| r.trim().to_string())),
+        consent_not_sought_reason: Set(input
+            .consent
+            .not_sought_reason
+            .clone()
+            .map(|r| r.trim().to_string())),
         matched_existing_child: Set(matched),
         recommendation: Set(None),
         recommendation_rationale: Set(None),
@@ -343,11 +427,21 @@ pub async fn submit_contact(core: &Core, ctx: &RequestCtx, input: NewContact) ->
     .insert(&txn)
     .await?;
     let consent_ref = match consent {
-        Some(c) => format!("consent:{}", insert_consent(&txn, created.id, actor_id, agency.id, c).await?.id),
+        Some(c) => format!(
+            "consent:{}",
+            insert_consent(&txn, created.id, actor_id, agency.id, c)
+                .await?
+                .id
+        ),
         None => format!("consent:{}", input.consent.position),
     };
     if let Some(claim) = claim {
-        idempotency::complete(&txn, claim, created.id).await?;
+        if !idempotency::complete(&txn, claim, created.id).await? {
+            txn.rollback().await?;
+            let key = input.idempotency_key.as_deref().unwrap_or_default();
+            let id = idempotency::winner(&core.db, actor, "submitContact", key).await?;
+            return replay(core, ctx, &id).await;
+        }
     }
     let access = policy::contact_access(actor, &created).unwrap_or(ContactAccess::Submitter);
     let view = load_view(&txn, ctx, created, access).await?;
@@ -376,8 +470,19 @@ pub async fn get_contact(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<C
     get_contact_as(core, ctx, id, "contact.read").await
 }
 
-async fn get_contact_as(core: &Core, ctx: &RequestCtx, id: Uuid, action: &'static str) -> AppResult<ContactView> {
-    audit::on_refusal(&core.db, ctx, action, policy::authorize_case(&ctx.actor, CaseOperation::ReadContacts)).await?;
+async fn get_contact_as(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    action: &'static str,
+) -> AppResult<ContactView> {
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        action,
+        policy::authorize_case(&ctx.actor, CaseOperation::ReadContacts),
+    )
+    .await?;
     let (contact, access) = scoped_contact(core, ctx, action, id).await?;
     let view = load_view(&core.db, ctx, contact, access).await?;
     audit::record(&core.db, ctx, read_entry(action, &view)).await?;
@@ -385,7 +490,12 @@ async fn get_contact_as(core: &Core, ctx: &RequestCtx, id: Uuid, action: &'stati
 }
 
 /// A contact the caller may see, or an audited NOT_FOUND (out of scope looks like absent).
-pub async fn scoped_contact(core: &Core, ctx: &RequestCtx, action: &'static str, id: Uuid) -> AppResult<(contact::Model, ContactAccess)> {
+pub async fn scoped_contact(
+    core: &Core,
+    ctx: &RequestCtx,
+    action: &'static str,
+    id: Uuid,
+) -> AppResult<(contact::Model, ContactAccess)> {
     let found = contact::Entity::find_by_id(id)
         .one(&core.db)
         .await?
@@ -403,24 +513,46 @@ pub struct ContactFilter {
 
 /// Contacts the caller may see, filtered in the database; MASH staff get the queue sorted
 /// by decision due time.
-pub async fn list_contacts(core: &Core, ctx: &RequestCtx, filter: ContactFilter, page: PageRequest) -> AppResult<Page<ContactView>> {
-    audit::on_refusal(&core.db, ctx, "contact.list", policy::authorize_case(&ctx.actor, CaseOperation::ReadContacts)).await?;
+pub async fn list_contacts(
+    core: &Core,
+    ctx: &RequestCtx,
+    filter: ContactFilter,
+    page: PageRequest,
+) -> AppResult<Page<ContactView>> {
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        "contact.list",
+        policy::authorize_case(&ctx.actor, CaseOperation::ReadContacts),
+    )
+    .await?;
     let mut condition = Condition::all().add(policy::contact_scope(&ctx.actor));
     if let Some(status) = &filter.status {
         condition = condition.add(contact::Column::Status.eq(status.as_str()));
     }
     let now = Utc::now();
     match filter.overdue {
-        Some(true) => condition = condition.add(contact::Column::Status.ne("DECIDED")).add(contact::Column::DecisionDueAt.lt(now)),
+        Some(true) => {
+            condition = condition
+                .add(contact::Column::Status.ne("DECIDED"))
+                .add(contact::Column::DecisionDueAt.lt(now))
+        }
         Some(false) => {
-            condition = condition.add(Condition::any().add(contact::Column::Status.eq("DECIDED")).add(contact::Column::DecisionDueAt.gte(now)))
+            condition = condition.add(
+                Condition::any()
+                    .add(contact::Column::Status.eq("DECIDED"))
+                    .add(contact::Column::DecisionDueAt.gte(now)),
+            )
         }
         None => {}
     }
     if let Some(agency) = filter.source_agency {
         condition = condition.add(contact::Column::AgencyId.eq(agency.unwrap_or_default()));
     }
-    let total_count = contact::Entity::find().filter(condition.clone()).count(&core.db).await?;
+    let total_count = contact::Entity::find()
+        .filter(condition.clone())
+        .count(&core.db)
+        .await?;
     // Ordered by due time, then id; the cursor is the last contact's id.
     let mut query = contact::Entity::find().filter(condition);
     if let Some(after) = page.after {
@@ -428,7 +560,11 @@ pub async fn list_contacts(core: &Core, ctx: &RequestCtx, filter: ContactFilter,
             query = query.filter(
                 Condition::any()
                     .add(contact::Column::DecisionDueAt.gt(last.decision_due_at))
-                    .add(Condition::all().add(contact::Column::DecisionDueAt.eq(last.decision_due_at)).add(contact::Column::Id.gt(last.id))),
+                    .add(
+                        Condition::all()
+                            .add(contact::Column::DecisionDueAt.eq(last.decision_due_at))
+                            .add(contact::Column::Id.gt(last.id)),
+                    ),
             );
         }
     }
@@ -445,8 +581,13 @@ pub async fn list_contacts(core: &Core, ctx: &RequestCtx, filter: ContactFilter,
         let access = policy::contact_access(&ctx.actor, &row).ok_or(AppError::NotFound)?;
         items.push(load_view(&core.db, ctx, row, access).await?);
     }
-    let mut entry = AuditEntry::success("contact.list").children(items.iter().map(|v| v.contact.child_id));
-    entry = entry.purpose(if policy::is_mash_staff(&ctx.actor) { "safeguarding.triage" } else { "safeguarding.feedback" });
+    let mut entry =
+        AuditEntry::success("contact.list").children(items.iter().map(|v| v.contact.child_id));
+    entry = entry.purpose(if policy::is_mash_staff(&ctx.actor) {
+        "safeguarding.triage"
+    } else {
+        "safeguarding.feedback"
+    });
     for view in &items {
         entry = entry.reference("Contact", view.contact.id);
         for (d, _) in &view.disclosures {
@@ -454,7 +595,11 @@ pub async fn list_contacts(core: &Core, ctx: &RequestCtx, filter: ContactFilter,
         }
     }
     audit::record(&core.db, ctx, entry).await?;
-    Ok(Page { items, has_next_page, total_count })
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
 }
 
 /// Applies `change` to a contact the caller may act on (MASH work), audited with the change.
@@ -466,7 +611,13 @@ async fn change_contact(
     id: Uuid,
     change: impl FnOnce(&contact::Model) -> AppResult<(contact::ActiveModel, serde_json::Value)>,
 ) -> AppResult<ContactView> {
-    audit::on_refusal(&core.db, ctx, action, policy::authorize_case(&ctx.actor, operation)).await?;
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        action,
+        policy::authorize_case(&ctx.actor, operation),
+    )
+    .await?;
     let (existing, access) = scoped_contact(core, ctx, action, id).await?;
     let (active, detail) = change(&existing)?;
     let txn = begin_write(&core.db).await?;
@@ -475,7 +626,11 @@ async fn change_contact(
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success(action).entity("Contact", id).children([existing.child_id]).purpose("safeguarding.decision").detail(detail),
+        AuditEntry::success(action)
+            .entity("Contact", id)
+            .children([existing.child_id])
+            .purpose("safeguarding.decision")
+            .detail(detail),
     )
     .await?;
     txn.commit().await?;
@@ -486,35 +641,66 @@ fn checked_outcome(field: &str, outcome: &str) -> AppResult<String> {
     if OUTCOMES.contains(&outcome) {
         Ok(outcome.to_string())
     } else {
-        Err(AppError::bad_input(field, format!("must be one of {}", OUTCOMES.join(", "))))
+        Err(AppError::bad_input(
+            field,
+            format!("must be one of {}", OUTCOMES.join(", ")),
+        ))
     }
 }
 
-pub async fn set_immediate_risk(core: &Core, ctx: &RequestCtx, id: Uuid, immediate_risk: bool) -> AppResult<ContactView> {
-    change_contact(core, ctx, "contact.set_immediate_risk", CaseOperation::MashWork, id, |c| {
-        let mut active: contact::ActiveModel = c.clone().into();
-        active.immediate_risk = Set(immediate_risk);
-        Ok((active, json!({ "immediateRisk": immediate_risk })))
-    })
+pub async fn set_immediate_risk(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    immediate_risk: bool,
+) -> AppResult<ContactView> {
+    change_contact(
+        core,
+        ctx,
+        "contact.set_immediate_risk",
+        CaseOperation::MashWork,
+        id,
+        |c| {
+            let mut active: contact::ActiveModel = c.clone().into();
+            active.immediate_risk = Set(immediate_risk);
+            Ok((active, json!({ "immediateRisk": immediate_risk })))
+        },
+    )
     .await
 }
 
 /// A social worker's (or manager's) recommendation ahead of the decision.
-pub async fn recommend(core: &Core, ctx: &RequestCtx, id: Uuid, outcome: &str, rationale: &str) -> AppResult<ContactView> {
+pub async fn recommend(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    outcome: &str,
+    rationale: &str,
+) -> AppResult<ContactView> {
     let outcome = checked_outcome("outcome", outcome)?;
     let rationale = required_text("rationale", rationale, MAX_NARRATIVE)?;
     let actor_id = ctx.actor.id;
-    change_contact(core, ctx, "contact.recommend", CaseOperation::MashWork, id, move |c| {
-        if c.status == "DECIDED" {
-            return Err(AppError::conflict("contactId", "the contact is already decided"));
-        }
-        let mut active: contact::ActiveModel = c.clone().into();
-        active.recommendation = Set(Some(outcome.clone()));
-        active.recommendation_rationale = Set(Some(rationale));
-        active.recommended_by = Set(actor_id);
-        active.recommended_at = Set(Some(Utc::now()));
-        Ok((active, json!({ "recommendation": outcome })))
-    })
+    change_contact(
+        core,
+        ctx,
+        "contact.recommend",
+        CaseOperation::MashWork,
+        id,
+        move |c| {
+            if c.status == "DECIDED" {
+                return Err(AppError::conflict(
+                    "contactId",
+                    "the contact is already decided",
+                ));
+            }
+            let mut active: contact::ActiveModel = c.clone().into();
+            active.recommendation = Set(Some(outcome.clone()));
+            active.recommendation_rationale = Set(Some(rationale));
+            active.recommended_by = Set(actor_id);
+            active.recommended_at = Set(Some(Utc::now()));
+            Ok((active, json!({ "recommendation": outcome })))
+        },
+    )
     .await
 }
 
@@ -528,10 +714,19 @@ pub async fn decide(
     rationale: &str,
     occurred_at: Option<DateTime<Utc>>,
 ) -> AppResult<ContactView> {
-    audit::on_refusal(&core.db, ctx, "contact.decide", policy::authorize_case(&ctx.actor, CaseOperation::DecideContact)).await?;
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        "contact.decide",
+        policy::authorize_case(&ctx.actor, CaseOperation::DecideContact),
+    )
+    .await?;
     let outcome = checked_outcome("outcome", outcome)?;
     if !(1..=4).contains(&threshold_level) {
-        return Err(AppError::bad_input("thresholdLevel", "must be 1, 2, 3 or 4"));
+        return Err(AppError::bad_input(
+            "thresholdLevel",
+            "must be 1, 2, 3 or 4",
+        ));
     }
     let rationale = required_text("rationale", rationale, MAX_NARRATIVE)?;
     let decided_at = event_time("occurredAt", occurred_at)?;

@@ -4,7 +4,7 @@
 //! concurrent retries yield one record.
 use chrono::Utc;
 use entity::idempotency_key;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, SqlErr};
 
 use super::Actor;
 use crate::auth::password::sha256_hex;
@@ -27,7 +27,14 @@ pub enum Outcome {
 }
 
 pub fn principal(actor: &Actor) -> String {
-    format!("{}:{}", actor.kind.as_str(), actor.id.map(|id| id.to_string()).unwrap_or_else(|| actor.label.clone()))
+    format!(
+        "{}:{}",
+        actor.kind.as_str(),
+        actor
+            .id
+            .map(|id| id.to_string())
+            .unwrap_or_else(|| actor.label.clone())
+    )
 }
 
 /// Checks a key inside the write transaction `conn`.
@@ -40,23 +47,43 @@ pub async fn check<C: ConnectionTrait>(
 ) -> AppResult<Outcome> {
     let key = key.trim();
     if key.is_empty() || key.len() > MAX_KEY_LEN {
-        return Err(AppError::bad_input("idempotencyKey", format!("must be 1–{MAX_KEY_LEN} characters")));
+        return Err(AppError::bad_input(
+            "idempotencyKey",
+            format!("must be 1–{MAX_KEY_LEN} characters"),
+        ));
     }
     let principal = principal(actor);
     let payload_hash = sha256_hex(&payload.to_string());
-    let existing = idempotency_key::Entity::find_by_id((principal.clone(), operation.to_string(), key.to_string()))
-        .one(conn)
-        .await?;
+    let existing = idempotency_key::Entity::find_by_id((
+        principal.clone(),
+        operation.to_string(),
+        key.to_string(),
+    ))
+    .one(conn)
+    .await?;
     match existing {
         Some(row) if row.payload_hash == payload_hash => Ok(Outcome::Replay(row.result_id)),
-        Some(_) => Err(AppError::conflict("idempotencyKey", "this key was already used with a different request")),
-        None => Ok(Outcome::Fresh(Claim { principal, operation, key: key.to_string(), payload_hash })),
+        Some(_) => Err(AppError::conflict(
+            "idempotencyKey",
+            "this key was already used with a different request",
+        )),
+        None => Ok(Outcome::Fresh(Claim {
+            principal,
+            operation,
+            key: key.to_string(),
+            payload_hash,
+        })),
     }
 }
 
-/// Records the result of a fresh claim in the same transaction as the work.
-pub async fn complete<C: ConnectionTrait>(conn: &C, claim: Claim, result_id: impl ToString) -> AppResult<()> {
-    idempotency_key::ActiveModel {
+/// Records the result of a fresh claim in the same transaction as the work. False when a
+/// concurrent request with the same key committed first: roll back and replay its result.
+pub async fn complete<C: ConnectionTrait>(
+    conn: &C,
+    claim: Claim,
+    result_id: impl ToString,
+) -> AppResult<bool> {
+    let inserted = idempotency_key::ActiveModel {
         principal: Set(claim.principal),
         operation: Set(claim.operation.to_string()),
         key: Set(claim.key),
@@ -65,6 +92,30 @@ pub async fn complete<C: ConnectionTrait>(conn: &C, claim: Claim, result_id: imp
         created_at: Set(Utc::now()),
     }
     .insert(conn)
-    .await?;
-    Ok(())
+    .await;
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Ok(false)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The first result of a key that a concurrent request completed.
+pub async fn winner<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    operation: &'static str,
+    key: &str,
+) -> AppResult<String> {
+    idempotency_key::Entity::find_by_id((
+        principal(actor),
+        operation.to_string(),
+        key.trim().to_string(),
+    ))
+    .one(conn)
+    .await?
+    .map(|row| row.result_id)
+    .ok_or_else(|| AppError::Internal("idempotency key vanished".into()))
 }

@@ -6,12 +6,21 @@ const UPN_LETTERS: &[u8; 23] = b"ABCDEFGHJKLMNPQRTUVWXYZ";
 /// A valid NHS number, as its 10 digits (spaces and hyphens allowed in the input).
 pub fn nhs_number(field: &str, input: &str) -> AppResult<String> {
     let digits: String = input.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    let invalid = || AppError::bad_input(field, "not a valid NHS number (10 digits with a mod 11 check digit)");
+    let invalid = || {
+        AppError::bad_input(
+            field,
+            "not a valid NHS number (10 digits with a mod 11 check digit)",
+        )
+    };
     if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());
     }
     let values: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
-    let sum: u32 = values[..9].iter().zip((2..=10).rev()).map(|(v, w)| v * w).sum();
+    let sum: u32 = values[..9]
+        .iter()
+        .zip((2..=10).rev())
+        .map(|(v, w)| v * w)
+        .sum();
     let check = match 11 - sum % 11 {
         11 => 0,
         10 => return Err(invalid()),
@@ -27,7 +36,8 @@ pub fn nhs_number(field: &str, input: &str) -> AppResult<String> {
 /// A valid Unique Pupil Number (13 characters, check letter first), upper-cased.
 pub fn upn(field: &str, input: &str) -> AppResult<String> {
     let upn = input.trim().to_uppercase();
-    let invalid = || AppError::bad_input(field, "not a valid UPN (13 characters with a check letter)");
+    let invalid =
+        || AppError::bad_input(field, "not a valid UPN (13 characters with a check letter)");
     let bytes = upn.as_bytes();
     if bytes.len() != 13 || !bytes[1..12].iter().all(u8::is_ascii_digit) {
         return Err(invalid());
@@ -70,7 +80,12 @@ mod tests {
         for good in ["B801200005001", "A950000178301", "H243278544154"] {
             assert!(upn("f", good).is_ok(), "{good}");
         }
-        for bad in ["A801200005001", "R247962919251", "X428558133462", "B80120000500"] {
+        for bad in [
+            "A801200005001",
+            "R247962919251",
+            "X428558133462",
+            "B80120000500",
+        ] {
             assert!(upn("f", bad).is_err(), "{bad}");
         }
     }

@@ -116,17 +116,30 @@ pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> 
     let manager = mash && actor.has_role(Role::MashManager);
     let allowed = match operation {
         CaseOperation::SubmitContact => {
-            mash || is_partner_officer(actor) || actor.has_role(Role::Referrer) || has_scope(actor, "contacts:submit")
+            mash || is_partner_officer(actor)
+                || actor.has_role(Role::Referrer)
+                || has_scope(actor, "contacts:submit")
         }
         CaseOperation::ReadContacts => {
-            mash || is_partner_officer(actor) || actor.has_role(Role::Referrer) || has_scope(actor, "contacts:submit")
+            mash || is_partner_officer(actor)
+                || actor.has_role(Role::Referrer)
+                || has_scope(actor, "contacts:submit")
         }
         CaseOperation::MashWork => mash,
-        CaseOperation::RecordConsent => mash || is_partner_officer(actor) || actor.has_role(Role::Referrer),
-        CaseOperation::DecideContact | CaseOperation::DecideOverride | CaseOperation::ChildAccessLog => manager,
-        CaseOperation::RespondToRequests => is_partner_officer(actor) || has_scope(actor, "requests:respond"),
+        CaseOperation::RecordConsent => {
+            mash || is_partner_officer(actor) || actor.has_role(Role::Referrer)
+        }
+        CaseOperation::DecideContact
+        | CaseOperation::DecideOverride
+        | CaseOperation::ChildAccessLog => manager,
+        CaseOperation::RespondToRequests => {
+            is_partner_officer(actor) || has_scope(actor, "requests:respond")
+        }
         CaseOperation::DisclosureAccessLog => {
-            manager || is_partner_officer(actor) || (actor.has_role(Role::Auditor) && actor.agency.as_ref().is_some_and(|a| a.hosts_mash))
+            manager
+                || is_partner_officer(actor)
+                || (actor.has_role(Role::Auditor)
+                    && actor.agency.as_ref().is_some_and(|a| a.hosts_mash))
         }
     };
     if allowed {
@@ -200,11 +213,13 @@ pub fn request_scope(actor: &Actor) -> Condition {
 
 pub fn may_see_request(actor: &Actor, request: &information_request::Model) -> bool {
     is_mash_staff(actor)
-        || ((is_partner_officer(actor) || has_scope(actor, "requests:respond")) && same_agency(actor, request.to_agency_id))
+        || ((is_partner_officer(actor) || has_scope(actor, "requests:respond"))
+            && same_agency(actor, request.to_agency_id))
 }
 
 pub fn may_answer_request(actor: &Actor, request: &information_request::Model) -> bool {
-    (is_partner_officer(actor) || has_scope(actor, "requests:respond")) && same_agency(actor, request.to_agency_id)
+    (is_partner_officer(actor) || has_scope(actor, "requests:respond"))
+        && same_agency(actor, request.to_agency_id)
 }
 
 /// How a disclosure appears to a caller (originator control, codes.md "Handling codes").
@@ -216,8 +231,12 @@ pub enum DisclosureVisibility {
     Hidden,
 }
 
-pub fn disclosure_visibility(actor: &Actor, disclosure: &disclosure::Model) -> DisclosureVisibility {
-    let supplier = is_partner_officer(actor) && same_agency(actor, disclosure.supplied_by_agency_id);
+pub fn disclosure_visibility(
+    actor: &Actor,
+    disclosure: &disclosure::Model,
+) -> DisclosureVisibility {
+    let supplier =
+        is_partner_officer(actor) && same_agency(actor, disclosure.supplied_by_agency_id);
     if supplier {
         return DisclosureVisibility::Full;
     }
@@ -244,17 +263,37 @@ pub fn onward_share_check(
     authorisation: Option<&str>,
 ) -> AppResult<()> {
     let refuse = |field: &str, why: &str| Err(AppError::bad_input(field, why.to_string()));
-    if disclosure.audience_restrictions.split(',').any(|r| r == "NOT_FOR_REFERRER") && to.id == referring_agency {
-        return refuse("toAgencyId", "the supplying agency marked this not for the referrer");
+    if disclosure
+        .audience_restrictions
+        .split(',')
+        .any(|r| r == "NOT_FOR_REFERRER")
+        && to.id == referring_agency
+    {
+        return refuse(
+            "toAgencyId",
+            "the supplying agency marked this not for the referrer",
+        );
     }
     match disclosure.handling_code.as_str() {
         "P" => Ok(()),
         "C" if conditions_acknowledged => Ok(()),
-        "C" => refuse("acknowledgeConditions", "handling code C: the conditions must be acknowledged and carried to the recipient"),
+        "C" => refuse(
+            "acknowledgeConditions",
+            "handling code C: the conditions must be acknowledged and carried to the recipient",
+        ),
         "1" if to.kind == "POLICE" => Ok(()),
-        "1" => refuse("toAgencyId", "legacy code 1: onward sharing only to law-enforcement and prosecuting agencies"),
+        "1" => refuse(
+            "toAgencyId",
+            "legacy code 1: onward sharing only to law-enforcement and prosecuting agencies",
+        ),
         "2" if authorisation.is_some_and(|a| !a.trim().is_empty()) => Ok(()),
-        "2" => refuse("authorisation", "legacy code 2: onward sharing needs a recorded authorisation"),
-        _ => refuse("disclosureId", "this handling code does not allow onward sharing"),
+        "2" => refuse(
+            "authorisation",
+            "legacy code 2: onward sharing needs a recorded authorisation",
+        ),
+        _ => refuse(
+            "disclosureId",
+            "this handling code does not allow onward sharing",
+        ),
     }
 }

@@ -2,7 +2,10 @@
 //! answer (or their recorded decision not to share); onward sharing under handling codes.
 use chrono::{DateTime, Utc};
 use entity::{agency, child, contact, disclosure, information_request};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -39,9 +42,18 @@ pub struct RequestView {
     pub agency_names: std::collections::HashMap<Uuid, String>,
 }
 
-async fn load_view(core: &Core, ctx: &RequestCtx, request: information_request::Model) -> AppResult<RequestView> {
-    let to_agency = agency::Entity::find_by_id(request.to_agency_id).one(&core.db).await?.ok_or(AppError::NotFound)?;
-    let child = child::Entity::find_by_id(request.child_id).one(&core.db).await?;
+async fn load_view(
+    core: &Core,
+    ctx: &RequestCtx,
+    request: information_request::Model,
+) -> AppResult<RequestView> {
+    let to_agency = agency::Entity::find_by_id(request.to_agency_id)
+        .one(&core.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let child = child::Entity::find_by_id(request.child_id)
+        .one(&core.db)
+        .await?;
     let disclosures = disclosure::Entity::find()
         .filter(disclosure::Column::RequestId.eq(request.id))
         .order_by_asc(disclosure::Column::Id)
@@ -55,7 +67,13 @@ async fn load_view(core: &Core, ctx: &RequestCtx, request: information_request::
         .filter(|(_, v)| *v != DisclosureVisibility::Hidden)
         .collect::<Vec<_>>();
     let agency_names = contacts::agency_names(&core.db, &disclosures).await?;
-    Ok(RequestView { request, to_agency, child, disclosures, agency_names })
+    Ok(RequestView {
+        request,
+        to_agency,
+        child,
+        disclosures,
+        agency_names,
+    })
 }
 
 fn read_entry(action: &'static str, views: &[RequestView]) -> AuditEntry {
@@ -89,9 +107,19 @@ pub struct NewRequest {
     pub occurred_at: Option<DateTime<Utc>>,
 }
 
-pub async fn send_request(core: &Core, ctx: &RequestCtx, input: NewRequest) -> AppResult<RequestView> {
+pub async fn send_request(
+    core: &Core,
+    ctx: &RequestCtx,
+    input: NewRequest,
+) -> AppResult<RequestView> {
     const ACTION: &str = "request.send";
-    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        ACTION,
+        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
+    )
+    .await?;
     let (contact, _) = contacts::scoped_contact(core, ctx, ACTION, input.contact_id).await?;
     let to_agency = match input.to_agency_id {
         Some(id) => agency::Entity::find_by_id(id).one(&core.db).await?,
@@ -101,11 +129,20 @@ pub async fn send_request(core: &Core, ctx: &RequestCtx, input: NewRequest) -> A
     .ok_or_else(|| AppError::bad_input("toAgencyId", "no such partner agency"))?;
     let questions = required_text("questions", &input.questions, MAX_NARRATIVE)?;
     if !PRIORITIES.contains(&input.priority.as_str()) {
-        return Err(AppError::bad_input("priority", "must be RED, AMBER or GREEN"));
+        return Err(AppError::bad_input(
+            "priority",
+            "must be RED, AMBER or GREEN",
+        ));
     }
     let sent_at = event_time("occurredAt", input.occurred_at)?;
     let authority = consent::authority(&core.db, contact.id, to_agency.id).await?;
-    let consent_ref = audit::on_refusal(&core.db, ctx, ACTION, authority.ok_or(AppError::ConsentRequired)).await?;
+    let consent_ref = audit::on_refusal(
+        &core.db,
+        ctx,
+        ACTION,
+        authority.ok_or(AppError::ConsentRequired),
+    )
+    .await?;
     let txn = begin_write(&core.db).await?;
     let created = information_request::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -145,7 +182,12 @@ pub async fn send_request(core: &Core, ctx: &RequestCtx, input: NewRequest) -> A
     load_view(core, ctx, created).await
 }
 
-async fn scoped_request(core: &Core, ctx: &RequestCtx, action: &'static str, id: Uuid) -> AppResult<information_request::Model> {
+async fn scoped_request(
+    core: &Core,
+    ctx: &RequestCtx,
+    action: &'static str,
+    id: Uuid,
+) -> AppResult<information_request::Model> {
     let found = information_request::Entity::find_by_id(id)
         .one(&core.db)
         .await?
@@ -163,7 +205,12 @@ pub async fn get_request(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<R
     audit::on_refusal(&core.db, ctx, ACTION, may_read_requests(ctx)).await?;
     let request = scoped_request(core, ctx, ACTION, id).await?;
     let view = load_view(core, ctx, request).await?;
-    audit::record(&core.db, ctx, read_entry(ACTION, std::slice::from_ref(&view))).await?;
+    audit::record(
+        &core.db,
+        ctx,
+        read_entry(ACTION, std::slice::from_ref(&view)),
+    )
+    .await?;
     Ok(view)
 }
 
@@ -184,8 +231,13 @@ pub async fn list_requests(
     if let Some(contact) = contact_id {
         condition = condition.add(information_request::Column::ContactId.eq(contact));
     }
-    let total_count = information_request::Entity::find().filter(condition.clone()).count(&core.db).await?;
-    let mut query = information_request::Entity::find().filter(condition).order_by_asc(information_request::Column::Id);
+    let total_count = information_request::Entity::find()
+        .filter(condition.clone())
+        .count(&core.db)
+        .await?;
+    let mut query = information_request::Entity::find()
+        .filter(condition)
+        .order_by_asc(information_request::Column::Id);
     if let Some(after) = page.after {
         query = query.filter(information_request::Column::Id.gt(after));
     }
@@ -197,7 +249,11 @@ pub async fn list_requests(
         items.push(load_view(core, ctx, row).await?);
     }
     audit::record(&core.db, ctx, read_entry(ACTION, &items)).await?;
-    Ok(Page { items, has_next_page, total_count })
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -228,17 +284,37 @@ fn validate_disclosure(i: usize, input: &DisclosureInput) -> AppResult<ValidDisc
     let content = required_text(&f("content"), &input.content, MAX_NARRATIVE)?;
     let category = required_text(&f("category"), &input.category, 100)?;
     if !LAWFUL_BASES.contains(&input.lawful_basis.as_str()) {
-        return Err(AppError::bad_input(&f("lawfulBasis"), format!("must be one of {}", LAWFUL_BASES.join(", "))));
+        return Err(AppError::bad_input(
+            &f("lawfulBasis"),
+            format!("must be one of {}", LAWFUL_BASES.join(", ")),
+        ));
     }
     if !HANDLING_CODES.contains(&input.handling_code.as_str()) {
-        return Err(AppError::bad_input(&f("handlingCode"), "must be P, C or a legacy code 1–5"));
+        return Err(AppError::bad_input(
+            &f("handlingCode"),
+            "must be P, C or a legacy code 1–5",
+        ));
     }
-    let conditions = input.handling_conditions.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let conditions = input
+        .handling_conditions
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
     if input.handling_code == "C" && conditions.is_none() {
-        return Err(AppError::bad_input(&f("handlingConditions"), "handling code C needs its conditions"));
+        return Err(AppError::bad_input(
+            &f("handlingConditions"),
+            "handling code C needs its conditions",
+        ));
     }
-    if let Some(bad) = input.audience_restrictions.iter().find(|r| !AUDIENCE_RESTRICTIONS.contains(&r.as_str())) {
-        return Err(AppError::bad_input(&f("audienceRestrictions"), format!("unknown restriction {bad:?}")));
+    if let Some(bad) = input
+        .audience_restrictions
+        .iter()
+        .find(|r| !AUDIENCE_RESTRICTIONS.contains(&r.as_str()))
+    {
+        return Err(AppError::bad_input(
+            &f("audienceRestrictions"),
+            format!("unknown restriction {bad:?}"),
+        ));
     }
     Ok(ValidDisclosure {
         content,
@@ -246,7 +322,9 @@ fn validate_disclosure(i: usize, input: &DisclosureInput) -> AppResult<ValidDisc
         lawful_basis: input.lawful_basis.clone(),
         special_category: input.special_category,
         handling_code: input.handling_code.clone(),
-        handling_conditions: conditions.map(|c| required_text(&f("handlingConditions"), c, 2000)).transpose()?,
+        handling_conditions: conditions
+            .map(|c| required_text(&f("handlingConditions"), c, 2000))
+            .transpose()?,
         audience_restrictions: input.audience_restrictions.join(","),
         occurred_at: event_time(&f("occurredAt"), input.occurred_at)?,
     })
@@ -261,19 +339,40 @@ pub async fn respond(
     idempotency_key: Option<String>,
 ) -> AppResult<RequestView> {
     const ACTION: &str = "request.respond";
-    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::RespondToRequests)).await?;
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        ACTION,
+        policy::authorize_case(&ctx.actor, CaseOperation::RespondToRequests),
+    )
+    .await?;
     let found = information_request::Entity::find_by_id(request_id)
         .one(&core.db)
         .await?
         .filter(|r| policy::may_answer_request(&ctx.actor, r));
     let request = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
     if disclosures.is_empty() {
-        return Err(AppError::bad_input("disclosures", "give at least one disclosure, or decline the request"));
+        return Err(AppError::bad_input(
+            "disclosures",
+            "give at least one disclosure, or decline the request",
+        ));
     }
-    let valid = disclosures.iter().enumerate().map(|(i, d)| validate_disclosure(i, d)).collect::<AppResult<Vec<_>>>()?;
+    let valid = disclosures
+        .iter()
+        .enumerate()
+        .map(|(i, d)| validate_disclosure(i, d))
+        .collect::<AppResult<Vec<_>>>()?;
     let txn = begin_write(&core.db).await?;
     let claim = match &idempotency_key {
-        Some(key) => match idempotency::check(&txn, &ctx.actor, "respondToInformationRequest", key, &json!({ "request": request_id, "disclosures": disclosures })).await? {
+        Some(key) => match idempotency::check(
+            &txn,
+            &ctx.actor,
+            "respondToInformationRequest",
+            key,
+            &json!({ "request": request_id, "disclosures": disclosures }),
+        )
+        .await?
+        {
             Outcome::Replay(_) => {
                 txn.rollback().await?;
                 return get_request(core, ctx, request_id).await;
@@ -283,7 +382,10 @@ pub async fn respond(
         None => None,
     };
     if request.status != "OPEN" {
-        return Err(AppError::conflict("requestId", format!("the request is {}", request.status.to_lowercase())));
+        return Err(AppError::conflict(
+            "requestId",
+            format!("the request is {}", request.status.to_lowercase()),
+        ));
     }
     let agency = ctx.actor.agency_id().ok_or(AppError::Forbidden)?;
     let mut entry = AuditEntry::success(ACTION)
@@ -326,18 +428,35 @@ pub async fn respond(
     active.answered_at = Set(Some(Utc::now()));
     active.update(&txn).await?;
     if let Some(claim) = claim {
-        idempotency::complete(&txn, claim, request.id).await?;
+        if !idempotency::complete(&txn, claim, request.id).await? {
+            txn.rollback().await?;
+            return get_request(core, ctx, request_id).await;
+        }
     }
     audit::record(&txn, ctx, entry).await?;
     txn.commit().await?;
-    let updated = information_request::Entity::find_by_id(request.id).one(&core.db).await?.ok_or(AppError::NotFound)?;
+    let updated = information_request::Entity::find_by_id(request.id)
+        .one(&core.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     load_view(core, ctx, updated).await
 }
 
 /// A partner declines to share, with the reason: a decision not to share is recorded too.
-pub async fn decline(core: &Core, ctx: &RequestCtx, request_id: Uuid, reason: &str) -> AppResult<RequestView> {
+pub async fn decline(
+    core: &Core,
+    ctx: &RequestCtx,
+    request_id: Uuid,
+    reason: &str,
+) -> AppResult<RequestView> {
     const ACTION: &str = "request.decline";
-    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::RespondToRequests)).await?;
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        ACTION,
+        policy::authorize_case(&ctx.actor, CaseOperation::RespondToRequests),
+    )
+    .await?;
     let found = information_request::Entity::find_by_id(request_id)
         .one(&core.db)
         .await?
@@ -345,7 +464,10 @@ pub async fn decline(core: &Core, ctx: &RequestCtx, request_id: Uuid, reason: &s
     let request = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
     let reason = required_text("reason", reason, 2000)?;
     if request.status != "OPEN" {
-        return Err(AppError::conflict("requestId", format!("the request is {}", request.status.to_lowercase())));
+        return Err(AppError::conflict(
+            "requestId",
+            format!("the request is {}", request.status.to_lowercase()),
+        ));
     }
     let txn = begin_write(&core.db).await?;
     let mut active: information_request::ActiveModel = request.clone().into();
@@ -379,20 +501,41 @@ pub async fn share_onward(
     authorisation: Option<String>,
 ) -> AppResult<disclosure::Model> {
     const ACTION: &str = "disclosure.share_onward";
-    audit::on_refusal(&core.db, ctx, ACTION, policy::authorize_case(&ctx.actor, CaseOperation::MashWork)).await?;
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        ACTION,
+        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
+    )
+    .await?;
     let found = disclosure::Entity::find_by_id(disclosure_id)
         .one(&core.db)
         .await?
         .filter(|d| policy::disclosure_visibility(&ctx.actor, d) != DisclosureVisibility::Hidden);
-    let original = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let original =
+        audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
     let to = match to_agency_id {
         Some(id) => agency::Entity::find_by_id(id).one(&core.db).await?,
         None => None,
     }
     .filter(|a| a.active && !a.hosts_mash && a.id != original.supplied_by_agency_id)
-    .ok_or_else(|| AppError::bad_input("toAgencyId", "no such partner agency (other than the supplier)"))?;
-    let contact = contact::Entity::find_by_id(original.contact_id).one(&core.db).await?.ok_or(AppError::NotFound)?;
-    policy::onward_share_check(&original, &to, contact.agency_id, acknowledge_conditions, authorisation.as_deref())?;
+    .ok_or_else(|| {
+        AppError::bad_input(
+            "toAgencyId",
+            "no such partner agency (other than the supplier)",
+        )
+    })?;
+    let contact = contact::Entity::find_by_id(original.contact_id)
+        .one(&core.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    policy::onward_share_check(
+        &original,
+        &to,
+        contact.agency_id,
+        acknowledge_conditions,
+        authorisation.as_deref(),
+    )?;
     let host = ctx.actor.agency_id().ok_or(AppError::Forbidden)?;
     let txn = begin_write(&core.db).await?;
     let created = disclosure::ActiveModel {
@@ -428,7 +571,9 @@ pub async fn share_onward(
             .purpose("safeguarding.onward_sharing")
             .lawful_basis(original.lawful_basis.clone())
             .consent_ref(original.consent_ref.clone())
-            .detail(json!({ "handlingCode": original.handling_code, "authorisation": authorisation })),
+            .detail(
+                json!({ "handlingCode": original.handling_code, "authorisation": authorisation }),
+            ),
     )
     .await?;
     txn.commit().await?;

@@ -2,15 +2,15 @@
 use async_graphql::{Context, InputObject, Object, Result, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::case_types::{Child, Contact, ConsentOverride, Disclosure, InformationRequest};
+use super::case_types::{Child, ConsentOverride, Contact, Disclosure, InformationRequest};
 use super::codes::*;
 use super::types::{connection, Connection};
 use super::{env, ids};
 use crate::domain::children::{self, ChildDetails};
+use crate::domain::consent;
 use crate::domain::contacts::{self, ConsentInput as DomainConsent, ContactFilter, NewContact};
 use crate::domain::page::PageRequest;
 use crate::domain::requests::{self, DisclosureInput as DomainDisclosure, NewRequest};
-use crate::domain::consent;
 
 /// A child's identity details.
 #[derive(InputObject)]
@@ -78,7 +78,9 @@ impl From<ConsentInput> for DomainConsent {
             relationship: c.relationship,
             obtained_at: c.obtained_at,
             purposes: c.purposes,
-            agency_ids: c.agency_ids.map(|list| list.iter().map(|id| ids::decode("Agency", id)).collect()),
+            agency_ids: c
+                .agency_ids
+                .map(|list| list.iter().map(|id| ids::decode("Agency", id)).collect()),
             not_sought_reason: c.not_sought_reason,
         }
     }
@@ -145,7 +147,11 @@ impl From<DisclosureInput> for DomainDisclosure {
             special_category: d.special_category,
             handling_code: d.handling_code.code().to_string(),
             handling_conditions: d.handling_conditions,
-            audience_restrictions: d.audience_restrictions.iter().map(|r| r.code().to_string()).collect(),
+            audience_restrictions: d
+                .audience_restrictions
+                .iter()
+                .map(|r| r.code().to_string())
+                .collect(),
             occurred_at: d.occurred_at,
         }
     }
@@ -171,7 +177,9 @@ impl CaseQuery {
     /// One contact, as far as the caller may see it.
     async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
         let (core, request) = env(ctx);
-        Ok(Contact(contacts::get_contact(core, request, ids::target("Contact", &id)).await?))
+        Ok(Contact(
+            contacts::get_contact(core, request, ids::target("Contact", &id)).await?,
+        ))
     }
 
     /// Contacts the caller may see, by decision due time: the MASH queue for MASH staff;
@@ -180,7 +188,10 @@ impl CaseQuery {
         &self,
         ctx: &Context<'_>,
         status: Option<ContactStatus>,
-        #[graphql(desc = "Only undecided contacts past their due time (true), or none of those (false).")] overdue: Option<bool>,
+        #[graphql(
+            desc = "Only undecided contacts past their due time (true), or none of those (false)."
+        )]
+        overdue: Option<bool>,
         #[graphql(desc = "Only contacts from this agency.")] source_agency_id: Option<ID>,
         #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
         after: Option<String>,
@@ -199,7 +210,11 @@ impl CaseQuery {
     /// The MASH's record of a child (MASH staff).
     async fn child(&self, ctx: &Context<'_>, id: ID) -> Result<Child> {
         let (core, request) = env(ctx);
-        Ok(children::get_child(core, request, ids::target("Child", &id)).await?.into())
+        Ok(
+            children::get_child(core, request, ids::target("Child", &id))
+                .await?
+                .into(),
+        )
     }
 
     /// Find children by NHS number, or by last name and date of birth (MASH staff; at most 50).
@@ -211,14 +226,17 @@ impl CaseQuery {
         date_of_birth: Option<NaiveDate>,
     ) -> Result<Vec<Child>> {
         let (core, request) = env(ctx);
-        let found = children::search_children(core, request, nhs_number, last_name, date_of_birth).await?;
+        let found =
+            children::search_children(core, request, nhs_number, last_name, date_of_birth).await?;
         Ok(found.into_iter().map(Child::from).collect())
     }
 
     /// One information request (MASH staff; or the agency it was sent to).
     async fn information_request(&self, ctx: &Context<'_>, id: ID) -> Result<InformationRequest> {
         let (core, request) = env(ctx);
-        Ok(InformationRequest(requests::get_request(core, request, ids::target("InformationRequest", &id)).await?))
+        Ok(InformationRequest(
+            requests::get_request(core, request, ids::target("InformationRequest", &id)).await?,
+        ))
     }
 
     /// Information requests: a partner agency's inbox, or all of them for MASH staff.
@@ -233,14 +251,25 @@ impl CaseQuery {
         let (core, request) = env(ctx);
         let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
         let contact = contact_id.map(|id| ids::target("Contact", &id));
-        let page = requests::list_requests(core, request, status.map(|s| s.code().to_string()), contact, page).await?;
+        let page = requests::list_requests(
+            core,
+            request,
+            status.map(|s| s.code().to_string()),
+            contact,
+            page,
+        )
+        .await?;
         Ok(connection(page, |v| v.request.id, InformationRequest))
     }
 
     /// Break-glass overrides awaiting a second manager's review (MASH managers).
     async fn break_glass_review_queue(&self, ctx: &Context<'_>) -> Result<Vec<ConsentOverride>> {
         let (core, request) = env(ctx);
-        Ok(consent::review_queue(core, request).await?.into_iter().map(ConsentOverride).collect())
+        Ok(consent::review_queue(core, request)
+            .await?
+            .into_iter()
+            .map(ConsentOverride)
+            .collect())
     }
 }
 
@@ -251,7 +280,11 @@ pub struct CaseMutation;
 impl CaseMutation {
     /// Tell the MASH about a child. Referrers, partner MASH desks, MASH staff and clients
     /// with `contacts:submit`. A child already known to the MASH is linked, not duplicated.
-    async fn submit_contact(&self, ctx: &Context<'_>, input: SubmitContactInput) -> Result<Contact> {
+    async fn submit_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitContactInput,
+    ) -> Result<Contact> {
         let (core, request) = env(ctx);
         let new = NewContact {
             child: input.child.into(),
@@ -268,15 +301,30 @@ impl CaseMutation {
     }
 
     /// Record consent on a contact (MASH staff; or the submitting referrer and their agency's MASH desk).
-    async fn record_consent(&self, ctx: &Context<'_>, contact_id: ID, input: ConsentInput) -> Result<Contact> {
+    async fn record_consent(
+        &self,
+        ctx: &Context<'_>,
+        contact_id: ID,
+        input: ConsentInput,
+    ) -> Result<Contact> {
         let (core, request) = env(ctx);
-        Ok(Contact(consent::record_consent(core, request, ids::target("Contact", &contact_id), input.into()).await?))
+        Ok(Contact(
+            consent::record_consent(
+                core,
+                request,
+                ids::target("Contact", &contact_id),
+                input.into(),
+            )
+            .await?,
+        ))
     }
 
     /// Withdraw a consent: the open requests that relied on it are withdrawn too.
     async fn withdraw_consent(&self, ctx: &Context<'_>, consent_id: ID) -> Result<Contact> {
         let (core, request) = env(ctx);
-        Ok(Contact(consent::withdraw_consent(core, request, ids::target("Consent", &consent_id)).await?))
+        Ok(Contact(
+            consent::withdraw_consent(core, request, ids::target("Consent", &consent_id)).await?,
+        ))
     }
 
     /// Ask to share without consent (MASH staff), with a DPA 2018 reason and a justification.
@@ -288,39 +336,100 @@ impl CaseMutation {
         justification: String,
     ) -> Result<ConsentOverride> {
         let (core, request) = env(ctx);
-        let created = consent::request_override(core, request, ids::target("Contact", &contact_id), reason.code(), &justification).await?;
+        let created = consent::request_override(
+            core,
+            request,
+            ids::target("Contact", &contact_id),
+            reason.code(),
+            &justification,
+        )
+        .await?;
         Ok(ConsentOverride(created))
     }
 
     /// Approve an override (MASH managers, not the requester — unless the child is at
     /// immediate risk: break-glass, then reviewed by a second manager).
-    async fn approve_consent_override(&self, ctx: &Context<'_>, override_id: ID) -> Result<ConsentOverride> {
+    async fn approve_consent_override(
+        &self,
+        ctx: &Context<'_>,
+        override_id: ID,
+    ) -> Result<ConsentOverride> {
         let (core, request) = env(ctx);
-        Ok(ConsentOverride(consent::decide_override(core, request, ids::target("ConsentOverride", &override_id), true).await?))
+        Ok(ConsentOverride(
+            consent::decide_override(
+                core,
+                request,
+                ids::target("ConsentOverride", &override_id),
+                true,
+            )
+            .await?,
+        ))
     }
 
     /// Refuse an override (MASH managers, not the requester).
-    async fn refuse_consent_override(&self, ctx: &Context<'_>, override_id: ID) -> Result<ConsentOverride> {
+    async fn refuse_consent_override(
+        &self,
+        ctx: &Context<'_>,
+        override_id: ID,
+    ) -> Result<ConsentOverride> {
         let (core, request) = env(ctx);
-        Ok(ConsentOverride(consent::decide_override(core, request, ids::target("ConsentOverride", &override_id), false).await?))
+        Ok(ConsentOverride(
+            consent::decide_override(
+                core,
+                request,
+                ids::target("ConsentOverride", &override_id),
+                false,
+            )
+            .await?,
+        ))
     }
 
     /// A second manager reviews a break-glass override; refusing it withdraws the open
     /// requests that relied on it.
-    async fn review_break_glass_override(&self, ctx: &Context<'_>, override_id: ID, uphold: bool) -> Result<ConsentOverride> {
+    async fn review_break_glass_override(
+        &self,
+        ctx: &Context<'_>,
+        override_id: ID,
+        uphold: bool,
+    ) -> Result<ConsentOverride> {
         let (core, request) = env(ctx);
-        Ok(ConsentOverride(consent::review_override(core, request, ids::target("ConsentOverride", &override_id), uphold).await?))
+        Ok(ConsentOverride(
+            consent::review_override(
+                core,
+                request,
+                ids::target("ConsentOverride", &override_id),
+                uphold,
+            )
+            .await?,
+        ))
     }
 
     /// Set or clear the immediate-risk flag (MASH staff).
-    async fn set_immediate_risk(&self, ctx: &Context<'_>, contact_id: ID, immediate_risk: bool) -> Result<Contact> {
+    async fn set_immediate_risk(
+        &self,
+        ctx: &Context<'_>,
+        contact_id: ID,
+        immediate_risk: bool,
+    ) -> Result<Contact> {
         let (core, request) = env(ctx);
-        Ok(Contact(contacts::set_immediate_risk(core, request, ids::target("Contact", &contact_id), immediate_risk).await?))
+        Ok(Contact(
+            contacts::set_immediate_risk(
+                core,
+                request,
+                ids::target("Contact", &contact_id),
+                immediate_risk,
+            )
+            .await?,
+        ))
     }
 
     /// Ask a partner agency what it knows about a contact's child (MASH staff). Needs consent
     /// covering the agency or an authorised override: otherwise CONSENT_REQUIRED.
-    async fn send_information_request(&self, ctx: &Context<'_>, input: SendInformationRequestInput) -> Result<InformationRequest> {
+    async fn send_information_request(
+        &self,
+        ctx: &Context<'_>,
+        input: SendInformationRequestInput,
+    ) -> Result<InformationRequest> {
         let (core, request) = env(ctx);
         let new = NewRequest {
             contact_id: ids::target("Contact", &input.contact_id),
@@ -329,7 +438,9 @@ impl CaseMutation {
             priority: input.priority.code().to_string(),
             occurred_at: input.occurred_at,
         };
-        Ok(InformationRequest(requests::send_request(core, request, new).await?))
+        Ok(InformationRequest(
+            requests::send_request(core, request, new).await?,
+        ))
     }
 
     /// Answer a request with one or more disclosures (the agency's MASH desk, or a client
@@ -344,13 +455,28 @@ impl CaseMutation {
         let (core, request) = env(ctx);
         let disclosures = disclosures.into_iter().map(Into::into).collect();
         let id = ids::target("InformationRequest", &request_id);
-        Ok(InformationRequest(requests::respond(core, request, id, disclosures, idempotency_key).await?))
+        Ok(InformationRequest(
+            requests::respond(core, request, id, disclosures, idempotency_key).await?,
+        ))
     }
 
     /// Decline to share, with the reason (recorded like any disclosure decision).
-    async fn decline_information_request(&self, ctx: &Context<'_>, request_id: ID, reason: String) -> Result<InformationRequest> {
+    async fn decline_information_request(
+        &self,
+        ctx: &Context<'_>,
+        request_id: ID,
+        reason: String,
+    ) -> Result<InformationRequest> {
         let (core, request) = env(ctx);
-        Ok(InformationRequest(requests::decline(core, request, ids::target("InformationRequest", &request_id), &reason).await?))
+        Ok(InformationRequest(
+            requests::decline(
+                core,
+                request,
+                ids::target("InformationRequest", &request_id),
+                &reason,
+            )
+            .await?,
+        ))
     }
 
     /// Pass a disclosure on to another agency as its handling code allows (MASH staff).
@@ -359,7 +485,10 @@ impl CaseMutation {
         ctx: &Context<'_>,
         disclosure_id: ID,
         to_agency_id: ID,
-        #[graphql(desc = "Required for handling code C: the conditions are carried to the recipient.", default)]
+        #[graphql(
+            desc = "Required for handling code C: the conditions are carried to the recipient.",
+            default
+        )]
         acknowledge_conditions: bool,
         #[graphql(desc = "Required for legacy code 2: the recorded authorisation.")] authorisation: Option<String>,
     ) -> Result<Disclosure> {
@@ -373,32 +502,84 @@ impl CaseMutation {
             authorisation,
         )
         .await?;
-        let host = request.actor.agency.as_ref().map(|a| a.name.clone()).unwrap_or_default();
-        Ok(Disclosure { disclosure: created, supplied_by: host, to_agency: None })
+        let host = request
+            .actor
+            .agency
+            .as_ref()
+            .map(|a| a.name.clone())
+            .unwrap_or_default();
+        Ok(Disclosure {
+            disclosure: created,
+            supplied_by: host,
+            to_agency: None,
+        })
     }
 
     /// A recommended outcome ahead of the decision (MASH staff).
-    async fn record_recommendation(&self, ctx: &Context<'_>, contact_id: ID, outcome: ContactOutcome, rationale: String) -> Result<Contact> {
+    async fn record_recommendation(
+        &self,
+        ctx: &Context<'_>,
+        contact_id: ID,
+        outcome: ContactOutcome,
+        rationale: String,
+    ) -> Result<Contact> {
         let (core, request) = env(ctx);
-        Ok(Contact(contacts::recommend(core, request, ids::target("Contact", &contact_id), outcome.code(), &rationale).await?))
+        Ok(Contact(
+            contacts::recommend(
+                core,
+                request,
+                ids::target("Contact", &contact_id),
+                outcome.code(),
+                &rationale,
+            )
+            .await?,
+        ))
     }
 
     /// Record the decision on a contact (MASH managers).
-    async fn record_decision(&self, ctx: &Context<'_>, input: RecordDecisionInput) -> Result<Contact> {
+    async fn record_decision(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordDecisionInput,
+    ) -> Result<Contact> {
         let (core, request) = env(ctx);
         let id = ids::target("Contact", &input.contact_id);
-        let view = contacts::decide(core, request, id, input.outcome.code(), input.threshold_level, &input.rationale, input.occurred_at).await?;
+        let view = contacts::decide(
+            core,
+            request,
+            id,
+            input.outcome.code(),
+            input.threshold_level,
+            &input.rationale,
+            input.occurred_at,
+        )
+        .await?;
         Ok(Contact(view))
     }
 
     /// Reconcile the MASH's child record (MASH staff); submitted details stay with each contact.
-    async fn update_child(&self, ctx: &Context<'_>, child_id: ID, input: ChildInput) -> Result<Child> {
+    async fn update_child(
+        &self,
+        ctx: &Context<'_>,
+        child_id: ID,
+        input: ChildInput,
+    ) -> Result<Child> {
         let (core, request) = env(ctx);
-        Ok(children::update_child(core, request, ids::target("Child", &child_id), input.into()).await?.into())
+        Ok(
+            children::update_child(core, request, ids::target("Child", &child_id), input.into())
+                .await?
+                .into(),
+        )
     }
 
     /// Link two children as siblings or one household (MASH staff).
-    async fn link_children(&self, ctx: &Context<'_>, child_id: ID, related_child_id: ID, relationship: ChildRelationship) -> Result<Child> {
+    async fn link_children(
+        &self,
+        ctx: &Context<'_>,
+        child_id: ID,
+        related_child_id: ID,
+        relationship: ChildRelationship,
+    ) -> Result<Child> {
         let (core, request) = env(ctx);
         let record = children::link_children(
             core,

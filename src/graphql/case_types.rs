@@ -16,7 +16,10 @@ use crate::domain::policy::{ContactAccess, DisclosureVisibility};
 use crate::domain::requests::RequestView;
 
 fn split(text: &str) -> Vec<String> {
-    text.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A child's identity details: as submitted with a contact, or as the MASH sends them
@@ -99,17 +102,26 @@ impl From<ChildRecord> for Child {
             .links
             .iter()
             .map(|l| ChildLink {
-                relationship: ChildRelationship::from_code(&l.relationship).unwrap_or(ChildRelationship::Household),
+                relationship: ChildRelationship::from_code(&l.relationship)
+                    .unwrap_or(ChildRelationship::Household),
                 related_child_id: ids::encode("Child", l.related_child_id),
             })
             .collect();
-        Child { child: r.child, contact_ids: r.contact_ids, links }
+        Child {
+            child: r.child,
+            contact_ids: r.contact_ids,
+            links,
+        }
     }
 }
 
 impl From<child::Model> for Child {
     fn from(child: child::Model) -> Self {
-        Child { child, contact_ids: vec![], links: vec![] }
+        Child {
+            child,
+            contact_ids: vec![],
+            links: vec![],
+        }
     }
 }
 
@@ -125,7 +137,10 @@ impl Child {
     }
     /// Contacts about this child (ids; read each with `contact`). Empty in search results.
     async fn contact_ids(&self) -> Vec<ID> {
-        self.contact_ids.iter().map(|id| ids::encode("Contact", *id)).collect()
+        self.contact_ids
+            .iter()
+            .map(|id| ids::encode("Contact", *id))
+            .collect()
     }
     /// Siblings and household members.
     async fn links(&self) -> &[ChildLink] {
@@ -241,7 +256,9 @@ impl Disclosure {
     }
     /// For an onward share: the disclosure it passes on.
     async fn onward_from(&self) -> Option<ID> {
-        self.disclosure.onward_from.map(|id| ids::encode("Disclosure", id))
+        self.disclosure
+            .onward_from
+            .map(|id| ids::encode("Disclosure", id))
     }
     async fn content(&self) -> &str {
         &self.disclosure.content
@@ -264,7 +281,10 @@ impl Disclosure {
         self.disclosure.handling_conditions.as_deref()
     }
     async fn audience_restrictions(&self) -> Vec<AudienceRestriction> {
-        split(&self.disclosure.audience_restrictions).iter().filter_map(|r| AudienceRestriction::from_code(r)).collect()
+        split(&self.disclosure.audience_restrictions)
+            .iter()
+            .filter_map(|r| AudienceRestriction::from_code(r))
+            .collect()
     }
     /// "consent:<id>" or "override:<id>": what allowed it.
     async fn consent_reference(&self) -> &str {
@@ -294,7 +314,10 @@ pub enum DisclosureItem {
     DisclosureStub(DisclosureStub),
 }
 
-fn disclosure_items(items: &[(disclosure::Model, DisclosureVisibility)], names: &HashMap<Uuid, String>) -> Vec<DisclosureItem> {
+fn disclosure_items(
+    items: &[(disclosure::Model, DisclosureVisibility)],
+    names: &HashMap<Uuid, String>,
+) -> Vec<DisclosureItem> {
     let name = |id: Uuid| names.get(&id).cloned().unwrap_or_default();
     items
         .iter()
@@ -473,7 +496,11 @@ impl Contact {
     }
     /// The decision outcome.
     async fn outcome(&self) -> Option<ContactOutcome> {
-        self.0.contact.outcome.as_deref().and_then(ContactOutcome::from_code)
+        self.0
+            .contact
+            .outcome
+            .as_deref()
+            .and_then(ContactOutcome::from_code)
     }
     /// When the decision was made.
     async fn decided_at(&self) -> Option<DateTime<Utc>> {
@@ -481,11 +508,18 @@ impl Contact {
     }
     /// Decided by its due time (null until decided).
     async fn decided_within_timescale(&self) -> Option<bool> {
-        self.0.contact.decided_at.map(|at| at <= self.0.contact.decision_due_at)
+        self.0
+            .contact
+            .decided_at
+            .map(|at| at <= self.0.contact.decision_due_at)
     }
     /// MASH staff only: the MASH's record of the child.
     async fn child(&self) -> Option<Child> {
-        self.0.child.clone().filter(|_| self.mash()).map(Child::from)
+        self.0
+            .child
+            .clone()
+            .filter(|_| self.mash())
+            .map(Child::from)
     }
     /// MASH staff only: the submission matched a child record that already existed.
     async fn linked_to_existing_child(&self) -> Option<bool> {
@@ -501,19 +535,38 @@ impl Contact {
     }
     /// MASH staff only: a social worker's recommended outcome.
     async fn recommendation(&self) -> Option<ContactOutcome> {
-        self.0.contact.recommendation.as_deref().filter(|_| self.mash()).and_then(ContactOutcome::from_code)
+        self.0
+            .contact
+            .recommendation
+            .as_deref()
+            .filter(|_| self.mash())
+            .and_then(ContactOutcome::from_code)
     }
     /// MASH staff only.
     async fn recommendation_rationale(&self) -> Option<&str> {
-        self.0.contact.recommendation_rationale.as_deref().filter(|_| self.mash())
+        self.0
+            .contact
+            .recommendation_rationale
+            .as_deref()
+            .filter(|_| self.mash())
     }
     /// MASH staff only: consent overrides asked for.
     async fn overrides(&self) -> Vec<ConsentOverride> {
-        self.0.overrides.iter().cloned().map(ConsentOverride).collect()
+        self.0
+            .overrides
+            .iter()
+            .cloned()
+            .map(ConsentOverride)
+            .collect()
     }
     /// MASH staff only: information requests sent.
     async fn information_requests(&self) -> Vec<RequestSummary> {
-        self.0.requests.iter().cloned().map(RequestSummary).collect()
+        self.0
+            .requests
+            .iter()
+            .cloned()
+            .map(RequestSummary)
+            .collect()
     }
     /// MASH staff only: what partners disclosed (restricted items as stubs).
     async fn disclosures(&self) -> Vec<DisclosureItem> {
