@@ -358,12 +358,15 @@ async fn retries_with_an_idempotency_key_return_the_first_contact() {
     .await;
 }
 
+/// Changes one thing in a valid contact input.
+type Mutator = Box<dyn Fn(&mut Value)>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_contact_input_names_the_field_and_writes_nothing() {
     each_backend(|server| async move {
         let school = server.login("school.referrer").await;
         let audit_before = audit_event::Entity::find().count(server.db()).await.unwrap();
-        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+        let cases: Vec<(&str, Mutator, &str)> = vec![
             ("invalid NHS number", Box::new(|v| v["child"]["nhsNumber"] = json!("9434765918")), "child.nhsNumber"),
             ("invalid UPN", Box::new(|v| v["child"]["upn"] = json!("A801200005001")), "child.upn"),
             ("empty narrative", Box::new(|v| v["narrative"] = json!("   ")), "narrative"),

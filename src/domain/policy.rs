@@ -165,8 +165,8 @@ pub fn contact_access(actor: &Actor, contact: &contact::Model) -> Option<Contact
         return Some(ContactAccess::Mash);
     }
     let own_agency = same_agency(actor, contact.agency_id);
-    let submitter = (is_partner_officer(actor) && own_agency)
-        || (has_scope(actor, "contacts:submit") && own_agency)
+    let agency_desk = is_partner_officer(actor) || has_scope(actor, "contacts:submit");
+    let submitter = (agency_desk && own_agency)
         || (actor.has_role(Role::Referrer) && actor.id == Some(contact.submitted_by_id));
     submitter.then_some(ContactAccess::Submitter)
 }

@@ -310,7 +310,7 @@ pub struct DisclosureStub {
 /// A disclosure, or the stub of one the caller may not see.
 #[derive(Union)]
 pub enum DisclosureItem {
-    Disclosure(Disclosure),
+    Disclosure(Box<Disclosure>),
     DisclosureStub(DisclosureStub),
 }
 
@@ -322,11 +322,11 @@ fn disclosure_items(
     items
         .iter()
         .filter_map(|(d, visibility)| match visibility {
-            DisclosureVisibility::Full => Some(DisclosureItem::Disclosure(Disclosure {
+            DisclosureVisibility::Full => Some(DisclosureItem::Disclosure(Box::new(Disclosure {
                 disclosure: d.clone(),
                 supplied_by: name(d.supplied_by_agency_id),
                 to_agency: d.to_agency_id.map(name),
-            })),
+            }))),
             DisclosureVisibility::Stub => Some(DisclosureItem::DisclosureStub(DisclosureStub {
                 id: ids::encode("Disclosure", d.id),
                 held_by_agency: name(d.supplied_by_agency_id),

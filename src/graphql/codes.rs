@@ -132,12 +132,16 @@ code_enum!(
     /// The lawful basis of a disclosure (codes.md).
     LawfulBasis {
         /// UK GDPR Art 6(1)(e) public task.
+        #[graphql(name = "UK_GDPR_6_1_E_PUBLIC_TASK")]
         UkGdpr61EPublicTask => "UK_GDPR_6_1_E_PUBLIC_TASK",
         /// UK GDPR Art 6(1)(c) legal obligation.
+        #[graphql(name = "UK_GDPR_6_1_C_LEGAL_OBLIGATION")]
         UkGdpr61CLegalObligation => "UK_GDPR_6_1_C_LEGAL_OBLIGATION",
         /// UK GDPR Art 6(1)(d) vital interests.
+        #[graphql(name = "UK_GDPR_6_1_D_VITAL_INTERESTS")]
         UkGdpr61DVitalInterests => "UK_GDPR_6_1_D_VITAL_INTERESTS",
         /// UK GDPR Art 6(1)(a) consent.
+        #[graphql(name = "UK_GDPR_6_1_A_CONSENT")]
         UkGdpr61AConsent => "UK_GDPR_6_1_A_CONSENT",
         /// DPA 2018 Part 3 (law enforcement), Schedule 8 paragraph 4.
         Dpa2018Part3Schedule8Para4 => "DPA_2018_PART_3_SCHEDULE_8_PARA_4",
