@@ -5,9 +5,18 @@ use std::collections::HashSet;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Europe::London;
 use entity::bank_holiday;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde_json::json;
 
-use crate::error::AppResult;
+use super::audit::{self, AuditEntry};
+use super::children::required_text;
+use super::policy::{self, Permission};
+use super::RequestCtx;
+use crate::db::begin_write;
+use crate::error::{AppError, AppResult};
+use crate::Core;
 
 /// The calendar day in England of an instant.
 pub fn london_date(at: DateTime<Utc>) -> NaiveDate {
@@ -75,6 +84,78 @@ pub async fn decision_due<C: ConnectionTrait>(
     received: DateTime<Utc>,
 ) -> AppResult<DateTime<Utc>> {
     working_days_after(conn, received, 1).await
+}
+
+/// Adds a bank holiday (ADMIN): the calendar ships as data an administrator extends.
+pub async fn add_bank_holiday(
+    core: &Core,
+    ctx: &RequestCtx,
+    day: NaiveDate,
+    name: &str,
+) -> AppResult<bank_holiday::Model> {
+    const ACTION: &str = "calendar.add_bank_holiday";
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        ACTION,
+        policy::authorize(&ctx.actor, Permission::ManageCalendar),
+    )
+    .await?;
+    let name = required_text("name", name, 200)?;
+    if matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+        return Err(AppError::bad_input(
+            "date",
+            "a weekend day is never a working day already",
+        ));
+    }
+    let txn = begin_write(&core.db).await?;
+    if bank_holiday::Entity::find_by_id(day)
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::conflict(
+            "date",
+            "that day is already a bank holiday",
+        ));
+    }
+    let created = bank_holiday::ActiveModel {
+        day: Set(day),
+        name: Set(name),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        ctx,
+        AuditEntry::success(ACTION)
+            .entity("BankHoliday", day)
+            .detail(json!({ "name": created.name })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// The bank holidays of one year.
+pub async fn bank_holidays(
+    core: &Core,
+    ctx: &RequestCtx,
+    year: i32,
+) -> AppResult<Vec<bank_holiday::Model>> {
+    policy::authorize(&ctx.actor, Permission::ReadCalendar)?;
+    let (from, to) = (
+        NaiveDate::from_ymd_opt(year, 1, 1)
+            .ok_or_else(|| AppError::bad_input("year", "not a year"))?,
+        NaiveDate::from_ymd_opt(year, 12, 31)
+            .ok_or_else(|| AppError::bad_input("year", "not a year"))?,
+    );
+    Ok(bank_holiday::Entity::find()
+        .filter(bank_holiday::Column::Day.gte(from))
+        .filter(bank_holiday::Column::Day.lte(to))
+        .order_by_asc(bank_holiday::Column::Day)
+        .all(&core.db)
+        .await?)
 }
 
 #[cfg(test)]

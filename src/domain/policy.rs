@@ -17,6 +17,10 @@ pub enum Permission {
     ReadSelf,
     /// Change one's own password.
     ChangeOwnPassword,
+    /// Extend the bank-holiday calendar the statutory clocks use.
+    ManageCalendar,
+    /// Read the calendar.
+    ReadCalendar,
 }
 
 pub fn authorize(actor: &Actor, permission: Permission) -> AppResult<()> {
@@ -29,6 +33,10 @@ pub fn authorize(actor: &Actor, permission: Permission) -> AppResult<()> {
         }
         Permission::ReadSelf => matches!(actor.kind, ActorKind::User | ActorKind::Client),
         Permission::ChangeOwnPassword => actor.kind == ActorKind::User,
+        Permission::ManageCalendar => {
+            actor.kind == ActorKind::Operator || actor.has_role(Role::Admin)
+        }
+        Permission::ReadCalendar => true,
     };
     if allowed {
         Ok(())

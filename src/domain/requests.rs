@@ -579,3 +579,38 @@ pub async fn share_onward(
     txn.commit().await?;
     Ok(created)
 }
+
+/// One disclosure as the caller may see it: the supplying agency's desk, an onward
+/// recipient's desk, or MASH staff (restricted items as stubs). Audited with the child.
+pub async fn get_disclosure(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+) -> AppResult<(
+    (disclosure::Model, DisclosureVisibility),
+    std::collections::HashMap<Uuid, String>,
+)> {
+    const ACTION: &str = "disclosure.read";
+    audit::on_refusal(&core.db, ctx, ACTION, may_read_requests(ctx)).await?;
+    let found = disclosure::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .and_then(|d| {
+            let v = policy::disclosure_visibility(&ctx.actor, &d);
+            (v != DisclosureVisibility::Hidden).then_some((d, v))
+        });
+    let item = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let names = contacts::agency_names(&core.db, std::slice::from_ref(&item)).await?;
+    audit::record(
+        &core.db,
+        ctx,
+        AuditEntry::success(ACTION)
+            .entity("Disclosure", item.0.id)
+            .children([item.0.child_id])
+            .purpose("safeguarding.information_gathering")
+            .lawful_basis(item.0.lawful_basis.clone())
+            .consent_ref(item.0.consent_ref.clone()),
+    )
+    .await?;
+    Ok((item, names))
+}

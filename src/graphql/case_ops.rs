@@ -2,15 +2,18 @@
 use async_graphql::{Context, InputObject, Object, Result, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::case_types::{Child, ConsentOverride, Contact, Disclosure, InformationRequest};
+use super::case_types::{
+    disclosure_items, BankHoliday, Child, ConsentOverride, Contact, Disclosure, DisclosureItem,
+    InformationRequest,
+};
 use super::codes::*;
 use super::types::{connection, Connection};
 use super::{env, ids};
 use crate::domain::children::{self, ChildDetails};
-use crate::domain::consent;
 use crate::domain::contacts::{self, ConsentInput as DomainConsent, ContactFilter, NewContact};
 use crate::domain::page::PageRequest;
 use crate::domain::requests::{self, DisclosureInput as DomainDisclosure, NewRequest};
+use crate::domain::{clock, consent};
 
 /// A child's identity details.
 #[derive(InputObject)]
@@ -260,6 +263,27 @@ impl CaseQuery {
         )
         .await?;
         Ok(connection(page, |v| v.request.id, InformationRequest))
+    }
+
+    /// England & Wales bank holidays of a year: the days the statutory clocks skip.
+    async fn bank_holidays(&self, ctx: &Context<'_>, year: i32) -> Result<Vec<BankHoliday>> {
+        let (core, request) = env(ctx);
+        Ok(clock::bank_holidays(core, request, year)
+            .await?
+            .into_iter()
+            .map(BankHoliday::from)
+            .collect())
+    }
+
+    /// One disclosure: for the supplying agency's MASH desk, an onward recipient's desk, or
+    /// MASH staff (items the caller may not see in full come as a stub naming the holder).
+    async fn disclosure(&self, ctx: &Context<'_>, id: ID) -> Result<DisclosureItem> {
+        let (core, request) = env(ctx);
+        let (item, names) =
+            requests::get_disclosure(core, request, ids::target("Disclosure", &id)).await?;
+        disclosure_items(std::slice::from_ref(&item), &names)
+            .pop()
+            .ok_or_else(|| crate::error::AppError::NotFound.into())
     }
 
     /// Break-glass overrides awaiting a second manager's review (MASH managers).
@@ -555,6 +579,19 @@ impl CaseMutation {
         )
         .await?;
         Ok(Contact(view))
+    }
+
+    /// Add a bank holiday to the calendar (ADMIN), e.g. a one-off day announced by the government.
+    async fn add_bank_holiday(
+        &self,
+        ctx: &Context<'_>,
+        date: NaiveDate,
+        name: String,
+    ) -> Result<BankHoliday> {
+        let (core, request) = env(ctx);
+        Ok(clock::add_bank_holiday(core, request, date, &name)
+            .await?
+            .into())
     }
 
     /// Reconcile the MASH's child record (MASH staff); submitted details stay with each contact.

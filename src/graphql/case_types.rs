@@ -314,7 +314,7 @@ pub enum DisclosureItem {
     DisclosureStub(DisclosureStub),
 }
 
-fn disclosure_items(
+pub fn disclosure_items(
     items: &[(disclosure::Model, DisclosureVisibility)],
     names: &HashMap<Uuid, String>,
 ) -> Vec<DisclosureItem> {
@@ -571,5 +571,21 @@ impl Contact {
     /// MASH staff only: what partners disclosed (restricted items as stubs).
     async fn disclosures(&self) -> Vec<DisclosureItem> {
         disclosure_items(&self.0.disclosures, &self.0.agency_names)
+    }
+}
+
+/// A day that is not a working day in England & Wales.
+#[derive(SimpleObject)]
+pub struct BankHoliday {
+    pub date: NaiveDate,
+    pub name: String,
+}
+
+impl From<entity::bank_holiday::Model> for BankHoliday {
+    fn from(h: entity::bank_holiday::Model) -> Self {
+        BankHoliday {
+            date: h.day,
+            name: h.name,
+        }
     }
 }
