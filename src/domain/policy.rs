@@ -15,6 +15,12 @@ pub enum Permission {
     ReadSelf,
     /// Change one's own password.
     ChangeOwnPassword,
+    /// Read audit events and checkpoints (metadata and ids, no case content).
+    ReadAuditTrail,
+    /// Verify the audit trail's chains and checkpoints.
+    VerifyAuditTrail,
+    /// Sign a checkpoint of the audit trail on demand.
+    CreateAuditCheckpoint,
 }
 
 pub fn authorize(actor: &Actor, permission: Permission) -> AppResult<()> {
@@ -27,6 +33,11 @@ pub fn authorize(actor: &Actor, permission: Permission) -> AppResult<()> {
         }
         Permission::ReadSelf => matches!(actor.kind, ActorKind::User | ActorKind::Client),
         Permission::ChangeOwnPassword => actor.kind == ActorKind::User,
+        Permission::ReadAuditTrail
+        | Permission::VerifyAuditTrail
+        | Permission::CreateAuditCheckpoint => {
+            actor.kind == ActorKind::Operator || actor.has_role(Role::Auditor)
+        }
     };
     if allowed {
         Ok(())
