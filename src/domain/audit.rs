@@ -18,7 +18,7 @@ use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
 
 use super::RequestCtx;
-use crate::db::statement;
+use crate::db::{begin_write, statement};
 use crate::error::{AppError, AppResult};
 
 /// How many hash chains the trail is spread over. The migration seeds one head row for each
@@ -28,9 +28,10 @@ pub const CHAINS: i32 = 8;
 /// The `prev_hash` of every chain's first entry: 32 zero bytes, in hex.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// How often an append may find its chain head moved (another writer got there first on a
-/// connection without a transaction) before giving up. Each retry tries the next chain.
-const MAX_APPEND_ATTEMPTS: usize = 64;
+/// How many heads an append may find busy or moved (another writer got there first, on a
+/// connection without a transaction) before giving up. Each failed attempt means another
+/// entry was written, so this bounds only starvation.
+const MAX_APPEND_ATTEMPTS: usize = 256;
 
 #[derive(Clone, Debug)]
 pub struct AuditEntry {
@@ -115,13 +116,15 @@ impl AuditEntry {
 /// rolls back) with the change it records.
 ///
 /// The append itself — entry, refs and the move of the chain head — is ONE statement that
-/// only takes effect if the head is still the one the hash was computed from. So it is atomic
-/// whether or not `conn` is a transaction (refusals and failed logins are recorded on the bare
-/// pool, and a generic `conn` cannot tell which it is), and it costs two round trips: read
-/// the head, append. Inside a transaction the head row stays locked until commit on
-/// PostgreSQL (`FOR UPDATE`; SQLite write transactions are `BEGIN IMMEDIATE`, so already
-/// alone), so the append cannot miss; on a bare connection a writer that lost the race reads
-/// again and tries the next chain.
+/// only takes effect if the head is still the one the hash was computed from, so it costs two
+/// round trips (read the head, append) and is atomic whatever `conn` is. Inside a transaction
+/// the head row stays locked until commit on PostgreSQL (`FOR UPDATE`; SQLite write
+/// transactions are `BEGIN IMMEDIATE`, so already alone), so the append cannot miss.
+///
+/// Given the bare pool (a generic `conn` cannot tell), it is still correct: a writer that lost
+/// the race to another reads again and retries, on another chain. Under heavy concurrency
+/// that wastes attempts, so code holding the pool should prefer `record_alone`, which opens
+/// its own write transaction (as `on_refusal` does).
 pub async fn record<C: ConnectionTrait>(
     conn: &C,
     ctx: &RequestCtx,
@@ -160,12 +163,16 @@ pub async fn record<C: ConnectionTrait>(
     let preferred = pick_chain(ctx.request_id.as_deref());
     for attempt in 0..MAX_APPEND_ATTEMPTS {
         // First go round the chains from the preferred one, skipping heads that another
-        // transaction holds; if every one was busy, queue on the preferred one.
+        // transaction holds; if every one was busy, queue on the preferred one (in a
+        // transaction that always succeeds). Only a writer without a transaction can lose
+        // after that; it retries on random chains.
         let wait = attempt >= CHAINS as usize;
-        event.chain = if wait {
+        event.chain = if !wait {
+            (preferred - 1 + attempt as i32) % CHAINS + 1
+        } else if attempt == CHAINS as usize {
             preferred
         } else {
-            (preferred - 1 + attempt as i32) % CHAINS + 1
+            rand::thread_rng().gen_range(1..=CHAINS)
         };
         let Some((head_seq, head_hash)) = read_head(conn, event.chain, wait).await? else {
             continue;
@@ -219,9 +226,9 @@ async fn read_head<C: ConnectionTrait>(
         .await?;
     match row {
         Some(row) => Ok(Some((row.try_get("", "seq")?, row.try_get("", "hash")?))),
-        None if wait || backend != DatabaseBackend::Postgres => Err(AppError::Internal(
-            format!("audit chain {chain} has no head row"),
-        )),
+        None if wait || backend != DatabaseBackend::Postgres => Err(AppError::Internal(format!(
+            "audit chain {chain} has no head row"
+        ))),
         None => Ok(None),
     }
 }
@@ -279,9 +286,7 @@ async fn append<C: ConnectionTrait>(
                    SELECT event.id, r.kind, r.ref_id \
                    FROM event, json_to_recordset($19::json) AS r(kind text, ref_id text) \
                  ) SELECT id FROM event";
-            let row = conn
-                .query_one_raw(statement(backend, sql, values))
-                .await?;
+            let row = conn.query_one_raw(statement(backend, sql, values)).await?;
             Ok(row.is_some())
         }
         _ => {
@@ -338,7 +343,9 @@ pub fn entry_hash(event: &audit_event::Model, refs: &[(String, String)]) -> Stri
         event.purpose,
         event.lawful_basis,
         event.consent_ref,
-        refs.iter().map(|(k, id)| json!([k, id])).collect::<Vec<_>>(),
+        refs.iter()
+            .map(|(k, id)| json!([k, id]))
+            .collect::<Vec<_>>(),
     ]);
     hex::encode(Sha256::digest(encoded.to_string().as_bytes()))
 }
@@ -353,8 +360,22 @@ pub async fn on_refusal<T>(
 ) -> AppResult<T> {
     if let Err(err) = &result {
         if err.is_refusal() {
-            record(db, ctx, AuditEntry::refused(action, err)).await?;
+            record_alone(db, ctx, AuditEntry::refused(action, err)).await?;
         }
     }
     result
+}
+
+/// Records an entry that goes with no other change (a refusal, a failed login, a read), in a
+/// write transaction of its own, so the head read and the append are one unit and concurrent
+/// writers queue on the chain heads instead of retrying.
+pub async fn record_alone(
+    db: &DatabaseConnection,
+    ctx: &RequestCtx,
+    entry: AuditEntry,
+) -> AppResult<()> {
+    let txn = begin_write(db).await?;
+    record(&txn, ctx, entry).await?;
+    txn.commit().await?;
+    Ok(())
 }

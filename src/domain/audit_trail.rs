@@ -281,7 +281,7 @@ pub async fn export_latest_checkpoint(
     if let Some(checkpoint) = &latest {
         entry = entry.entity("AuditCheckpoint", checkpoint.id);
     }
-    audit::record(&core.db, ctx, entry).await?;
+    audit::record_alone(&core.db, ctx, entry).await?;
     Ok(latest.as_ref().map(ExportedCheckpoint::from_model))
 }
 
@@ -320,7 +320,7 @@ pub async fn list_checkpoints(
         .await?;
     let has_next_page = items.len() as u64 > page.first;
     items.truncate(page.first as usize);
-    audit::record(
+    audit::record_alone(
         &core.db,
         ctx,
         AuditEntry::success(action).detail(json!({ "returned": items.len() })),
@@ -396,7 +396,7 @@ pub async fn list_events(
             event,
         })
         .collect::<Vec<_>>();
-    audit::record(
+    audit::record_alone(
         &core.db,
         ctx,
         AuditEntry::success(action)

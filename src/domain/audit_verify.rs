@@ -143,7 +143,7 @@ pub async fn verify(
     let key = audit_trail::public_key(&core.config);
     let result = verify_trail(&core.db, &key, exported.as_ref()).await?;
     let failure = result.first_failure.as_ref();
-    audit::record(
+    audit::record_alone(
         &core.db,
         ctx,
         AuditEntry::success(action).detail(json!({
