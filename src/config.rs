@@ -66,6 +66,16 @@ pub struct GlobalArgs {
         global = true
     )]
     pub request_due_hours: String,
+    /// Audit checkpoint key: base64 of a 32-byte Ed25519 seed. When unset the seed is derived
+    /// from the token signing key; set it to keep checkpoints verifiable across a rotation of
+    /// that key. Never stored in the database.
+    #[arg(
+        long,
+        env = "FRONTDOOR_AUDIT_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub audit_key: Option<String>,
     /// Largest number of pooled database connections.
     #[arg(
         long,
@@ -110,6 +120,11 @@ pub struct Config {
     pub max_page_size: u64,
     /// Information request due times in hours for RED, AMBER, GREEN.
     pub request_due_hours: [i64; 3],
+    /// The Ed25519 seed that signs audit checkpoints, if configured (`FRONTDOOR_AUDIT_KEY`);
+    /// otherwise it is derived from `signing_key` (see `domain::audit_trail::signing_key`).
+    pub audit_key: Option<[u8; 32]>,
+    /// How often `serve` signs a checkpoint of the audit trail; zero turns it off.
+    pub audit_checkpoint_interval: Duration,
 }
 
 impl Config {
@@ -120,6 +135,11 @@ impl Config {
     /// Everything but the bind address and timeout, from the shared flags.
     pub fn from_args(args: &GlobalArgs) -> Result<Config, String> {
         let signing_key = resolve_signing_key(args)?;
+        let audit_key = args
+            .audit_key
+            .as_deref()
+            .map(decode_audit_key)
+            .transpose()?;
         Ok(Config {
             database_url: args.database_url.clone(),
             mode: args.mode,
@@ -132,6 +152,8 @@ impl Config {
             login_throttle: LoginThrottlePolicy::default(),
             max_page_size: 100,
             request_due_hours: parse_due_hours(&args.request_due_hours)?,
+            audit_key,
+            audit_checkpoint_interval: Duration::from_secs(60),
         })
     }
 
@@ -151,6 +173,8 @@ impl Config {
             login_throttle: LoginThrottlePolicy::default(),
             max_page_size: 100,
             request_due_hours: [4, 24, 72],
+            audit_key: None,
+            audit_checkpoint_interval: Duration::from_secs(60),
         }
     }
 }
@@ -182,6 +206,20 @@ fn parse_due_hours(text: &str) -> Result<[i64; 3], String> {
         }
     }
     Ok(hours)
+}
+
+fn decode_audit_key(text: &str) -> Result<[u8; 32], String> {
+    let text = text.trim();
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text))
+        .map_err(|_| "FRONTDOOR_AUDIT_KEY is not valid base64".to_string())?;
+    key.try_into().map_err(|key: Vec<u8>| {
+        format!(
+            "FRONTDOOR_AUDIT_KEY must decode to exactly 32 bytes (it has {}); generate one with `openssl rand -base64 32`",
+            key.len()
+        )
+    })
 }
 
 fn decode_key(text: &str, origin: &str) -> Result<Vec<u8>, String> {

@@ -1,8 +1,10 @@
-//! The `frontdoor` command: serve, migrate, schema, admin, demo.
+//! The `frontdoor` command: serve, migrate, schema, admin, demo, audit.
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use frontdoor::config::{Config, GlobalArgs};
+use frontdoor::domain::audit_trail::{self, ExportedCheckpoint};
+use frontdoor::domain::audit_verify;
 use frontdoor::domain::codes::{AgencyKind, Role};
 use frontdoor::domain::identity::{self, NewAgency, NewClient, NewUser};
 use frontdoor::domain::RequestCtx;
@@ -35,6 +37,10 @@ enum Command {
         /// Seconds before a request is answered 408.
         #[arg(long, env = "FRONTDOOR_REQUEST_TIMEOUT", default_value_t = 30)]
         request_timeout: u64,
+        /// Seconds between signed checkpoints of the audit trail (taken only when entries
+        /// were written since the last one); 0 turns them off.
+        #[arg(long, env = "FRONTDOOR_AUDIT_CHECKPOINT_SECS", default_value_t = 60)]
+        audit_checkpoint_secs: u64,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -45,6 +51,25 @@ enum Command {
     /// Administer agencies, users and machine clients as the local operator (audited).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Verify, checkpoint and export the tamper-evident audit trail as the local operator (audited).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every chain, every stored checkpoint and optionally an exported one; exits 1
+    /// and prints the first failure if anything does not check out.
+    Verify {
+        /// A checkpoint saved earlier with `export-checkpoint`: also proves that nothing up to
+        /// it was removed.
+        #[arg(long)]
+        checkpoint: Option<std::path::PathBuf>,
+    },
+    /// Sign a checkpoint of every chain's head now.
+    Checkpoint,
+    /// Print the newest checkpoint as JSON, to keep outside the database.
+    ExportCheckpoint,
 }
 
 #[derive(Subcommand)]
@@ -169,13 +194,22 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
             bind,
             demo: with_demo,
             request_timeout,
+            audit_checkpoint_secs,
         } => {
             if with_demo && config.is_production() {
                 return Err("--demo loads users with a published password and is refused in production mode".into());
             }
             config.bind = bind;
             config.request_timeout = std::time::Duration::from_secs(request_timeout);
+            config.audit_checkpoint_interval =
+                std::time::Duration::from_secs(audit_checkpoint_secs);
             let core = start(config.clone()).await?;
+            if !config.audit_checkpoint_interval.is_zero() {
+                tokio::spawn(audit_trail::run_scheduled_checkpoints(
+                    core.clone(),
+                    config.audit_checkpoint_interval,
+                ));
+            }
             if with_demo {
                 if demo::load_if_empty(&core).await.map_err(describe)? {
                     tracing::info!("demo data loaded");
@@ -207,6 +241,57 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
                 println!("the database already has agencies; demo data not loaded");
             }
             Ok(())
+        }
+        Command::Audit(audit) => {
+            let core = start(config.clone()).await?;
+            match audit {
+                AuditCommand::Verify { checkpoint } => {
+                    let exported = match checkpoint {
+                        Some(path) => Some(std::fs::read_to_string(&path).map_err(|e| {
+                            format!("cannot read checkpoint {}: {e}", path.display())
+                        })?),
+                        None => None,
+                    };
+                    let result = audit_verify::verify(&core, &ctx, exported.as_deref())
+                        .await
+                        .map_err(describe)?;
+                    match result.first_failure {
+                        None => {
+                            println!(
+                                "audit trail verified: {} entries, {} checkpoints",
+                                result.checked_entries, result.checked_checkpoints
+                            );
+                            Ok(())
+                        }
+                        Some(failure) => Err(format!(
+                            "audit trail verification FAILED at the first bad entry: {} ({} entries checked before it)",
+                            failure.describe(),
+                            result.checked_entries
+                        )),
+                    }
+                }
+                AuditCommand::Checkpoint => {
+                    let checkpoint = audit_trail::create_checkpoint(&core, &ctx)
+                        .await
+                        .map_err(describe)?;
+                    println!("{}", ExportedCheckpoint::from_model(&checkpoint).to_json());
+                    Ok(())
+                }
+                AuditCommand::ExportCheckpoint => {
+                    match audit_trail::export_latest_checkpoint(&core, &ctx)
+                        .await
+                        .map_err(describe)?
+                    {
+                        Some(exported) => {
+                            println!("{}", exported.to_json());
+                            Ok(())
+                        }
+                        None => Err(
+                            "no checkpoint yet: sign one with `frontdoor audit checkpoint`".into(),
+                        ),
+                    }
+                }
+            }
         }
         Command::Admin(admin) => {
             let core = start(config.clone()).await?;

@@ -1,11 +1,16 @@
 use sea_orm::entity::prelude::*;
 
 /// One entry of the audit trail. Written only by `domain::audit`; never updated or deleted.
+///
+/// Entries form hash chains: each names its chain and its place in it (`seq`, from 1), and
+/// `hash` covers every field below but `id` together with `prev_hash`, the hash of the entry
+/// before it in the same chain (or 64 zeros for the first).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_events")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    /// Stored to the microsecond, so it hashes the same after a round trip on either database.
     pub at: DateTimeUtc,
     /// USER, CLIENT, OPERATOR (the CLI) or ANONYMOUS.
     pub actor_kind: String,
@@ -21,9 +26,32 @@ pub struct Model {
     pub request_id: Option<String>,
     /// Metadata only (never case content, passwords or tokens), as JSON text.
     pub detail: Option<String>,
+    /// Which hash chain the entry belongs to (1..=8).
+    pub chain: i32,
+    /// Position in its chain, from 1, without gaps.
+    pub seq: i64,
+    /// Hex SHA-256 of the previous entry in the chain.
+    pub prev_hash: String,
+    /// Hex SHA-256 of this entry (see `domain::audit::entry_hash`).
+    pub hash: String,
+    /// Why the data moved, e.g. "safeguarding.triage".
+    pub purpose: Option<String>,
+    /// The lawful basis code of a disclosure, where one applies.
+    pub lawful_basis: Option<String>,
+    /// "consent:<id>" or "override:<id>".
+    pub consent_ref: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::audit_event_ref::Entity")]
+    Refs,
+}
+
+impl Related<super::audit_event_ref::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Refs.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

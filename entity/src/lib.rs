@@ -1,6 +1,9 @@
 //! Database entities (sea-orm). The schema itself is owned by the `migration` crate.
 pub mod agency;
+pub mod audit_chain_head;
+pub mod audit_checkpoint;
 pub mod audit_event;
+pub mod audit_event_ref;
 pub mod bank_holiday;
 pub mod child;
 pub mod child_link;

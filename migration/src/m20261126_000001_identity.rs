@@ -1,4 +1,5 @@
-//! Agencies, users, machine clients, refresh tokens, login throttling and the audit trail.
+//! Agencies, users, machine clients, refresh tokens, login throttling and the audit trail
+//! (hash-chained entries, their refs, chain heads and signed checkpoints).
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -80,7 +81,47 @@ enum AuditEvents {
     Outcome,
     RequestId,
     Detail,
+    Chain,
+    Seq,
+    PrevHash,
+    Hash,
+    Purpose,
+    LawfulBasis,
+    ConsentRef,
 }
+
+#[derive(DeriveIden)]
+enum AuditEventRefs {
+    Table,
+    EventId,
+    Kind,
+    RefId,
+}
+
+#[derive(DeriveIden)]
+enum AuditChainHeads {
+    Table,
+    Chain,
+    Seq,
+    Hash,
+}
+
+#[derive(DeriveIden)]
+enum AuditCheckpoints {
+    Table,
+    Id,
+    At,
+    Heads,
+    Signature,
+    PublicKey,
+}
+
+/// How many hash chains the audit trail is spread over (`domain::audit::CHAINS` must match):
+/// concurrent writers lock one chain head each instead of all queueing on a single one.
+const AUDIT_CHAINS: i32 = 8;
+
+/// The `prev_hash` of a chain's first entry, and the hash of an empty chain's head.
+const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -226,6 +267,25 @@ impl MigrationTrait for Migration {
                     .col(string(AuditEvents::Outcome))
                     .col(string_null(AuditEvents::RequestId))
                     .col(text_null(AuditEvents::Detail))
+                    .col(integer(AuditEvents::Chain))
+                    .col(big_integer(AuditEvents::Seq))
+                    .col(string(AuditEvents::PrevHash))
+                    .col(string(AuditEvents::Hash))
+                    .col(string_null(AuditEvents::Purpose))
+                    .col(string_null(AuditEvents::LawfulBasis))
+                    .col(string_null(AuditEvents::ConsentRef))
+                    .to_owned(),
+            )
+            .await?;
+        // An entry's place in the trail is (chain, seq): one entry per place, found by it.
+        manager
+            .create_index(
+                Index::create()
+                    .name("audit_events_chain_seq")
+                    .table(AuditEvents::Table)
+                    .col(AuditEvents::Chain)
+                    .col(AuditEvents::Seq)
+                    .unique()
                     .to_owned(),
             )
             .await?;
@@ -239,11 +299,134 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+
+        // The children and records an entry names: what a child's or a disclosure's access
+        // log is read from.
+        manager
+            .create_table(
+                Table::create()
+                    .table(AuditEventRefs::Table)
+                    .col(big_integer(AuditEventRefs::EventId))
+                    .col(string(AuditEventRefs::Kind))
+                    .col(string(AuditEventRefs::RefId))
+                    .primary_key(
+                        Index::create()
+                            .col(AuditEventRefs::EventId)
+                            .col(AuditEventRefs::Kind)
+                            .col(AuditEventRefs::RefId),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(AuditEventRefs::Table, AuditEventRefs::EventId)
+                            .to(AuditEvents::Table, AuditEvents::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("audit_event_refs_kind_ref")
+                    .table(AuditEventRefs::Table)
+                    .col(AuditEventRefs::Kind)
+                    .col(AuditEventRefs::RefId)
+                    .col(AuditEventRefs::EventId)
+                    .to_owned(),
+            )
+            .await?;
+
+        // Each chain's newest (seq, hash): the row a writer locks to append to that chain.
+        manager
+            .create_table(
+                Table::create()
+                    .table(AuditChainHeads::Table)
+                    .col(integer(AuditChainHeads::Chain).primary_key())
+                    .col(big_integer(AuditChainHeads::Seq))
+                    .col(string(AuditChainHeads::Hash))
+                    .to_owned(),
+            )
+            .await?;
+        for chain in 1..=AUDIT_CHAINS {
+            manager
+                .exec_stmt(
+                    Query::insert()
+                        .into_table(AuditChainHeads::Table)
+                        .columns([
+                            AuditChainHeads::Chain,
+                            AuditChainHeads::Seq,
+                            AuditChainHeads::Hash,
+                        ])
+                        .values_panic([chain.into(), 0i64.into(), GENESIS_HASH.into()])
+                        .to_owned(),
+                )
+                .await?;
+        }
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(AuditCheckpoints::Table)
+                    .col(big_pk_auto(AuditCheckpoints::Id))
+                    .col(timestamp_with_time_zone(AuditCheckpoints::At))
+                    .col(text(AuditCheckpoints::Heads))
+                    .col(text(AuditCheckpoints::Signature))
+                    .col(text(AuditCheckpoints::PublicKey))
+                    .to_owned(),
+            )
+            .await?;
+
+        if manager.get_database_backend() == sea_orm_migration::sea_orm::DatabaseBackend::Sqlite {
+            // SQLite has no data-modifying WITH clause, so appending to a chain in ONE
+            // statement (atomic even when the caller holds no transaction) goes through this
+            // view: its trigger checks the head is still the one the hash was computed from,
+            // then inserts the entry and its refs and moves the head. PostgreSQL does the
+            // same with a data-modifying WITH (see `domain::audit`).
+            let conn = manager.get_connection();
+            conn.execute_unprepared(
+                "CREATE VIEW audit_append AS \
+                 SELECT chain, seq, prev_hash, hash, at, actor_kind, actor_id, actor_label, \
+                        actor_agency_id, action, entity_type, entity_id, outcome, request_id, \
+                        detail, purpose, lawful_basis, consent_ref, '' AS refs \
+                 FROM audit_events WHERE 0",
+            )
+            .await?;
+            conn.execute_unprepared(
+                "CREATE TRIGGER audit_append_insert INSTEAD OF INSERT ON audit_append \
+                 BEGIN \
+                   SELECT RAISE(ABORT, 'audit chain head moved') \
+                   WHERE NOT EXISTS (SELECT 1 FROM audit_chain_heads h \
+                     WHERE h.chain = NEW.chain AND h.seq = NEW.seq - 1 AND h.hash = NEW.prev_hash); \
+                   INSERT INTO audit_events (chain, seq, prev_hash, hash, at, actor_kind, actor_id, \
+                     actor_label, actor_agency_id, action, entity_type, entity_id, outcome, \
+                     request_id, detail, purpose, lawful_basis, consent_ref) \
+                   VALUES (NEW.chain, NEW.seq, NEW.prev_hash, NEW.hash, NEW.at, NEW.actor_kind, \
+                     NEW.actor_id, NEW.actor_label, NEW.actor_agency_id, NEW.action, \
+                     NEW.entity_type, NEW.entity_id, NEW.outcome, NEW.request_id, NEW.detail, \
+                     NEW.purpose, NEW.lawful_basis, NEW.consent_ref); \
+                   INSERT INTO audit_event_refs (event_id, kind, ref_id) \
+                     SELECT e.id, json_extract(r.value, '$.kind'), json_extract(r.value, '$.ref_id') \
+                     FROM audit_events e, json_each(NEW.refs) r \
+                     WHERE e.chain = NEW.chain AND e.seq = NEW.seq; \
+                   UPDATE audit_chain_heads SET seq = NEW.seq, hash = NEW.hash \
+                     WHERE chain = NEW.chain; \
+                 END",
+            )
+            .await?;
+        }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() == sea_orm_migration::sea_orm::DatabaseBackend::Sqlite {
+            manager
+                .get_connection()
+                .execute_unprepared("DROP VIEW IF EXISTS audit_append")
+                .await?;
+        }
         for table in [
+            AuditCheckpoints::Table.into_iden(),
+            AuditChainHeads::Table.into_iden(),
+            AuditEventRefs::Table.into_iden(),
             AuditEvents::Table.into_iden(),
             LoginThrottles::Table.into_iden(),
             RefreshTokens::Table.into_iden(),

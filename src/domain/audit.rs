@@ -1,13 +1,37 @@
 //! The one audit writer. Every mutation writes its entry in the same transaction as the
 //! change; every refused call writes one of its own. Entries hold metadata and ids only:
 //! never a password, a token or case content.
-use chrono::Utc;
+//!
+//! The trail is tamper-evident (DESIGN.md principle 4): entries are spread over `CHAINS`
+//! hash chains, each entry naming its chain, its place in it (`seq`, from 1) and the hash of
+//! the entry before it, and carrying the SHA-256 of all of that and its own content
+//! (`entry_hash`). Each chain's newest (seq, hash) is kept in `audit_chain_heads`; a writer
+//! locks only the head of the chain it appends to, so concurrent requests — in one process or
+//! several — spread over the chains instead of queueing on one global lock
+//! (reference/perf-baselines.md). Signed checkpoints of the heads are in `audit_trail`,
+//! verification in `audit_verify`.
+use chrono::{SubsecRound, Utc};
 use entity::audit_event;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
-use serde_json::Value as Json;
+use rand::Rng;
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Value};
+use serde_json::{json, Value as Json};
+use sha2::{Digest, Sha256};
 
 use super::RequestCtx;
+use crate::db::{begin_write, statement};
 use crate::error::{AppError, AppResult};
+
+/// How many hash chains the trail is spread over. The migration seeds one head row for each
+/// (its `AUDIT_CHAINS` must match).
+pub const CHAINS: i32 = 8;
+
+/// The `prev_hash` of every chain's first entry: 32 zero bytes, in hex.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// How many heads an append may find busy or moved (another writer got there first, on a
+/// connection without a transaction) before giving up. Each failed attempt means another
+/// entry was written, so this bounds only starvation.
+const MAX_APPEND_ATTEMPTS: usize = 256;
 
 #[derive(Clone, Debug)]
 pub struct AuditEntry {
@@ -88,29 +112,242 @@ impl AuditEntry {
     }
 }
 
+/// Appends `entry` to the trail on `conn`: inside the caller's transaction it commits (or
+/// rolls back) with the change it records.
+///
+/// The append itself — entry, refs and the move of the chain head — is ONE statement that
+/// only takes effect if the head is still the one the hash was computed from, so it costs two
+/// round trips (read the head, append) and is atomic whatever `conn` is. Inside a transaction
+/// the head row stays locked until commit on PostgreSQL (`FOR UPDATE`; SQLite write
+/// transactions are `BEGIN IMMEDIATE`, so already alone), so the append cannot miss.
+///
+/// Given the bare pool (a generic `conn` cannot tell), it is still correct: a writer that lost
+/// the race to another reads again and retries, on another chain. Under heavy concurrency
+/// that wastes attempts, so code holding the pool should prefer `record_alone`, which opens
+/// its own write transaction (as `on_refusal` does).
 pub async fn record<C: ConnectionTrait>(
     conn: &C,
     ctx: &RequestCtx,
     entry: AuditEntry,
 ) -> AppResult<()> {
     let actor = &ctx.actor;
-    audit_event::ActiveModel {
-        at: Set(Utc::now()),
-        actor_kind: Set(actor.kind.as_str().to_string()),
-        actor_id: Set(actor.id.map(|id| id.to_string())),
-        actor_label: Set(actor.label.clone()),
-        actor_agency_id: Set(actor.agency_id()),
-        action: Set(entry.action.to_string()),
-        entity_type: Set(entry.entity_type.map(str::to_string)),
-        entity_id: Set(entry.entity_id),
-        outcome: Set(entry.outcome.to_string()),
-        request_id: Set(ctx.request_id.clone()),
-        detail: Set(entry.detail.map(|d| d.to_string())),
-        ..Default::default()
+    let refs = canonical_refs(
+        entry
+            .children
+            .iter()
+            .map(|child| ("Child".to_string(), child.to_string()))
+            .chain(entry.refs.iter().map(|(k, id)| (k.to_string(), id.clone()))),
+    );
+    let mut event = audit_event::Model {
+        id: 0,
+        // Microseconds: what both databases store, so the hash survives the round trip.
+        at: Utc::now().trunc_subsecs(6),
+        actor_kind: actor.kind.as_str().to_string(),
+        actor_id: actor.id.map(|id| id.to_string()),
+        actor_label: actor.label.clone(),
+        actor_agency_id: actor.agency_id(),
+        action: entry.action.to_string(),
+        entity_type: entry.entity_type.map(str::to_string),
+        entity_id: entry.entity_id,
+        outcome: entry.outcome.to_string(),
+        request_id: ctx.request_id.clone(),
+        detail: entry.detail.map(|d| d.to_string()),
+        chain: 0,
+        seq: 0,
+        prev_hash: String::new(),
+        hash: String::new(),
+        purpose: entry.purpose.map(str::to_string),
+        lawful_basis: entry.lawful_basis,
+        consent_ref: entry.consent_ref,
+    };
+    let preferred = pick_chain(ctx.request_id.as_deref());
+    for attempt in 0..MAX_APPEND_ATTEMPTS {
+        // First go round the chains from the preferred one, skipping heads that another
+        // transaction holds; if every one was busy, queue on the preferred one (in a
+        // transaction that always succeeds). Only a writer without a transaction can lose
+        // after that; it retries on random chains.
+        let wait = attempt >= CHAINS as usize;
+        event.chain = if !wait {
+            (preferred - 1 + attempt as i32) % CHAINS + 1
+        } else if attempt == CHAINS as usize {
+            preferred
+        } else {
+            rand::thread_rng().gen_range(1..=CHAINS)
+        };
+        let Some((head_seq, head_hash)) = read_head(conn, event.chain, wait).await? else {
+            continue;
+        };
+        event.seq = head_seq + 1;
+        event.prev_hash = head_hash;
+        event.hash = entry_hash(&event, &refs);
+        if append(conn, &event, &refs).await? {
+            return Ok(());
+        }
     }
-    .insert(conn)
-    .await?;
-    Ok(())
+    Err(AppError::Internal(
+        "audit chain heads kept moving; entry not written".into(),
+    ))
+}
+
+/// Where an entry tries first. Every entry of one request prefers the same chain, so a
+/// transaction that records twice finds the head it already holds (a row lock is never
+/// skipped by the transaction holding it) rather than locking a second one in an order
+/// another transaction could reverse. Request ids are random, so requests spread evenly.
+fn pick_chain(request_id: Option<&str>) -> i32 {
+    match request_id {
+        Some(id) => {
+            let digest = Sha256::digest(id.as_bytes());
+            let n = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+            (n % CHAINS as u32) as i32 + 1
+        }
+        None => rand::thread_rng().gen_range(1..=CHAINS),
+    }
+}
+
+/// The chain's head (seq, hash). On PostgreSQL it is locked until the caller's transaction
+/// ends; unless `wait`, a head locked by another transaction is skipped (None).
+async fn read_head<C: ConnectionTrait>(
+    conn: &C,
+    chain: i32,
+    wait: bool,
+) -> AppResult<Option<(i64, String)>> {
+    let backend = conn.get_database_backend();
+    let sql = match (backend, wait) {
+        (DatabaseBackend::Postgres, true) => {
+            "SELECT seq, hash FROM audit_chain_heads WHERE chain = $1 FOR UPDATE"
+        }
+        (DatabaseBackend::Postgres, false) => {
+            "SELECT seq, hash FROM audit_chain_heads WHERE chain = $1 FOR UPDATE SKIP LOCKED"
+        }
+        _ => "SELECT seq, hash FROM audit_chain_heads WHERE chain = $1",
+    };
+    let row = conn
+        .query_one_raw(statement(backend, sql, vec![chain.into()]))
+        .await?;
+    match row {
+        Some(row) => Ok(Some((row.try_get("", "seq")?, row.try_get("", "hash")?))),
+        None if wait || backend != DatabaseBackend::Postgres => Err(AppError::Internal(format!(
+            "audit chain {chain} has no head row"
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Inserts the entry and its refs and moves the head, in one statement, provided the head
+/// is still (seq - 1, prev_hash). False if another writer moved it first (nothing written).
+async fn append<C: ConnectionTrait>(
+    conn: &C,
+    event: &audit_event::Model,
+    refs: &[(String, String)],
+) -> AppResult<bool> {
+    let backend = conn.get_database_backend();
+    let refs_json = Json::Array(
+        refs.iter()
+            .map(|(kind, id)| json!({ "kind": kind, "ref_id": id }))
+            .collect(),
+    )
+    .to_string();
+    let values: Vec<Value> = vec![
+        event.chain.into(),
+        event.seq.into(),
+        event.prev_hash.clone().into(),
+        event.hash.clone().into(),
+        event.at.into(),
+        event.actor_kind.clone().into(),
+        event.actor_id.clone().into(),
+        event.actor_label.clone().into(),
+        event.actor_agency_id.into(),
+        event.action.clone().into(),
+        event.entity_type.clone().into(),
+        event.entity_id.clone().into(),
+        event.outcome.clone().into(),
+        event.request_id.clone().into(),
+        event.detail.clone().into(),
+        event.purpose.clone().into(),
+        event.lawful_basis.clone().into(),
+        event.consent_ref.clone().into(),
+        refs_json.into(),
+    ];
+    match backend {
+        DatabaseBackend::Postgres => {
+            // Data-modifying WITH: the head moves only if it is still where it was read, the
+            // entry is inserted only if the head moved, its refs only if it was inserted.
+            let sql = "WITH head AS ( \
+                   UPDATE audit_chain_heads SET seq = $2, hash = $4 \
+                   WHERE chain = $1 AND seq = $2 - 1 AND hash = $3 RETURNING chain \
+                 ), event AS ( \
+                   INSERT INTO audit_events (chain, seq, prev_hash, hash, at, actor_kind, \
+                     actor_id, actor_label, actor_agency_id, action, entity_type, entity_id, \
+                     outcome, request_id, detail, purpose, lawful_basis, consent_ref) \
+                   SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                     $16, $17, $18 FROM head RETURNING id \
+                 ), refs AS ( \
+                   INSERT INTO audit_event_refs (event_id, kind, ref_id) \
+                   SELECT event.id, r.kind, r.ref_id \
+                   FROM event, json_to_recordset($19::json) AS r(kind text, ref_id text) \
+                 ) SELECT id FROM event";
+            let row = conn.query_one_raw(statement(backend, sql, values)).await?;
+            Ok(row.is_some())
+        }
+        _ => {
+            // SQLite: the `audit_append` view's trigger does the same (see the migration),
+            // raising "audit chain head moved" when the head is no longer the one read.
+            let sql = "INSERT INTO audit_append (chain, seq, prev_hash, hash, at, actor_kind, \
+                   actor_id, actor_label, actor_agency_id, action, entity_type, entity_id, \
+                   outcome, request_id, detail, purpose, lawful_basis, consent_ref, refs) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                   $17, $18, $19)";
+            match conn.execute_raw(statement(backend, sql, values)).await {
+                Ok(_) => Ok(true),
+                Err(err) if head_moved(&err) => Ok(false),
+                Err(err) => Err(err.into()),
+            }
+        }
+    }
+}
+
+fn head_moved(err: &DbErr) -> bool {
+    err.to_string().contains("audit chain head moved")
+}
+
+/// Refs as hashed and stored: a set, in one order whatever order they were named in.
+pub fn canonical_refs(refs: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut refs: Vec<(String, String)> = refs.into_iter().collect();
+    refs.sort();
+    refs.dedup();
+    refs
+}
+
+/// The hex SHA-256 of an entry: a JSON array (so every field is delimited and typed, and
+/// no two different entries encode alike) of a version label, the chain, seq and previous
+/// hash, the time in microseconds, every stored field but the surrogate `id` and `hash`,
+/// and the refs in canonical order. The writer and the verifier both use this.
+pub fn entry_hash(event: &audit_event::Model, refs: &[(String, String)]) -> String {
+    let refs = canonical_refs(refs.iter().cloned());
+    let encoded = json!([
+        "frontdoor audit entry v1",
+        event.chain,
+        event.seq,
+        event.prev_hash,
+        event.at.timestamp_micros(),
+        event.actor_kind,
+        event.actor_id,
+        event.actor_label,
+        event.actor_agency_id.map(|id| id.to_string()),
+        event.action,
+        event.entity_type,
+        event.entity_id,
+        event.outcome,
+        event.request_id,
+        event.detail,
+        event.purpose,
+        event.lawful_basis,
+        event.consent_ref,
+        refs.iter()
+            .map(|(k, id)| json!([k, id]))
+            .collect::<Vec<_>>(),
+    ]);
+    hex::encode(Sha256::digest(encoded.to_string().as_bytes()))
 }
 
 /// Passes `result` through; a refusal (FORBIDDEN, NOT_FOUND, ...) is recorded first.
@@ -123,8 +360,22 @@ pub async fn on_refusal<T>(
 ) -> AppResult<T> {
     if let Err(err) = &result {
         if err.is_refusal() {
-            record(db, ctx, AuditEntry::refused(action, err)).await?;
+            record_alone(db, ctx, AuditEntry::refused(action, err)).await?;
         }
     }
     result
+}
+
+/// Records an entry that goes with no other change (a refusal, a failed login, a read), in a
+/// write transaction of its own, so the head read and the append are one unit and concurrent
+/// writers queue on the chain heads instead of retrying.
+pub async fn record_alone(
+    db: &DatabaseConnection,
+    ctx: &RequestCtx,
+    entry: AuditEntry,
+) -> AppResult<()> {
+    let txn = begin_write(db).await?;
+    record(&txn, ctx, entry).await?;
+    txn.commit().await?;
+    Ok(())
 }

@@ -1,5 +1,7 @@
 //! The domain: rules, policy checks and audit writes, one transaction per operation.
 pub mod audit;
+pub mod audit_trail;
+pub mod audit_verify;
 pub mod children;
 pub mod clock;
 pub mod codes;

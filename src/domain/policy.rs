@@ -21,6 +21,12 @@ pub enum Permission {
     ManageCalendar,
     /// Read the calendar.
     ReadCalendar,
+    /// Read audit events and checkpoints (metadata and ids, no case content).
+    ReadAuditTrail,
+    /// Verify the audit trail's chains and checkpoints.
+    VerifyAuditTrail,
+    /// Sign a checkpoint of the audit trail on demand.
+    CreateAuditCheckpoint,
 }
 
 pub fn authorize(actor: &Actor, permission: Permission) -> AppResult<()> {
@@ -37,6 +43,11 @@ pub fn authorize(actor: &Actor, permission: Permission) -> AppResult<()> {
             actor.kind == ActorKind::Operator || actor.has_role(Role::Admin)
         }
         Permission::ReadCalendar => true,
+        Permission::ReadAuditTrail
+        | Permission::VerifyAuditTrail
+        | Permission::CreateAuditCheckpoint => {
+            actor.kind == ActorKind::Operator || actor.has_role(Role::Auditor)
+        }
     };
     if allowed {
         Ok(())

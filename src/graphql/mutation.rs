@@ -1,9 +1,9 @@
 use async_graphql::{Context, InputObject, Object, Result, ID};
 
-use super::types::{Agency, AuthPayload, Client, CreateClientPayload, User};
+use super::types::{Agency, AuditCheckpoint, AuthPayload, Client, CreateClientPayload, User};
 use super::{env, ids};
 use crate::domain::codes::{AgencyKind, Role};
-use crate::domain::{identity, sessions};
+use crate::domain::{audit_trail, identity, sessions};
 
 #[derive(Default)]
 pub struct IdentityMutation;
@@ -230,5 +230,14 @@ impl IdentityMutation {
             identity::set_client_active(core, request, ids::target("Client", &client_id), false)
                 .await?;
         Ok(Client(client, agency))
+    }
+
+    /// Sign a checkpoint of the audit trail now (AUDITOR). `serve` also signs one every
+    /// `FRONTDOOR_AUDIT_CHECKPOINT_SECS` while entries are being written. Audited.
+    async fn create_audit_checkpoint(&self, ctx: &Context<'_>) -> Result<AuditCheckpoint> {
+        let (core, request) = env(ctx);
+        Ok(AuditCheckpoint(
+            audit_trail::create_checkpoint(core, request).await?,
+        ))
     }
 }

@@ -1,10 +1,15 @@
 use async_graphql::{Context, Object, Result, ID};
 
-use super::types::{connection, Agency, Client, Connection, Node, User, Viewer};
+use super::types::{
+    connection, Agency, AuditCheckpoint, AuditEvent, AuditVerification, Client, Connection, Node,
+    User, Viewer,
+};
 use super::{env, ids};
-use crate::domain::identity;
+use crate::domain::audit_trail::{self, EventFilter};
 use crate::domain::page::PageRequest;
 use crate::domain::policy::{self, Permission};
+use crate::domain::{audit_verify, identity};
+use crate::error::AppError;
 
 #[derive(Default)]
 pub struct IdentityQuery;
@@ -77,5 +82,71 @@ impl IdentityQuery {
         let agency_id = agency_id.map(|id| ids::target("Agency", &id));
         let page = identity::list_clients(core, request, agency_id, page).await?;
         Ok(connection(page, |(c, _)| c.id, |(c, a)| Client(c, a)))
+    }
+
+    /// Audit entries in the order they were written, optionally filtered (AUDITOR). Metadata
+    /// and ids only. The read is itself audited.
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge already seen.")] after: Option<String>,
+        #[graphql(desc = "Only this action, e.g. `login`.")] action: Option<String>,
+        #[graphql(desc = "Only entries naming this child (global id).")] child_id: Option<ID>,
+        #[graphql(desc = "Only this outcome, e.g. `SUCCESS` or `FORBIDDEN`.")] outcome: Option<
+            String,
+        >,
+    ) -> Result<Connection<AuditEvent>> {
+        let (core, request) = env(ctx);
+        let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
+        let child_id = child_id
+            .map(|id| {
+                ids::decode("Child", &id)
+                    .ok_or_else(|| AppError::bad_input("childId", "not a child id"))
+            })
+            .transpose()?;
+        let filter = EventFilter {
+            action,
+            child_id,
+            outcome,
+        };
+        let page = audit_trail::list_events(core, request, filter, page).await?;
+        Ok(connection(
+            page,
+            |e| audit_trail::cursor_of(e.event.id),
+            AuditEvent,
+        ))
+    }
+
+    /// Signed checkpoints of the audit trail, oldest first (AUDITOR). Audited.
+    async fn audit_checkpoints(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge already seen.")] after: Option<String>,
+    ) -> Result<Connection<AuditCheckpoint>> {
+        let (core, request) = env(ctx);
+        let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
+        let page = audit_trail::list_checkpoints(core, request, page).await?;
+        Ok(connection(
+            page,
+            |c| audit_trail::cursor_of(c.id),
+            AuditCheckpoint,
+        ))
+    }
+
+    /// Verifies the audit trail (AUDITOR): every chain entry by entry, every stored
+    /// checkpoint, and the given exported checkpoint, reporting the first failure. Audited.
+    async fn verify_audit_trail(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "A checkpoint exported earlier (`AuditCheckpoint.exported` JSON), kept outside the database: also proves nothing up to it was removed."
+        )]
+        checkpoint: Option<String>,
+    ) -> Result<AuditVerification> {
+        let (core, request) = env(ctx);
+        let result = audit_verify::verify(core, request, checkpoint.as_deref()).await?;
+        Ok(AuditVerification(result))
     }
 }

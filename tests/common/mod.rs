@@ -9,7 +9,7 @@ use std::sync::Once;
 use frontdoor::config::Config;
 use frontdoor::{build_app, demo, Core};
 use sea_orm::sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait};
 use serde_json::{json, Value};
 
 pub const PASSWORD: &str = demo::DEMO_PASSWORD;
@@ -191,6 +191,14 @@ impl TestServer {
             .as_str()
             .unwrap_or_else(|| panic!("token for {client_id}: {body}"))
             .to_string()
+    }
+
+    /// Runs SQL straight against the test database, as someone with database access would.
+    pub async fn exec(&self, sql: &str) {
+        self.db()
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     pub async fn count<E: EntityTrait>(&self, _entity: E) -> u64

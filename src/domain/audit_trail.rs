@@ -1,0 +1,443 @@
+//! The audit trail for auditors: signed checkpoints of the chain heads, their export, and
+//! reads of the entries (AUDITOR, or the CLI operator). Every such call is itself audited.
+//!
+//! A checkpoint is every chain's head (chain, seq, hash) at one moment, signed with an
+//! Ed25519 key that is derived from configuration and never stored in the database. Because
+//! each entry's hash covers the one before it, a checkpoint pins every entry up to its seq in
+//! each chain: someone who can write to the database but lacks the key can rewrite a chain
+//! consistently, but not make it match a checkpoint taken before, nor forge a new one.
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use entity::{audit_chain_head, audit_checkpoint, audit_event, audit_event_ref};
+use hmac::{Hmac, Mac};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::Sha256;
+use uuid::Uuid;
+
+use super::audit::{self, AuditEntry};
+use super::page::{Page, PageRequest};
+use super::policy::{self, Permission};
+use super::RequestCtx;
+use crate::config::Config;
+use crate::db::begin_write;
+use crate::error::{AppError, AppResult};
+use crate::Core;
+
+/// Label of the key derivation and of the signed encoding: changing either is a new version.
+const KEY_LABEL: &[u8] = b"frontdoor audit checkpoint v1";
+const SIGNED_LABEL: &str = "frontdoor audit checkpoint v1";
+/// The `format` of an exported checkpoint.
+pub const EXPORT_FORMAT: &str = "frontdoor-audit-checkpoint/1";
+
+// ---------------------------------------------------------------- the key
+
+/// The checkpoint signing key: `FRONTDOOR_AUDIT_KEY` if configured, else
+/// HMAC-SHA256(token signing key, "frontdoor audit checkpoint v1") as the Ed25519 seed — a
+/// key of its own, so a checkpoint signature says nothing about the token key.
+pub fn signing_key(config: &Config) -> SigningKey {
+    let seed: [u8; 32] = match config.audit_key {
+        Some(seed) => seed,
+        None => {
+            let mut mac = Hmac::<Sha256>::new_from_slice(&config.signing_key)
+                .expect("HMAC accepts a key of any length");
+            mac.update(KEY_LABEL);
+            mac.finalize().into_bytes().into()
+        }
+    };
+    SigningKey::from_bytes(&seed)
+}
+
+/// The public key checkpoints must verify against.
+pub fn public_key(config: &Config) -> VerifyingKey {
+    signing_key(config).verifying_key()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()
+}
+
+// ---------------------------------------------------------------- checkpoints
+
+/// One chain's head as a checkpoint records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    pub chain: i32,
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// What is signed: a JSON array of a label, the time in microseconds and the heads in chain
+/// order, so the bytes are the same whoever rebuilds them from the stored or exported form.
+fn signed_message(at: DateTime<Utc>, heads: &[ChainHead]) -> Vec<u8> {
+    let mut heads = heads.to_vec();
+    heads.sort_by_key(|h| h.chain);
+    json!([
+        SIGNED_LABEL,
+        at.timestamp_micros(),
+        heads
+            .iter()
+            .map(|h| json!([h.chain, h.seq, h.hash]))
+            .collect::<Vec<_>>(),
+    ])
+    .to_string()
+    .into_bytes()
+}
+
+/// Whether `signature` (base64) is the configured key's signature over `at` and `heads`.
+pub fn signature_valid(
+    key: &VerifyingKey,
+    at: DateTime<Utc>,
+    heads: &[ChainHead],
+    signature: &str,
+) -> bool {
+    let Some(bytes) = unb64(signature) else {
+        return false;
+    };
+    let Ok(signature) = Signature::from_slice(&bytes) else {
+        return false;
+    };
+    key.verify(&signed_message(at, heads), &signature).is_ok()
+}
+
+/// The heads a stored checkpoint records.
+pub fn stored_heads(checkpoint: &audit_checkpoint::Model) -> Option<Vec<ChainHead>> {
+    serde_json::from_str(&checkpoint.heads).ok()
+}
+
+/// A checkpoint as an auditor keeps it outside the database (`frontdoor audit
+/// export-checkpoint`, `AuditCheckpoint.exported`), and gives back to `verify`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedCheckpoint {
+    /// Always `frontdoor-audit-checkpoint/1`.
+    pub format: String,
+    /// The checkpoint's id in the database it came from (informational).
+    pub id: i64,
+    /// RFC 3339, to the microsecond (signed).
+    pub at: String,
+    /// Every chain's head (signed).
+    pub chains: Vec<ChainHead>,
+    /// Base64 Ed25519 signature.
+    pub signature: String,
+    /// Base64 public key it claims; verification uses the configured one regardless.
+    pub public_key: String,
+}
+
+impl ExportedCheckpoint {
+    pub fn from_model(checkpoint: &audit_checkpoint::Model) -> ExportedCheckpoint {
+        ExportedCheckpoint {
+            format: EXPORT_FORMAT.to_string(),
+            id: checkpoint.id,
+            at: checkpoint.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            chains: stored_heads(checkpoint).unwrap_or_default(),
+            signature: checkpoint.signature.clone(),
+            public_key: checkpoint.public_key.clone(),
+        }
+    }
+
+    /// Pretty JSON, as printed and as given back to `verify`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a checkpoint serialises")
+    }
+
+    /// Parses an exported checkpoint; a malformed one is BAD_USER_INPUT on `field`.
+    pub fn parse(text: &str, field: &str) -> AppResult<ExportedCheckpoint> {
+        let parsed: ExportedCheckpoint = serde_json::from_str(text).map_err(|_| {
+            AppError::bad_input(field, "not an exported audit checkpoint (JSON expected)")
+        })?;
+        if parsed.format != EXPORT_FORMAT {
+            return Err(AppError::bad_input(
+                field,
+                format!("unknown checkpoint format (expected {EXPORT_FORMAT})"),
+            ));
+        }
+        if parsed.at_time().is_none() {
+            return Err(AppError::bad_input(field, "`at` is not an RFC 3339 time"));
+        }
+        Ok(parsed)
+    }
+
+    pub fn at_time(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.at)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+}
+
+/// Every chain's head, in chain order.
+async fn read_heads<C: ConnectionTrait>(conn: &C) -> AppResult<Vec<ChainHead>> {
+    Ok(audit_chain_head::Entity::find()
+        .order_by_asc(audit_chain_head::Column::Chain)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|h| ChainHead {
+            chain: h.chain,
+            seq: h.seq,
+            hash: h.hash,
+        })
+        .collect())
+}
+
+async fn insert_checkpoint<C: ConnectionTrait>(
+    conn: &C,
+    config: &Config,
+    heads: Vec<ChainHead>,
+) -> AppResult<audit_checkpoint::Model> {
+    let key = signing_key(config);
+    let at = Utc::now().trunc_subsecs(6);
+    let signature = key.sign(&signed_message(at, &heads));
+    Ok(audit_checkpoint::ActiveModel {
+        at: Set(at),
+        heads: Set(serde_json::to_string(&heads).expect("heads serialise")),
+        signature: Set(b64(&signature.to_bytes())),
+        public_key: Set(b64(key.verifying_key().as_bytes())),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+/// Signs a checkpoint now (AUDITOR, or the CLI operator). Its own audit entry is written
+/// first, in the same transaction, so the checkpoint covers its own making.
+pub async fn create_checkpoint(
+    core: &Core,
+    ctx: &RequestCtx,
+) -> AppResult<audit_checkpoint::Model> {
+    let action = "audit.checkpoint.create";
+    let allowed = policy::authorize(&ctx.actor, Permission::CreateAuditCheckpoint);
+    audit::on_refusal(&core.db, ctx, action, allowed).await?;
+    let txn = begin_write(&core.db).await?;
+    audit::record(&txn, ctx, AuditEntry::success(action)).await?;
+    let heads = read_heads(&txn).await?;
+    let checkpoint = insert_checkpoint(&txn, &core.config, heads).await?;
+    txn.commit().await?;
+    Ok(checkpoint)
+}
+
+/// The scheduled checkpoint `serve` takes: none when nothing was appended since the latest
+/// one, so an idle server does not fill the table. Not audited: it is the service's own
+/// housekeeping and discloses nothing.
+pub async fn scheduled_checkpoint(core: &Core) -> AppResult<Option<audit_checkpoint::Model>> {
+    let heads = read_heads(&core.db).await?;
+    let latest = audit_checkpoint::Entity::find()
+        .order_by_desc(audit_checkpoint::Column::Id)
+        .one(&core.db)
+        .await?;
+    if latest.as_ref().and_then(stored_heads).as_ref() == Some(&heads) {
+        return Ok(None);
+    }
+    Ok(Some(
+        insert_checkpoint(&core.db, &core.config, heads).await?,
+    ))
+}
+
+/// Runs `scheduled_checkpoint` every `interval` until the process ends.
+pub async fn run_scheduled_checkpoints(core: Core, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await; // the first tick is immediate: start one interval after startup
+    loop {
+        ticker.tick().await;
+        match scheduled_checkpoint(&core).await {
+            Ok(Some(checkpoint)) => {
+                tracing::info!(checkpoint = checkpoint.id, "audit checkpoint signed")
+            }
+            Ok(None) => {}
+            Err(err) => tracing::error!(code = err.code(), "audit checkpoint failed"),
+        }
+    }
+}
+
+/// The newest checkpoint, for the auditor to keep elsewhere (AUDITOR, or the CLI operator).
+pub async fn export_latest_checkpoint(
+    core: &Core,
+    ctx: &RequestCtx,
+) -> AppResult<Option<ExportedCheckpoint>> {
+    let action = "audit.checkpoint.export";
+    let allowed = policy::authorize(&ctx.actor, Permission::ReadAuditTrail);
+    audit::on_refusal(&core.db, ctx, action, allowed).await?;
+    let latest = audit_checkpoint::Entity::find()
+        .order_by_desc(audit_checkpoint::Column::Id)
+        .one(&core.db)
+        .await?;
+    let mut entry = AuditEntry::success(action);
+    if let Some(checkpoint) = &latest {
+        entry = entry.entity("AuditCheckpoint", checkpoint.id);
+    }
+    audit::record_alone(&core.db, ctx, entry).await?;
+    Ok(latest.as_ref().map(ExportedCheckpoint::from_model))
+}
+
+// ---------------------------------------------------------------- reads
+
+/// Audit rows have integer ids; a cursor carries one in the low half of a UUID so the shared
+/// pagination (`PageRequest`, `connection`) applies unchanged.
+pub fn cursor_of(id: i64) -> Uuid {
+    Uuid::from_u64_pair(0, id as u64)
+}
+
+fn id_after(page: &PageRequest) -> AppResult<i64> {
+    match page.after.map(|cursor| cursor.as_u64_pair()) {
+        None => Ok(0),
+        Some((0, id)) if id <= i64::MAX as u64 => Ok(id as i64),
+        Some(_) => Err(AppError::bad_input("after", "not a valid cursor")),
+    }
+}
+
+/// Signed checkpoints, oldest first (AUDITOR).
+pub async fn list_checkpoints(
+    core: &Core,
+    ctx: &RequestCtx,
+    page: PageRequest,
+) -> AppResult<Page<audit_checkpoint::Model>> {
+    let action = "audit.checkpoint.list";
+    let allowed = policy::authorize(&ctx.actor, Permission::ReadAuditTrail);
+    audit::on_refusal(&core.db, ctx, action, allowed).await?;
+    let after = id_after(&page)?;
+    let total_count = audit_checkpoint::Entity::find().count(&core.db).await?;
+    let mut items = audit_checkpoint::Entity::find()
+        .filter(audit_checkpoint::Column::Id.gt(after))
+        .order_by_asc(audit_checkpoint::Column::Id)
+        .limit(page.first + 1)
+        .all(&core.db)
+        .await?;
+    let has_next_page = items.len() as u64 > page.first;
+    items.truncate(page.first as usize);
+    audit::record_alone(
+        &core.db,
+        ctx,
+        AuditEntry::success(action).detail(json!({ "returned": items.len() })),
+    )
+    .await?;
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
+}
+
+/// Filters of `auditEvents`.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub action: Option<String>,
+    pub child_id: Option<Uuid>,
+    pub outcome: Option<String>,
+}
+
+/// An entry with the children and records it names.
+#[derive(Clone, Debug)]
+pub struct EventWithRefs {
+    pub event: audit_event::Model,
+    pub refs: Vec<(String, String)>,
+}
+
+/// Audit entries in the order they were written, filtered (AUDITOR). Metadata and ids only:
+/// the trail holds no case content. The read is itself audited, naming the child filtered on.
+pub async fn list_events(
+    core: &Core,
+    ctx: &RequestCtx,
+    filter: EventFilter,
+    page: PageRequest,
+) -> AppResult<Page<EventWithRefs>> {
+    let action = "audit.event.list";
+    let allowed = policy::authorize(&ctx.actor, Permission::ReadAuditTrail);
+    audit::on_refusal(&core.db, ctx, action, allowed).await?;
+    let after = id_after(&page)?;
+    let mut query = audit_event::Entity::find();
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_event::Column::Action.eq(action.as_str()));
+    }
+    if let Some(outcome) = &filter.outcome {
+        query = query.filter(audit_event::Column::Outcome.eq(outcome.as_str()));
+    }
+    if let Some(child) = filter.child_id {
+        query = query.filter(
+            audit_event::Column::Id.in_subquery(
+                Query::select()
+                    .column(audit_event_ref::Column::EventId)
+                    .from(audit_event_ref::Entity)
+                    .and_where(audit_event_ref::Column::Kind.eq("Child"))
+                    .and_where(audit_event_ref::Column::RefId.eq(child.to_string()))
+                    .to_owned(),
+            ),
+        );
+    }
+    let total_count = query.clone().count(&core.db).await?;
+    let mut events = query
+        .filter(audit_event::Column::Id.gt(after))
+        .order_by_asc(audit_event::Column::Id)
+        .limit(page.first + 1)
+        .all(&core.db)
+        .await?;
+    let has_next_page = events.len() as u64 > page.first;
+    events.truncate(page.first as usize);
+    let mut refs = refs_of(&core.db, events.iter().map(|e| e.id)).await?;
+    let items = events
+        .into_iter()
+        .map(|event| EventWithRefs {
+            refs: refs.remove(&event.id).unwrap_or_default(),
+            event,
+        })
+        .collect::<Vec<_>>();
+    audit::record_alone(
+        &core.db,
+        ctx,
+        AuditEntry::success(action)
+            .detail(json!({
+                "action": filter.action,
+                "outcome": filter.outcome,
+                "returned": items.len(),
+            }))
+            .children(filter.child_id),
+    )
+    .await?;
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
+}
+
+/// The refs of some entries, by entry id, each list in canonical order.
+pub async fn refs_of<C: ConnectionTrait>(
+    conn: &C,
+    event_ids: impl IntoIterator<Item = i64>,
+) -> AppResult<std::collections::HashMap<i64, Vec<(String, String)>>> {
+    let ids: Vec<i64> = event_ids.into_iter().collect();
+    let mut by_event: std::collections::HashMap<i64, Vec<(String, String)>> =
+        std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(by_event);
+    }
+    let rows = audit_event_ref::Entity::find()
+        .filter(audit_event_ref::Column::EventId.is_in(ids))
+        .all(conn)
+        .await?;
+    for row in rows {
+        by_event
+            .entry(row.event_id)
+            .or_default()
+            .push((row.kind, row.ref_id));
+    }
+    for refs in by_event.values_mut() {
+        *refs = audit::canonical_refs(std::mem::take(refs));
+    }
+    Ok(by_event)
+}
