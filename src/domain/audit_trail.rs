@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
-use entity::{audit_chain_head, audit_checkpoint, audit_event, audit_event_ref};
+use entity::{audit_chain_head, audit_checkpoint, audit_event, audit_event_ref, child, disclosure};
 use hmac::{Hmac, Mac};
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
 use super::page::{Page, PageRequest};
-use super::policy::{self, Permission};
+use super::policy::{self, CaseOperation, Permission};
 use super::RequestCtx;
 use crate::config::Config;
 use crate::db::begin_write;
@@ -339,6 +339,8 @@ pub struct EventFilter {
     pub action: Option<String>,
     pub child_id: Option<Uuid>,
     pub outcome: Option<String>,
+    /// Only entries naming this record, as (kind, id): e.g. ("Disclosure", id).
+    pub reference: Option<(&'static str, String)>,
 }
 
 /// An entry with the children and records it names.
@@ -359,6 +361,97 @@ pub async fn list_events(
     let action = "audit.event.list";
     let allowed = policy::authorize(&ctx.actor, Permission::ReadAuditTrail);
     audit::on_refusal(&core.db, ctx, action, allowed).await?;
+    let child = filter.child_id;
+    let detail = json!({ "action": filter.action, "outcome": filter.outcome });
+    let page = query_events(core, filter, page).await?;
+    let detail = json!({ "filter": detail, "returned": page.items.len() });
+    audit::record_alone(
+        &core.db,
+        ctx,
+        AuditEntry::success(action).detail(detail).children(child),
+    )
+    .await?;
+    Ok(page)
+}
+
+/// A child's access log (MASH managers): every response that returned the child's data.
+pub async fn child_access_log(
+    core: &Core,
+    ctx: &RequestCtx,
+    child_id: Uuid,
+    page: PageRequest,
+) -> AppResult<Page<EventWithRefs>> {
+    const ACTION: &str = "child.access_log";
+    let allowed = policy::authorize_case(&ctx.actor, CaseOperation::ChildAccessLog);
+    audit::on_refusal(&core.db, ctx, ACTION, allowed).await?;
+    let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
+    audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let filter = EventFilter {
+        outcome: Some("SUCCESS".into()),
+        reference: Some(("Child", child_id.to_string())),
+        ..Default::default()
+    };
+    let page = query_events(core, filter, page).await?;
+    audit::record_alone(
+        &core.db,
+        ctx,
+        AuditEntry::success(ACTION)
+            .entity("Child", child_id)
+            .children([child_id])
+            .purpose("audit"),
+    )
+    .await?;
+    Ok(page)
+}
+
+/// Who read what an agency disclosed: its own MASH desk (for its disclosures), MASH managers
+/// and auditors — as the NHS CP-IS service tells councils.
+pub async fn disclosure_access_log(
+    core: &Core,
+    ctx: &RequestCtx,
+    disclosure_id: Uuid,
+    page: PageRequest,
+) -> AppResult<Page<EventWithRefs>> {
+    const ACTION: &str = "disclosure.access_log";
+    let allowed = policy::authorize_case(&ctx.actor, CaseOperation::DisclosureAccessLog);
+    audit::on_refusal(&core.db, ctx, ACTION, allowed).await?;
+    let found = disclosure::Entity::find_by_id(disclosure_id)
+        .one(&core.db)
+        .await?
+        .filter(|d| policy::may_read_disclosure_access_log(&ctx.actor, d));
+    audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let filter = EventFilter {
+        outcome: Some("SUCCESS".into()),
+        reference: Some(("Disclosure", disclosure_id.to_string())),
+        ..Default::default()
+    };
+    let page = query_events(core, filter, page).await?;
+    audit::record_alone(
+        &core.db,
+        ctx,
+        AuditEntry::success(ACTION)
+            .entity("Disclosure", disclosure_id)
+            .purpose("audit"),
+    )
+    .await?;
+    Ok(page)
+}
+
+fn referencing(kind: &str, id: String) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(audit_event_ref::Column::EventId)
+        .from(audit_event_ref::Entity)
+        .and_where(audit_event_ref::Column::Kind.eq(kind))
+        .and_where(audit_event_ref::Column::RefId.eq(id))
+        .to_owned()
+}
+
+/// The filtered page of entries, with their refs (callers authorise and audit).
+async fn query_events(
+    core: &Core,
+    filter: EventFilter,
+    page: PageRequest,
+) -> AppResult<Page<EventWithRefs>> {
     let after = id_after(&page)?;
     let mut query = audit_event::Entity::find();
     if let Some(action) = &filter.action {
@@ -368,16 +461,11 @@ pub async fn list_events(
         query = query.filter(audit_event::Column::Outcome.eq(outcome.as_str()));
     }
     if let Some(child) = filter.child_id {
-        query = query.filter(
-            audit_event::Column::Id.in_subquery(
-                Query::select()
-                    .column(audit_event_ref::Column::EventId)
-                    .from(audit_event_ref::Entity)
-                    .and_where(audit_event_ref::Column::Kind.eq("Child"))
-                    .and_where(audit_event_ref::Column::RefId.eq(child.to_string()))
-                    .to_owned(),
-            ),
-        );
+        query = query
+            .filter(audit_event::Column::Id.in_subquery(referencing("Child", child.to_string())));
+    }
+    if let Some((kind, id)) = filter.reference {
+        query = query.filter(audit_event::Column::Id.in_subquery(referencing(kind, id)));
     }
     let total_count = query.clone().count(&core.db).await?;
     let mut events = query
@@ -396,18 +484,6 @@ pub async fn list_events(
             event,
         })
         .collect::<Vec<_>>();
-    audit::record_alone(
-        &core.db,
-        ctx,
-        AuditEntry::success(action)
-            .detail(json!({
-                "action": filter.action,
-                "outcome": filter.outcome,
-                "returned": items.len(),
-            }))
-            .children(filter.child_id),
-    )
-    .await?;
     Ok(Page {
         items,
         has_next_page,

@@ -316,3 +316,14 @@ pub fn onward_share_check(
         ),
     }
 }
+
+/// A disclosure's access log: MASH managers and auditors for any; a partner's MASH desk for
+/// what its own agency disclosed.
+pub fn may_read_disclosure_access_log(actor: &Actor, disclosure: &disclosure::Model) -> bool {
+    let manager = is_mash_staff(actor) && actor.has_role(Role::MashManager);
+    let auditor =
+        actor.has_role(Role::Auditor) && actor.agency.as_ref().is_some_and(|a| a.hosts_mash);
+    manager
+        || auditor
+        || (is_partner_officer(actor) && same_agency(actor, disclosure.supplied_by_agency_id))
+}

@@ -6,7 +6,8 @@
 //! requests or aliases in one document) therefore cannot slip past the limit together.
 use chrono::{DateTime, Utc};
 use entity::login_throttle;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Value};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Value};
 
 use crate::auth::password::sha256_hex;
 use crate::config::LoginThrottlePolicy;
@@ -84,9 +85,16 @@ pub async fn reserve_attempt(
     })
 }
 
-/// A successful login clears the count.
+/// A successful login (or an ADMIN) clears the count. The row is reset, not deleted, so a
+/// concurrent attempt between its insert and its update never finds it gone.
 pub async fn clear<C: ConnectionTrait>(conn: &C, key: &str) -> AppResult<()> {
-    login_throttle::Entity::delete_by_id(key.to_string())
+    login_throttle::Entity::update_many()
+        .col_expr(login_throttle::Column::Failures, Expr::value(0))
+        .col_expr(
+            login_throttle::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(login_throttle::Column::UsernameKey.eq(key))
         .exec(conn)
         .await?;
     Ok(())

@@ -7,13 +7,13 @@ use super::case_types::{
     InformationRequest,
 };
 use super::codes::*;
-use super::types::{connection, Connection};
+use super::types::{connection, AuditEvent, Connection};
 use super::{env, ids};
 use crate::domain::children::{self, ChildDetails};
 use crate::domain::contacts::{self, ConsentInput as DomainConsent, ContactFilter, NewContact};
 use crate::domain::page::PageRequest;
 use crate::domain::requests::{self, DisclosureInput as DomainDisclosure, NewRequest};
-use crate::domain::{clock, consent};
+use crate::domain::{audit_trail, clock, consent};
 
 /// A child's identity details.
 #[derive(InputObject)]
@@ -284,6 +284,50 @@ impl CaseQuery {
         disclosure_items(std::slice::from_ref(&item), &names)
             .pop()
             .ok_or_else(|| crate::error::AppError::NotFound.into())
+    }
+
+    /// Every response that returned this child's data: who, when, why (MASH managers).
+    async fn child_access_log(
+        &self,
+        ctx: &Context<'_>,
+        child_id: ID,
+        #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<AuditEvent>> {
+        let (core, request) = env(ctx);
+        let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
+        let page =
+            audit_trail::child_access_log(core, request, ids::target("Child", &child_id), page)
+                .await?;
+        Ok(connection(
+            page,
+            |e| audit_trail::cursor_of(e.event.id),
+            AuditEvent,
+        ))
+    }
+
+    /// Who read a disclosure, and when (the supplying agency's MASH desk, MASH managers, auditors).
+    async fn disclosure_access_log(
+        &self,
+        ctx: &Context<'_>,
+        disclosure_id: ID,
+        #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<AuditEvent>> {
+        let (core, request) = env(ctx);
+        let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
+        let page = audit_trail::disclosure_access_log(
+            core,
+            request,
+            ids::target("Disclosure", &disclosure_id),
+            page,
+        )
+        .await?;
+        Ok(connection(
+            page,
+            |e| audit_trail::cursor_of(e.event.id),
+            AuditEvent,
+        ))
     }
 
     /// Break-glass overrides awaiting a second manager's review (MASH managers).

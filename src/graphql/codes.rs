@@ -156,14 +156,19 @@ code_enum!(
         /// Lawful sharing permitted with conditions (the conditions text applies).
         C => "C",
         /// Legacy 1: onward only to law-enforcement and prosecuting agencies.
+        #[graphql(name = "LEGACY_1")]
         Legacy1 => "1",
         /// Legacy 2: onward only with a recorded authorisation.
+        #[graphql(name = "LEGACY_2")]
         Legacy2 => "2",
         /// Legacy 3: no onward sharing.
+        #[graphql(name = "LEGACY_3")]
         Legacy3 => "3",
         /// Legacy 4: within the originating agency only (the MASH sees a stub).
+        #[graphql(name = "LEGACY_4")]
         Legacy4 => "4",
         /// Legacy 5: no further dissemination (the MASH sees a stub).
+        #[graphql(name = "LEGACY_5")]
         Legacy5 => "5",
     }
 );

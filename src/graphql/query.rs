@@ -109,6 +109,7 @@ impl IdentityQuery {
             action,
             child_id,
             outcome,
+            reference: None,
         };
         let page = audit_trail::list_events(core, request, filter, page).await?;
         Ok(connection(
