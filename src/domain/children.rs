@@ -227,7 +227,7 @@ pub async fn get_child(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<Chi
     let child =
         audit::on_refusal(&core.db, ctx, "child.read", found.ok_or(AppError::NotFound)).await?;
     let record = load_record(&core.db, child).await?;
-    audit::record(
+    audit::record_alone(
         &core.db,
         ctx,
         AuditEntry::success("child.read")
@@ -279,7 +279,7 @@ pub async fn search_children(
         .limit(50)
         .all(&core.db)
         .await?;
-    audit::record(
+    audit::record_alone(
         &core.db,
         ctx,
         AuditEntry::success("child.search")

@@ -485,7 +485,7 @@ async fn get_contact_as(
     .await?;
     let (contact, access) = scoped_contact(core, ctx, action, id).await?;
     let view = load_view(&core.db, ctx, contact, access).await?;
-    audit::record(&core.db, ctx, read_entry(action, &view)).await?;
+    audit::record_alone(&core.db, ctx, read_entry(action, &view)).await?;
     Ok(view)
 }
 
@@ -594,7 +594,7 @@ pub async fn list_contacts(
             entry = entry.reference("Disclosure", d.id);
         }
     }
-    audit::record(&core.db, ctx, entry).await?;
+    audit::record_alone(&core.db, ctx, entry).await?;
     Ok(Page {
         items,
         has_next_page,

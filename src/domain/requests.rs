@@ -205,7 +205,7 @@ pub async fn get_request(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<R
     audit::on_refusal(&core.db, ctx, ACTION, may_read_requests(ctx)).await?;
     let request = scoped_request(core, ctx, ACTION, id).await?;
     let view = load_view(core, ctx, request).await?;
-    audit::record(
+    audit::record_alone(
         &core.db,
         ctx,
         read_entry(ACTION, std::slice::from_ref(&view)),
@@ -248,7 +248,7 @@ pub async fn list_requests(
     for row in rows {
         items.push(load_view(core, ctx, row).await?);
     }
-    audit::record(&core.db, ctx, read_entry(ACTION, &items)).await?;
+    audit::record_alone(&core.db, ctx, read_entry(ACTION, &items)).await?;
     Ok(Page {
         items,
         has_next_page,
@@ -601,7 +601,7 @@ pub async fn get_disclosure(
         });
     let item = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
     let names = contacts::agency_names(&core.db, std::slice::from_ref(&item)).await?;
-    audit::record(
+    audit::record_alone(
         &core.db,
         ctx,
         AuditEntry::success(ACTION)

@@ -131,7 +131,7 @@ pub async fn login(
                 Some((user, _)) => entry.entity("User", user.id),
                 None => entry.detail(json!({ "unknownUsername": true })),
             };
-            audit::record(&core.db, ctx, entry).await?;
+            audit::record_alone(&core.db, ctx, entry).await?;
             Err(AppError::Unauthenticated(BAD_CREDENTIALS))
         }
     }
@@ -259,7 +259,7 @@ pub async fn change_password(
     audit::on_refusal(&core.db, ctx, "user.change_password", reserved).await?;
     if !password::verify(current.to_string(), Some(user.password_hash.clone())).await? {
         let err = AppError::bad_input("currentPassword", "the current password is not correct");
-        audit::record(
+        audit::record_alone(
             &core.db,
             ctx,
             AuditEntry::refused("user.change_password", &err).entity("User", user.id),
@@ -417,7 +417,7 @@ pub async fn client_credentials(
             && c.active
             && a.as_ref().is_some_and(|a| a.active)
     }) else {
-        audit::record(
+        audit::record_alone(
             &core.db,
             &anonymous,
             AuditEntry::refused("oauth.token", &AppError::Unauthenticated(""))
@@ -452,7 +452,7 @@ pub async fn client_credentials(
         actor: actor_for_client(client.clone(), agency, Some(scope.clone())),
         request_id,
     };
-    audit::record(
+    audit::record_alone(
         &core.db,
         &ctx,
         AuditEntry::success("oauth.token")

@@ -1,0 +1,145 @@
+//! Two real server processes writing to one PostgreSQL database at once: every audit chain
+//! stays valid, with no global lock between them. (PostgreSQL only: SQLite is one process.)
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use base64::Engine;
+use common::{Backend, TestServer};
+use entity::audit_event;
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_frontdoor");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn spawn_server(database_url: &str, key: &str) -> (Child, String) {
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", database_url)
+        .env("FRONTDOOR_SIGNING_KEY", key)
+        .env("FRONTDOOR_AUDIT_CHECKPOINT_SECS", "1")
+        .env("FRONTDOOR_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start frontdoor");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
+            if r.status().is_success() {
+                return (child, base);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server process did not become ready");
+}
+
+async fn call(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> Value {
+    http.post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_server_processes_write_one_postgresql_and_the_trail_verifies() {
+    if std::env::var("FRONTDOOR_TEST_POSTGRES")
+        .map(|v| v.is_empty())
+        .unwrap_or(true)
+    {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: two-process audit test needs FRONTDOOR_TEST_POSTGRES; skipped"
+        );
+        return;
+    }
+    // A fresh database with demo data; the two processes share it and the signing key.
+    let server = TestServer::start(Backend::Postgres).await;
+    let url = server.core.config.database_url.clone();
+    let key = base64::engine::general_purpose::STANDARD.encode(&server.core.config.signing_key);
+    let (mut a, base_a) = spawn_server(&url, &key).await;
+    let (mut b, base_b) = spawn_server(&url, &key).await;
+
+    let school = server.login("school.referrer").await;
+    let manager = server.login("mash.manager").await;
+    let before = audit_event::Entity::find()
+        .count(server.db())
+        .await
+        .unwrap();
+    let submit = "mutation($input: SubmitContactInput!) { submitContact(input: $input) { id } }";
+    let mut tasks = Vec::new();
+    for n in 0..120 {
+        let base = if n % 2 == 0 {
+            base_a.clone()
+        } else {
+            base_b.clone()
+        };
+        let (school, manager) = (school.clone(), manager.clone());
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let input = json!({ "input": {
+                "child": { "firstName": format!("Proc{n}"), "lastName": "Twoprocesses", "gender": "NOT_STATED" },
+                "concernCategories": ["21"], "narrative": "Concurrent submission.", "consent": { "position": "REFUSED" } } });
+            let body = call(&http, &base, &school, submit, input).await;
+            let id = body["data"]["submitContact"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_string();
+            let read = call(&http, &base, &manager, "query($id: ID!) { contact(id: $id) { id } }", json!({ "id": id })).await;
+            assert_eq!(read["data"]["contact"]["id"], id.as_str(), "{read}");
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let after = audit_event::Entity::find()
+        .count(server.db())
+        .await
+        .unwrap();
+    assert!(
+        after - before >= 240,
+        "every submission and read is audited ({} entries)",
+        after - before
+    );
+
+    // Both processes signed checkpoints meanwhile; stop them and verify from the command line.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    a.kill().await.unwrap();
+    b.kill().await.unwrap();
+    let output = Command::new(BIN)
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", &url)
+        .env("FRONTDOOR_SIGNING_KEY", &key)
+        .env("FRONTDOOR_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "verify failed: {printed} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
