@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
-use super::policy::{self, CaseOperation};
+use super::policy::CaseOperation;
 use super::{identifiers, RequestCtx};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
@@ -216,13 +216,7 @@ async fn load_record<C: ConnectionTrait>(conn: &C, child: child::Model) -> AppRe
 
 /// MASH staff read a child's record (audited with the child).
 pub async fn get_child(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ChildRecord> {
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        "child.read",
-        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
-    )
-    .await?;
+    super::allow_case(core, ctx, "child.read", CaseOperation::MashWork).await?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let child =
         audit::on_refusal(&core.db, ctx, "child.read", found.ok_or(AppError::NotFound)).await?;
@@ -247,13 +241,7 @@ pub async fn search_children(
     last_name: Option<String>,
     date_of_birth: Option<NaiveDate>,
 ) -> AppResult<Vec<child::Model>> {
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        "child.search",
-        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
-    )
-    .await?;
+    super::allow_case(core, ctx, "child.search", CaseOperation::MashWork).await?;
     let mut query = child::Entity::find();
     match (nhs_number, last_name) {
         (Some(nhs), _) => {
@@ -297,13 +285,7 @@ pub async fn update_child(
     id: Uuid,
     details: ChildDetails,
 ) -> AppResult<ChildRecord> {
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        "child.update",
-        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
-    )
-    .await?;
+    super::allow_case(core, ctx, "child.update", CaseOperation::MashWork).await?;
     let details = details.validated("input")?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let existing = audit::on_refusal(
@@ -351,13 +333,7 @@ pub async fn link_children(
     related: Option<Uuid>,
     relationship: &str,
 ) -> AppResult<ChildRecord> {
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        "child.link",
-        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
-    )
-    .await?;
+    super::allow_case(core, ctx, "child.link", CaseOperation::MashWork).await?;
     if !matches!(relationship, "SIBLING" | "HOUSEHOLD") {
         return Err(AppError::bad_input(
             "relationship",

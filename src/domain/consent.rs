@@ -113,13 +113,7 @@ pub async fn record_consent(
     input: ConsentInput,
 ) -> AppResult<ContactView> {
     const ACTION: &str = "consent.record";
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        ACTION,
-        policy::authorize_case(&ctx.actor, CaseOperation::RecordConsent),
-    )
-    .await?;
+    super::allow_case(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
     let (existing, access) = contacts::scoped_contact(core, ctx, ACTION, contact_id).await?;
     if !policy::may_record_consent(&ctx.actor, &existing) {
         return audit::on_refusal(&core.db, ctx, ACTION, Err(AppError::NotFound)).await;
@@ -161,13 +155,7 @@ pub async fn withdraw_consent(
     consent_id: Uuid,
 ) -> AppResult<ContactView> {
     const ACTION: &str = "consent.withdraw";
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        ACTION,
-        policy::authorize_case(&ctx.actor, CaseOperation::RecordConsent),
-    )
-    .await?;
+    super::allow_case(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
     let found = consent::Entity::find_by_id(consent_id)
         .one(&core.db)
         .await?;
@@ -225,13 +213,7 @@ pub async fn request_override(
     justification: &str,
 ) -> AppResult<consent_override::Model> {
     const ACTION: &str = "override.request";
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        ACTION,
-        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
-    )
-    .await?;
+    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     if !OVERRIDE_REASONS.contains(&reason) {
         return Err(AppError::bad_input(
             "reason",
@@ -280,13 +262,7 @@ async fn scoped_override(
     action: &'static str,
     id: Uuid,
 ) -> AppResult<(consent_override::Model, contact::Model)> {
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        action,
-        policy::authorize_case(&ctx.actor, CaseOperation::DecideOverride),
-    )
-    .await?;
+    super::allow_case(core, ctx, action, CaseOperation::DecideOverride).await?;
     let found = consent_override::Entity::find_by_id(id)
         .one(&core.db)
         .await?;
@@ -416,13 +392,7 @@ pub async fn review_queue(
     ctx: &RequestCtx,
 ) -> AppResult<Vec<consent_override::Model>> {
     const ACTION: &str = "override.review_queue";
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        ACTION,
-        policy::authorize_case(&ctx.actor, CaseOperation::DecideOverride),
-    )
-    .await?;
+    super::allow_case(core, ctx, ACTION, CaseOperation::DecideOverride).await?;
     let pending = consent_override::Entity::find()
         .filter(consent_override::Column::ReviewStatus.eq("PENDING"))
         .order_by_asc(consent_override::Column::Id)

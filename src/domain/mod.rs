@@ -86,6 +86,23 @@ impl Actor {
     }
 }
 
+/// Asks the policy whether the caller's role may ever perform `operation`; a refusal is
+/// audited under `action` before it is returned.
+pub async fn allow_case(
+    core: &crate::Core,
+    ctx: &RequestCtx,
+    action: &'static str,
+    operation: policy::CaseOperation,
+) -> crate::error::AppResult<()> {
+    audit::on_refusal(
+        &core.db,
+        ctx,
+        action,
+        policy::authorize_case(&ctx.actor, operation),
+    )
+    .await
+}
+
 /// The caller and the request, passed to every service call.
 #[derive(Clone, Debug)]
 pub struct RequestCtx {

@@ -113,13 +113,7 @@ pub async fn send_request(
     input: NewRequest,
 ) -> AppResult<RequestView> {
     const ACTION: &str = "request.send";
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        ACTION,
-        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
-    )
-    .await?;
+    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let (contact, _) = contacts::scoped_contact(core, ctx, ACTION, input.contact_id).await?;
     let to_agency = match input.to_agency_id {
         Some(id) => agency::Entity::find_by_id(id).one(&core.db).await?,
@@ -330,6 +324,20 @@ fn validate_disclosure(i: usize, input: &DisclosureInput) -> AppResult<ValidDisc
     })
 }
 
+/// A request to the caller's agency that it may answer, or an audited NOT_FOUND.
+async fn answerable_request(
+    core: &Core,
+    ctx: &RequestCtx,
+    action: &'static str,
+    id: Uuid,
+) -> AppResult<information_request::Model> {
+    let found = information_request::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .filter(|r| policy::may_answer_request(&ctx.actor, r));
+    audit::on_refusal(&core.db, ctx, action, found.ok_or(AppError::NotFound)).await
+}
+
 /// A partner answers a request with one or more disclosures.
 pub async fn respond(
     core: &Core,
@@ -339,18 +347,8 @@ pub async fn respond(
     idempotency_key: Option<String>,
 ) -> AppResult<RequestView> {
     const ACTION: &str = "request.respond";
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        ACTION,
-        policy::authorize_case(&ctx.actor, CaseOperation::RespondToRequests),
-    )
-    .await?;
-    let found = information_request::Entity::find_by_id(request_id)
-        .one(&core.db)
-        .await?
-        .filter(|r| policy::may_answer_request(&ctx.actor, r));
-    let request = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    super::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
+    let request = answerable_request(core, ctx, ACTION, request_id).await?;
     if disclosures.is_empty() {
         return Err(AppError::bad_input(
             "disclosures",
@@ -450,18 +448,8 @@ pub async fn decline(
     reason: &str,
 ) -> AppResult<RequestView> {
     const ACTION: &str = "request.decline";
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        ACTION,
-        policy::authorize_case(&ctx.actor, CaseOperation::RespondToRequests),
-    )
-    .await?;
-    let found = information_request::Entity::find_by_id(request_id)
-        .one(&core.db)
-        .await?
-        .filter(|r| policy::may_answer_request(&ctx.actor, r));
-    let request = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    super::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
+    let request = answerable_request(core, ctx, ACTION, request_id).await?;
     let reason = required_text("reason", reason, 2000)?;
     if request.status != "OPEN" {
         return Err(AppError::conflict(
@@ -501,13 +489,7 @@ pub async fn share_onward(
     authorisation: Option<String>,
 ) -> AppResult<disclosure::Model> {
     const ACTION: &str = "disclosure.share_onward";
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        ACTION,
-        policy::authorize_case(&ctx.actor, CaseOperation::MashWork),
-    )
-    .await?;
+    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let found = disclosure::Entity::find_by_id(disclosure_id)
         .one(&core.db)
         .await?
