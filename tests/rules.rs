@@ -237,3 +237,40 @@ async fn decision_clocks_follow_the_calendar_an_admin_can_extend() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mash_queue_filters_by_status_overdue_and_source_and_sorts_by_due_time() {
+    each_backend(|server| async move {
+        let school = server.login("school.referrer").await;
+        let police = server.login("police.referrer").await;
+        let manager = server.login("mash.manager").await;
+        let refused = json!({ "position": "REFUSED" });
+        let now = chrono::Utc::now().to_rfc3339();
+        let recent = id(&server.gql(Some(&school), SUBMIT, input(refused.clone(), false, &now)).await, "submitContact");
+        let old = id(&server.gql(Some(&police), SUBMIT, input(refused.clone(), false, "2026-11-02T09:00:00Z")).await, "submitContact");
+        let older = id(&server.gql(Some(&school), SUBMIT, input(refused, false, "2026-10-05T09:00:00Z")).await, "submitContact");
+        let queue = "query($o: Boolean, $s: ContactStatus, $a: ID) { contacts(overdue: $o, status: $s, sourceAgencyId: $a) { totalCount edges { node { id overdue } } } }";
+        let ids = |body: &Value| -> Vec<String> {
+            body["data"]["contacts"]["edges"].as_array().unwrap_or_else(|| panic!("{body}")).iter().map(|e| e["node"]["id"].as_str().unwrap().to_string()).collect()
+        };
+        let all = server.gql(Some(&manager), queue, json!({})).await;
+        assert_eq!(ids(&all), vec![older.clone(), old.clone(), recent.clone()], "sorted by due time");
+        let overdue = server.gql(Some(&manager), queue, json!({ "o": true })).await;
+        assert_eq!(ids(&overdue), vec![older.clone(), old.clone()]);
+        assert_eq!(overdue["data"]["contacts"]["totalCount"], 2);
+        let in_time = server.gql(Some(&manager), queue, json!({ "o": false })).await;
+        assert_eq!(ids(&in_time), vec![recent.clone()]);
+        let police_agency = agency(&server, "West Midlands Police").await;
+        let from_police = server.gql(Some(&manager), queue, json!({ "a": police_agency })).await;
+        assert_eq!(ids(&from_police), vec![old.clone()]);
+        let awaiting = server.gql(Some(&manager), queue, json!({ "s": "AWAITING_CONSENT" })).await;
+        assert_eq!(awaiting["data"]["contacts"]["totalCount"], 3);
+        // Pages follow the same order.
+        let first = server.gql(Some(&manager), "{ contacts(first: 2) { pageInfo { endCursor hasNextPage } edges { node { id } } } }", json!({})).await;
+        let cursor = first["data"]["contacts"]["pageInfo"]["endCursor"].as_str().unwrap().to_string();
+        assert_eq!(first["data"]["contacts"]["pageInfo"]["hasNextPage"], true);
+        let next = server.gql(Some(&manager), "query($c: String) { contacts(first: 2, after: $c) { edges { node { id } } } }", json!({ "c": cursor })).await;
+        assert_eq!(ids(&next), vec![recent]);
+    })
+    .await;
+}
