@@ -204,6 +204,13 @@ fn operations(s: &Scenario) -> Vec<Operation> {
             Forbidden
         }
     }
+    fn mash_or_auditor(c: &str) -> Expect {
+        if MASH.contains(&c) || c == "auditor" {
+            Allowed
+        } else {
+            Forbidden
+        }
+    }
     fn read_contact(c: &str) -> Expect {
         match c {
             _ if MASH.contains(&c) || c == "school.referrer" => Allowed,
@@ -261,6 +268,12 @@ fn operations(s: &Scenario) -> Vec<Operation> {
         ("contact", "query($id: ID!) { contact(id: $id) { id } }".into(), json!({ "id": s.contact }), read_contact),
         ("contacts", "{ contacts { totalCount } }".into(), json!({}), list_contacts),
         ("child", "query($id: ID!) { child(id: $id) { id } }".into(), json!({ "id": s.child }), mash_only),
+        (
+            "childIdentifiers",
+            "query($id: ID!) { childIdentifiers(id: $id) { id nhsNumber } }".into(),
+            json!({ "id": s.child }),
+            mash_or_auditor,
+        ),
         ("searchChildren", "{ searchChildren(lastName: \"Matrixchild\") { id } }".into(), json!({}), mash_only),
         ("informationRequest", "query($id: ID!) { informationRequest(id: $id) { id } }".into(), json!({ "id": s.request }), read_request),
         ("informationRequests", "{ informationRequests { totalCount } }".into(), json!({}), list_requests),

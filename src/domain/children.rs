@@ -233,6 +233,29 @@ pub async fn get_child(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<Chi
     Ok(record)
 }
 
+/// A child's identifiers and nothing else (AUDITOR, and MASH staff): what an information-
+/// governance check needs to match a record, without names or case content. Audited.
+pub async fn get_child_identifiers(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+) -> AppResult<child::Model> {
+    const ACTION: &str = "child.read_identifiers";
+    super::allow_case(core, ctx, ACTION, CaseOperation::ReadChildIdentifiers).await?;
+    let found = child::Entity::find_by_id(id).one(&core.db).await?;
+    let child = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    audit::record_alone(
+        &core.db,
+        ctx,
+        AuditEntry::success(ACTION)
+            .entity("Child", id)
+            .children([id])
+            .purpose("audit"),
+    )
+    .await?;
+    Ok(child)
+}
+
 /// MASH staff search children by NHS number, or by last name (and date of birth).
 pub async fn search_children(
     core: &Core,

@@ -125,6 +125,8 @@ pub enum CaseOperation {
     RespondToRequests,
     ChildAccessLog,
     DisclosureAccessLog,
+    /// A child's identifiers only (NHS number, UPN, police and local ids): MASH staff and auditors.
+    ReadChildIdentifiers,
 }
 
 pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> {
@@ -145,6 +147,10 @@ pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> 
                 || has_scope(actor, "contacts:submit")
         }
         CaseOperation::MashWork => mash,
+        CaseOperation::ReadChildIdentifiers => {
+            mash || (actor.has_role(Role::Auditor)
+                && actor.agency.as_ref().is_some_and(|a| a.hosts_mash))
+        }
         CaseOperation::RecordConsent => {
             mash || is_partner_officer(actor) || actor.has_role(Role::Referrer)
         }

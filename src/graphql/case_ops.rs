@@ -3,8 +3,8 @@ use async_graphql::{Context, InputObject, Object, Result, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::case_types::{
-    disclosure_items, BankHoliday, Child, ConsentOverride, Contact, Disclosure, DisclosureItem,
-    InformationRequest,
+    disclosure_items, BankHoliday, Child, ChildIdentifiers, ConsentOverride, Contact, Disclosure,
+    DisclosureItem, InformationRequest,
 };
 use super::codes::*;
 use super::types::{connection, AuditEvent, Connection};
@@ -218,6 +218,14 @@ impl CaseQuery {
                 .await?
                 .into(),
         )
+    }
+
+    /// A child's identifiers only (AUDITOR and MASH staff; audited).
+    async fn child_identifiers(&self, ctx: &Context<'_>, id: ID) -> Result<ChildIdentifiers> {
+        let (core, request) = env(ctx);
+        Ok(ChildIdentifiers(
+            children::get_child_identifiers(core, request, ids::target("Child", &id)).await?,
+        ))
     }
 
     /// Find children by NHS number, or by last name and date of birth (MASH staff; at most 50).

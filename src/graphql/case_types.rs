@@ -589,3 +589,27 @@ impl From<entity::bank_holiday::Model> for BankHoliday {
         }
     }
 }
+
+/// A child's identifiers only: no names, address or case content (for auditors).
+pub struct ChildIdentifiers(pub child::Model);
+
+#[Object]
+impl ChildIdentifiers {
+    async fn id(&self) -> ID {
+        ids::encode("Child", self.0.id)
+    }
+    /// Ten digits.
+    async fn nhs_number(&self) -> Option<&str> {
+        self.0.nhs_number.as_deref()
+    }
+    /// Unique Pupil Number.
+    async fn upn(&self) -> Option<&str> {
+        self.0.upn.as_deref()
+    }
+    async fn police_id(&self) -> Option<&str> {
+        self.0.police_id.as_deref()
+    }
+    async fn local_id(&self) -> Option<&str> {
+        self.0.local_id.as_deref()
+    }
+}
