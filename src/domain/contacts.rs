@@ -276,43 +276,63 @@ pub async fn load_view<C: ConnectionTrait>(
     contact: contact::Model,
     access: ContactAccess,
 ) -> AppResult<ContactView> {
-    let agency = agency::Entity::find_by_id(contact.agency_id)
-        .one(conn)
+    load_views(conn, ctx, vec![(contact, access)])
         .await?
-        .ok_or(AppError::NotFound)?;
-    let consents = consent::Entity::find()
-        .filter(consent::Column::ContactId.eq(contact.id))
-        .order_by_asc(consent::Column::Id)
-        .all(conn)
-        .await?;
-    let mut view = ContactView {
-        contact,
-        access,
-        agency,
-        child: None,
-        consents,
-        overrides: vec![],
-        requests: vec![],
-        disclosures: vec![],
-        agency_names: HashMap::new(),
-    };
-    if access == ContactAccess::Mash {
-        let id = view.contact.id;
-        view.child = child::Entity::find_by_id(view.contact.child_id)
-            .one(conn)
-            .await?;
-        view.overrides = consent_override::Entity::find()
-            .filter(consent_override::Column::ContactId.eq(id))
+        .pop()
+        .ok_or(AppError::NotFound)
+}
+
+/// Rows grouped by contact id.
+fn by_contact<T>(rows: Vec<T>, contact_of: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in rows {
+        grouped.entry(contact_of(&row)).or_default().push(row);
+    }
+    grouped
+}
+
+/// The views of several contacts in a fixed number of queries (a page of the queue costs
+/// the same round trips as one contact). Only MASH-access rows load the MASH-only parts.
+pub async fn load_views<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &RequestCtx,
+    rows: Vec<(contact::Model, ContactAccess)>,
+) -> AppResult<Vec<ContactView>> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let mash_rows = || rows.iter().filter(|(_, a)| *a == ContactAccess::Mash);
+    let all_ids: Vec<Uuid> = rows.iter().map(|(c, _)| c.id).collect();
+    let mash_ids: Vec<Uuid> = mash_rows().map(|(c, _)| c.id).collect();
+    let child_ids: Vec<Uuid> = mash_rows().map(|(c, _)| c.child_id).collect();
+    let mut consents = by_contact(
+        consent::Entity::find()
+            .filter(consent::Column::ContactId.is_in(all_ids))
+            .order_by_asc(consent::Column::Id)
+            .all(conn)
+            .await?,
+        |c| c.contact_id,
+    );
+    let (mut overrides, mut requests, mut disclosures, children) = if mash_ids.is_empty() {
+        (
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::new(),
+        )
+    } else {
+        let overrides = consent_override::Entity::find()
+            .filter(consent_override::Column::ContactId.is_in(mash_ids.clone()))
             .order_by_asc(consent_override::Column::Id)
             .all(conn)
             .await?;
-        view.requests = information_request::Entity::find()
-            .filter(information_request::Column::ContactId.eq(id))
+        let requests = information_request::Entity::find()
+            .filter(information_request::Column::ContactId.is_in(mash_ids.clone()))
             .order_by_asc(information_request::Column::Id)
             .all(conn)
             .await?;
-        view.disclosures = disclosure::Entity::find()
-            .filter(disclosure::Column::ContactId.eq(id))
+        let disclosures = disclosure::Entity::find()
+            .filter(disclosure::Column::ContactId.is_in(mash_ids))
             .order_by_asc(disclosure::Column::Id)
             .all(conn)
             .await?
@@ -322,10 +342,65 @@ pub async fn load_view<C: ConnectionTrait>(
                 (d, visibility)
             })
             .filter(|(_, v)| *v != DisclosureVisibility::Hidden)
+            .collect::<Vec<_>>();
+        let children: HashMap<Uuid, child::Model> = child::Entity::find()
+            .filter(child::Column::Id.is_in(child_ids))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
             .collect();
-        view.agency_names = agency_names(conn, &view.disclosures).await?;
+        (
+            by_contact(overrides, |o| o.contact_id),
+            by_contact(requests, |r| r.contact_id),
+            by_contact(disclosures, |(d, _)| d.contact_id),
+            children,
+        )
+    };
+    // Submitting agencies and the agencies that disclosures name, in one query.
+    let mut agency_ids: Vec<Uuid> = rows.iter().map(|(c, _)| c.agency_id).collect();
+    for (d, _) in disclosures.values().flatten() {
+        agency_ids.push(d.supplied_by_agency_id);
+        agency_ids.extend(d.to_agency_id);
     }
-    Ok(view)
+    let agencies: HashMap<Uuid, agency::Model> = agency::Entity::find()
+        .filter(agency::Column::Id.is_in(agency_ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let mut views = Vec::with_capacity(rows.len());
+    for (contact, access) in rows {
+        let id = contact.id;
+        let agency = agencies
+            .get(&contact.agency_id)
+            .cloned()
+            .ok_or(AppError::NotFound)?;
+        let child = children
+            .get(&contact.child_id)
+            .cloned()
+            .filter(|_| access == ContactAccess::Mash);
+        let disclosures = disclosures.remove(&id).unwrap_or_default();
+        let agency_names = disclosures
+            .iter()
+            .flat_map(|(d, _)| [Some(d.supplied_by_agency_id), d.to_agency_id])
+            .flatten()
+            .filter_map(|a| agencies.get(&a).map(|m| (a, m.name.clone())))
+            .collect();
+        views.push(ContactView {
+            contact,
+            access,
+            agency,
+            child,
+            consents: consents.remove(&id).unwrap_or_default(),
+            overrides: overrides.remove(&id).unwrap_or_default(),
+            requests: requests.remove(&id).unwrap_or_default(),
+            disclosures,
+            agency_names,
+        });
+    }
+    Ok(views)
 }
 
 /// The audit entry of a response that returns this view.
@@ -558,11 +633,14 @@ pub async fn list_contacts(
         .await?;
     let has_next_page = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        let access = policy::contact_access(&ctx.actor, &row).ok_or(AppError::NotFound)?;
-        items.push(load_view(&core.db, ctx, row, access).await?);
-    }
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            let access = policy::contact_access(&ctx.actor, &row).ok_or(AppError::NotFound)?;
+            Ok((row, access))
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let items = load_views(&core.db, ctx, rows).await?;
     let mut entry =
         AuditEntry::success("contact.list").children(items.iter().map(|v| v.contact.child_id));
     entry = entry.purpose(if policy::is_mash_staff(&ctx.actor) {
