@@ -270,6 +270,40 @@ async fn duplicates_link_to_the_known_child_without_telling_the_submitter() {
     .await;
 }
 
+/// Sends the same submission `n` times at once; the contact id each answer carries.
+async fn submit_concurrently(
+    server: &TestServer,
+    token: &str,
+    input: &Value,
+    n: usize,
+) -> Vec<Option<String>> {
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (http, url) = (server.http.clone(), server.url("/graphql"));
+        let (token, input) = (token.to_string(), input.clone());
+        tasks.push(tokio::spawn(async move {
+            let body: Value = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "query": SUBMIT, "variables": { "input": input } }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["data"]["submitContact"]["id"]
+                .as_str()
+                .map(str::to_string)
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap());
+    }
+    ids
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_with_an_idempotency_key_return_the_first_contact() {
     each_backend(|server| async move {
@@ -287,62 +321,18 @@ async fn retries_with_an_idempotency_key_return_the_first_contact() {
             .to_string();
         assert_eq!(first["data"]["submitContact"]["sourceCode"], "6");
         // Concurrent retries: one contact.
-        let mut tasks = Vec::new();
-        for _ in 0..6 {
-            let http = server.http.clone();
-            let url = server.url("/graphql");
-            let client = client.clone();
-            let input = input.clone();
-            tasks.push(tokio::spawn(async move {
-                let body: Value = http
-                    .post(url)
-                    .bearer_auth(client)
-                    .json(&json!({ "query": SUBMIT, "variables": { "input": input } }))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                body["data"]["submitContact"]["id"]
-                    .as_str()
-                    .map(str::to_string)
-            }));
-        }
-        for task in tasks {
-            assert_eq!(task.await.unwrap().as_deref(), Some(id.as_str()));
+        for submitted in submit_concurrently(&server, &client, &input, 6).await {
+            assert_eq!(submitted.as_deref(), Some(id.as_str()));
         }
         assert_eq!(contact::Entity::find().count(server.db()).await.unwrap(), 1);
 
         // Concurrent first attempts with a fresh key: still one contact.
         input["idempotencyKey"] = json!("wmp-incident-2026-5678");
-        let mut tasks = Vec::new();
-        for _ in 0..6 {
-            let http = server.http.clone();
-            let url = server.url("/graphql");
-            let client = client.clone();
-            let input = input.clone();
-            tasks.push(tokio::spawn(async move {
-                let body: Value = http
-                    .post(url)
-                    .bearer_auth(client)
-                    .json(&json!({ "query": SUBMIT, "variables": { "input": input } }))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                body["data"]["submitContact"]["id"]
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| panic!("{body}"))
-            }));
-        }
-        let mut ids = Vec::new();
-        for task in tasks {
-            ids.push(task.await.unwrap());
-        }
+        let mut ids: Vec<String> = submit_concurrently(&server, &client, &input, 6)
+            .await
+            .into_iter()
+            .map(|id| id.expect("every concurrent first attempt answers with the contact"))
+            .collect();
         ids.dedup();
         assert_eq!(ids.len(), 1, "{ids:?}");
         assert_eq!(contact::Entity::find().count(server.db()).await.unwrap(), 2);
