@@ -15,5 +15,7 @@ pub mod disclosure;
 pub mod idempotency_key;
 pub mod information_request;
 pub mod login_throttle;
+pub mod missing_episode;
 pub mod refresh_token;
+pub mod return_home_interview;
 pub mod user;

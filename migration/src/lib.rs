@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_identity;
 mod m20261126_000002_mash;
+mod m20261126_000003_missing;
 
 pub struct Migrator;
 
@@ -12,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_identity::Migration),
             Box::new(m20261126_000002_mash::Migration),
+            Box::new(m20261126_000003_missing::Migration),
         ]
     }
 }

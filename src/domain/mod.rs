@@ -10,6 +10,7 @@ pub mod contacts;
 pub mod idempotency;
 pub mod identifiers;
 pub mod identity;
+pub mod missing;
 pub mod page;
 pub mod policy;
 pub mod requests;

@@ -1,6 +1,6 @@
 //! The one access policy (DESIGN.md "Access policy"). Services ask it before they touch
 //! anything; nothing reads or changes records around it.
-use entity::{agency, contact, disclosure, information_request};
+use entity::{agency, contact, disclosure, information_request, missing_episode};
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
@@ -127,6 +127,10 @@ pub enum CaseOperation {
     DisclosureAccessLog,
     /// A child's identifiers only (NHS number, UPN, police and local ids): MASH staff and auditors.
     ReadChildIdentifiers,
+    /// Report missing episodes and returns: a police agency's MASH desk, clients `missing:report`.
+    ReportMissing,
+    /// Read missing episodes: MASH staff (all), the reporting police (their own).
+    ReadMissing,
 }
 
 pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> {
@@ -147,6 +151,8 @@ pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> 
                 || has_scope(actor, "contacts:submit")
         }
         CaseOperation::MashWork => mash,
+        CaseOperation::ReportMissing => reports_missing(actor),
+        CaseOperation::ReadMissing => mash || reports_missing(actor),
         CaseOperation::ReadChildIdentifiers => {
             mash || (actor.has_role(Role::Auditor)
                 && actor.agency.as_ref().is_some_and(|a| a.hosts_mash))
@@ -332,4 +338,27 @@ pub fn may_read_disclosure_access_log(actor: &Actor, disclosure: &disclosure::Mo
     manager
         || auditor
         || (is_partner_officer(actor) && same_agency(actor, disclosure.supplied_by_agency_id))
+}
+
+/// A police agency's MASH desk, or a client holding `missing:report`.
+fn reports_missing(actor: &Actor) -> bool {
+    let police = actor.agency.as_ref().is_some_and(|a| a.kind == "POLICE");
+    (is_partner_officer(actor) && police) || has_scope(actor, "missing:report")
+}
+
+/// Missing episodes a caller may see: MASH staff all; the police those their agency reported.
+pub fn missing_scope(actor: &Actor) -> Condition {
+    if is_mash_staff(actor) {
+        return Condition::all();
+    }
+    match actor.agency_id() {
+        Some(agency) if reports_missing(actor) => {
+            Condition::all().add(missing_episode::Column::AgencyId.eq(agency))
+        }
+        _ => Condition::any(),
+    }
+}
+
+pub fn may_see_episode(actor: &Actor, episode: &missing_episode::Model) -> bool {
+    is_mash_staff(actor) || (reports_missing(actor) && same_agency(actor, episode.agency_id))
 }

@@ -4,6 +4,7 @@ mod case_ops;
 pub mod case_types;
 pub mod codes;
 pub mod ids;
+mod missing_ops;
 mod mutation;
 mod query;
 pub mod types;
@@ -18,11 +19,19 @@ use async_graphql::{Context, EmptySubscription, MergedObject, Schema, ServerResu
 
 /// Every query: identity and administration, and the MASH workflow.
 #[derive(MergedObject, Default)]
-pub struct Query(query::IdentityQuery, case_ops::CaseQuery);
+pub struct Query(
+    query::IdentityQuery,
+    case_ops::CaseQuery,
+    missing_ops::MissingQuery,
+);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::IdentityMutation, case_ops::CaseMutation);
+pub struct Mutation(
+    mutation::IdentityMutation,
+    case_ops::CaseMutation,
+    missing_ops::MissingMutation,
+);
 
 use crate::domain::RequestCtx;
 use crate::Core;

@@ -1,0 +1,451 @@
+//! Missing children: episodes reported by the police (singly or in batches, each item with
+//! its own idempotency key and its own result), returns, and the return home interview due
+//! 72 hours after the return.
+use chrono::{DateTime, Duration, Utc};
+use entity::{missing_episode, return_home_interview as rhi};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, AuditEntry};
+use super::children::{self, ChildDetails};
+use super::contacts::event_time;
+use super::idempotency::{self, Outcome};
+use super::page::{Page, PageRequest};
+use super::policy::{self, CaseOperation};
+use super::RequestCtx;
+use crate::db::begin_write;
+use crate::error::{AppError, AppResult};
+use crate::Core;
+
+pub const RISK_GRADES: [&str; 4] = ["HIGH", "MEDIUM", "LOW", "NO_APPARENT_RISK"];
+pub const MAX_BATCH: usize = 500;
+pub const LATE_REASONS: [&str; 4] = [
+    "POLICE_NOTIFICATION_DELAY",
+    "EARLIEST_CONVENIENCE",
+    "NON_ENGAGEMENT",
+    "MISSING_AGAIN",
+];
+pub const NOT_OFFERED_REASONS: [&str; 4] = [
+    "MISSING_AGAIN_WITHIN_72_HOURS",
+    "TRIAGED_NO_APPARENT_RISK",
+    "IN_CUSTODY",
+    "WHEREABOUTS_UNKNOWN",
+];
+/// A child missing this many times in 30 days is flagged.
+pub const REPEAT_THRESHOLD: u64 = 3;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EpisodeInput {
+    pub child: ChildDetails,
+    pub reported_missing_at: DateTime<Utc>,
+    /// Validated here, not by the schema, so one bad item in a batch fails alone.
+    pub risk_grade: String,
+    pub la_notified_at: Option<DateTime<Utc>>,
+    pub returned_at: Option<DateTime<Utc>>,
+    pub return_notified_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+}
+
+/// An episode with its interview and, for MASH staff, how often the child went missing.
+pub struct EpisodeView {
+    pub episode: missing_episode::Model,
+    pub interview: Option<rhi::Model>,
+    /// Episodes of this child reported in the 30 days up to this one (MASH staff only).
+    pub recent_episodes: Option<u64>,
+}
+
+fn validate(prefix: &str, input: &EpisodeInput) -> AppResult<ChildDetails> {
+    let f = |name: &str| format!("{prefix}{name}");
+    let child = input.child.clone().validated(&f("child"))?;
+    if !RISK_GRADES.contains(&input.risk_grade.as_str()) {
+        return Err(AppError::bad_input(
+            &f("riskGrade"),
+            "must be HIGH, MEDIUM, LOW or NO_APPARENT_RISK",
+        ));
+    }
+    let reported = event_time(&f("reportedMissingAt"), Some(input.reported_missing_at))?;
+    for (name, at) in [
+        ("laNotifiedAt", input.la_notified_at),
+        ("returnedAt", input.returned_at),
+    ] {
+        if let Some(at) = at {
+            event_time(&f(name), Some(at))?;
+            if at < reported {
+                return Err(AppError::bad_input(
+                    &f(name),
+                    "cannot be before the child was reported missing",
+                ));
+            }
+        }
+    }
+    match (input.returned_at, input.return_notified_at) {
+        (None, Some(_)) => {
+            return Err(AppError::bad_input(
+                &f("returnNotifiedAt"),
+                "needs returnedAt",
+            ))
+        }
+        (Some(returned), Some(notified)) if notified < returned => {
+            return Err(AppError::bad_input(
+                &f("returnNotifiedAt"),
+                "cannot be before the return",
+            ))
+        }
+        (_, Some(notified)) => {
+            event_time(&f("returnNotifiedAt"), Some(notified))?;
+        }
+        _ => {}
+    }
+    Ok(child)
+}
+
+async fn interview_for<C: ConnectionTrait>(
+    conn: &C,
+    episode: &missing_episode::Model,
+) -> AppResult<Option<rhi::Model>> {
+    Ok(rhi::Entity::find()
+        .filter(rhi::Column::EpisodeId.eq(episode.id))
+        .one(conn)
+        .await?)
+}
+
+async fn open_interview<C: ConnectionTrait>(
+    conn: &C,
+    episode: &missing_episode::Model,
+    returned_at: DateTime<Utc>,
+) -> AppResult<()> {
+    rhi::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        episode_id: Set(episode.id),
+        child_id: Set(episode.child_id),
+        // 72 clock hours from the return, not from its notification.
+        due_at: Set(returned_at + Duration::hours(72)),
+        offered_at: Set(None),
+        outcome: Set(None),
+        completed_at: Set(None),
+        late_reason: Set(None),
+        not_offered_reason: Set(None),
+        recorded_at: Set(Utc::now()),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+async fn view<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &RequestCtx,
+    episode: missing_episode::Model,
+) -> AppResult<EpisodeView> {
+    let interview = interview_for(conn, &episode).await?;
+    let recent_episodes = if policy::is_mash_staff(&ctx.actor) {
+        Some(
+            missing_episode::Entity::find()
+                .filter(missing_episode::Column::ChildId.eq(episode.child_id))
+                .filter(
+                    missing_episode::Column::ReportedMissingAt
+                        .gte(episode.reported_missing_at - Duration::days(30)),
+                )
+                .filter(missing_episode::Column::ReportedMissingAt.lte(episode.reported_missing_at))
+                .count(conn)
+                .await?,
+        )
+    } else {
+        None
+    };
+    Ok(EpisodeView {
+        episode,
+        interview,
+        recent_episodes,
+    })
+}
+
+/// One episode, in its own transaction: idempotent by its key, matched to the MASH's child.
+async fn store(
+    core: &Core,
+    ctx: &RequestCtx,
+    input: &EpisodeInput,
+    child: ChildDetails,
+) -> AppResult<EpisodeView> {
+    let actor = &ctx.actor;
+    let agency = actor.agency_id().ok_or(AppError::Forbidden)?;
+    let txn = begin_write(&core.db).await?;
+    let claim = match &input.idempotency_key {
+        Some(key) => {
+            let payload =
+                serde_json::to_value(input).map_err(|e| AppError::Internal(e.to_string()))?;
+            match idempotency::check(&txn, actor, "reportMissingEpisode", key, &payload).await? {
+                Outcome::Replay(id) => {
+                    let id = Uuid::parse_str(&id).map_err(|e| AppError::Internal(e.to_string()))?;
+                    let episode = missing_episode::Entity::find_by_id(id)
+                        .one(&txn)
+                        .await?
+                        .ok_or(AppError::NotFound)?;
+                    let view = view(&txn, ctx, episode).await?;
+                    audit::record(&txn, ctx, entry("missing.report.replay", &view)).await?;
+                    txn.commit().await?;
+                    return Ok(view);
+                }
+                Outcome::Fresh(claim) => Some(claim),
+            }
+        }
+        None => None,
+    };
+    let (record, _) = children::find_or_create(&txn, &child).await?;
+    let episode = missing_episode::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        child_id: Set(record.id),
+        agency_id: Set(agency),
+        reported_by: Set(actor.id.unwrap_or_default()),
+        child_as_reported: Set(serde_json::to_string(&child).unwrap_or_default()),
+        reported_missing_at: Set(input.reported_missing_at),
+        risk_grade: Set(input.risk_grade.clone()),
+        la_notified_at: Set(input.la_notified_at),
+        returned_at: Set(input.returned_at),
+        return_notified_at: Set(input.return_notified_at),
+        recorded_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    if let Some(returned) = input.returned_at {
+        open_interview(&txn, &episode, returned).await?;
+    }
+    if let Some(claim) = claim {
+        if !idempotency::complete(&txn, claim, episode.id).await? {
+            // A concurrent report with the same key won: report its episode instead.
+            txn.rollback().await?;
+            return Box::pin(store(core, ctx, input, child)).await;
+        }
+    }
+    let view = view(&txn, ctx, episode).await?;
+    audit::record(&txn, ctx, entry("missing.report", &view)).await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+fn entry(action: &'static str, view: &EpisodeView) -> AuditEntry {
+    AuditEntry::success(action)
+        .entity("MissingEpisode", view.episode.id)
+        .children([view.episode.child_id])
+        .purpose("safeguarding.missing")
+        .detail(json!({ "riskGrade": view.episode.risk_grade }))
+}
+
+pub async fn report(core: &Core, ctx: &RequestCtx, input: EpisodeInput) -> AppResult<EpisodeView> {
+    super::allow_case(core, ctx, "missing.report", CaseOperation::ReportMissing).await?;
+    let child = validate("input.", &input)?;
+    store(core, ctx, &input, child).await
+}
+
+/// A batch: each item validated and stored on its own; bad items fail alone.
+pub async fn report_batch(
+    core: &Core,
+    ctx: &RequestCtx,
+    inputs: Vec<EpisodeInput>,
+) -> AppResult<Vec<AppResult<EpisodeView>>> {
+    super::allow_case(core, ctx, "missing.report", CaseOperation::ReportMissing).await?;
+    if inputs.is_empty() || inputs.len() > MAX_BATCH {
+        return Err(AppError::bad_input(
+            "episodes",
+            format!("give 1–{MAX_BATCH} episodes"),
+        ));
+    }
+    let mut results = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let result = match validate(&format!("episodes[{i}]."), input) {
+            Ok(child) => store(core, ctx, input, child).await,
+            Err(err) => Err(err),
+        };
+        results.push(result);
+    }
+    Ok(results)
+}
+
+/// The police record (or correct) a return; the interview clock starts at the return.
+pub async fn record_return(
+    core: &Core,
+    ctx: &RequestCtx,
+    episode_id: Uuid,
+    returned_at: DateTime<Utc>,
+    return_notified_at: Option<DateTime<Utc>>,
+) -> AppResult<EpisodeView> {
+    const ACTION: &str = "missing.return";
+    super::allow_case(core, ctx, ACTION, CaseOperation::ReportMissing).await?;
+    let found = missing_episode::Entity::find_by_id(episode_id)
+        .one(&core.db)
+        .await?
+        .filter(|e| policy::may_see_episode(&ctx.actor, e));
+    let episode = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    event_time("returnedAt", Some(returned_at))?;
+    if returned_at < episode.reported_missing_at {
+        return Err(AppError::bad_input(
+            "returnedAt",
+            "cannot be before the child was reported missing",
+        ));
+    }
+    if let Some(notified) = return_notified_at {
+        event_time("returnNotifiedAt", Some(notified))?;
+        if notified < returned_at {
+            return Err(AppError::bad_input(
+                "returnNotifiedAt",
+                "cannot be before the return",
+            ));
+        }
+    }
+    if episode.returned_at.is_some() {
+        return Err(AppError::conflict(
+            "episodeId",
+            "the return is already recorded",
+        ));
+    }
+    let txn = begin_write(&core.db).await?;
+    let mut active: missing_episode::ActiveModel = episode.into();
+    active.returned_at = Set(Some(returned_at));
+    active.return_notified_at = Set(return_notified_at);
+    let updated = active.update(&txn).await?;
+    open_interview(&txn, &updated, returned_at).await?;
+    let view = view(&txn, ctx, updated).await?;
+    audit::record(&txn, ctx, entry(ACTION, &view)).await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+pub struct InterviewInput {
+    pub outcome: String,
+    pub offered_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub late_reason: Option<String>,
+    pub not_offered_reason: Option<String>,
+}
+
+/// MASH staff record how a return home interview went.
+pub async fn record_interview(
+    core: &Core,
+    ctx: &RequestCtx,
+    episode_id: Uuid,
+    input: InterviewInput,
+) -> AppResult<EpisodeView> {
+    const ACTION: &str = "missing.interview";
+    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let found = missing_episode::Entity::find_by_id(episode_id)
+        .one(&core.db)
+        .await?;
+    let episode = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let interview = interview_for(&core.db, &episode)
+        .await?
+        .ok_or_else(|| AppError::conflict("episodeId", "the child's return is not recorded yet"))?;
+    let returned = episode.returned_at.unwrap_or(episode.reported_missing_at);
+    let mut active: rhi::ActiveModel = interview.clone().into();
+    if let Some(offered) = input.offered_at {
+        event_time("offeredAt", Some(offered))?;
+        active.offered_at = Set(Some(offered));
+    }
+    match input.outcome.as_str() {
+        "COMPLETED" => {
+            let completed = input.completed_at.ok_or_else(|| {
+                AppError::bad_input("completedAt", "required for a completed interview")
+            })?;
+            event_time("completedAt", Some(completed))?;
+            if completed < returned {
+                return Err(AppError::bad_input(
+                    "completedAt",
+                    "cannot be before the child's return",
+                ));
+            }
+            let late = completed > interview.due_at;
+            let reason = input.late_reason.filter(|_| late);
+            if late && !reason.as_deref().is_some_and(|r| LATE_REASONS.contains(&r)) {
+                return Err(AppError::bad_input(
+                    "lateReason",
+                    format!(
+                        "an interview out of timescale needs one of {}",
+                        LATE_REASONS.join(", ")
+                    ),
+                ));
+            }
+            active.completed_at = Set(Some(completed));
+            active.late_reason = Set(reason);
+        }
+        "NOT_OFFERED" => {
+            let reason = input
+                .not_offered_reason
+                .filter(|r| NOT_OFFERED_REASONS.contains(&r.as_str()));
+            let reason = reason.ok_or_else(|| {
+                AppError::bad_input(
+                    "notOfferedReason",
+                    format!("must be one of {}", NOT_OFFERED_REASONS.join(", ")),
+                )
+            })?;
+            active.not_offered_reason = Set(Some(reason));
+        }
+        "DECLINED" | "CARRIED_OVER" => {}
+        _ => {
+            return Err(AppError::bad_input(
+                "outcome",
+                "must be COMPLETED, DECLINED, NOT_OFFERED or CARRIED_OVER",
+            ))
+        }
+    }
+    active.outcome = Set(Some(input.outcome.clone()));
+    let txn = begin_write(&core.db).await?;
+    active.update(&txn).await?;
+    let view = view(&txn, ctx, episode).await?;
+    audit::record(
+        &txn,
+        ctx,
+        entry(ACTION, &view).detail(json!({ "outcome": input.outcome })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// Episodes the caller may see, newest first by id; MASH staff may filter by child.
+pub async fn list(
+    core: &Core,
+    ctx: &RequestCtx,
+    child: Option<Uuid>,
+    page: PageRequest,
+) -> AppResult<Page<EpisodeView>> {
+    const ACTION: &str = "missing.list";
+    super::allow_case(core, ctx, ACTION, CaseOperation::ReadMissing).await?;
+    let mut condition = Condition::all().add(policy::missing_scope(&ctx.actor));
+    if let Some(child) = child {
+        condition = condition.add(missing_episode::Column::ChildId.eq(child));
+    }
+    let total_count = missing_episode::Entity::find()
+        .filter(condition.clone())
+        .count(&core.db)
+        .await?;
+    let mut query = missing_episode::Entity::find()
+        .filter(condition)
+        .order_by_asc(missing_episode::Column::Id);
+    if let Some(after) = page.after {
+        query = query.filter(missing_episode::Column::Id.gt(after));
+    }
+    let mut rows = query.limit(page.first + 1).all(&core.db).await?;
+    let has_next_page = rows.len() as u64 > page.first;
+    rows.truncate(page.first as usize);
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        items.push(view(&core.db, ctx, row).await?);
+    }
+    let mut entry = AuditEntry::success(ACTION)
+        .purpose("safeguarding.missing")
+        .children(items.iter().map(|v| v.episode.child_id));
+    for v in &items {
+        entry = entry.reference("MissingEpisode", v.episode.id);
+    }
+    audit::record_alone(&core.db, ctx, entry).await?;
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
+}
