@@ -29,6 +29,9 @@ enum Scenario {
     ContactRead,
     /// Referrers submit contacts: a write with duplicate matching, the clock and its audit entry.
     Submit,
+    /// The police client sends batches of 500 missing episodes, one after another; prints
+    /// each batch's time (connections are ignored).
+    MissingBatch,
 }
 
 #[derive(Parser)]
@@ -144,6 +147,7 @@ async fn workload(
                 .collect();
             (bodies, tokens)
         }
+        Scenario::MissingBatch => unreachable!("batches are timed by run_batches"),
         Scenario::Submit => {
             for user in REFERRERS {
                 tokens.push(login(http, base, user).await);
@@ -360,6 +364,82 @@ async fn run_load(
     }
 }
 
+/// One batch of 500 missing episodes for distinct fictional children.
+fn missing_batch(batch: usize) -> Value {
+    let episodes: Vec<Value> = (0..500)
+        .map(|i| {
+            json!({
+                "child": { "firstName": format!("Missing{batch}x{i}"), "lastName": "Loadtest", "dateOfBirth": "2011-02-02", "gender": "NOT_STATED" },
+                "reportedMissingAt": "2026-09-01T08:00:00Z", "riskGrade": "MEDIUM",
+                "laNotifiedAt": "2026-09-01T10:00:00Z", "returnedAt": "2026-09-02T08:00:00Z",
+                "idempotencyKey": format!("bench-{batch}-{i}")
+            })
+        })
+        .collect();
+    json!({
+        "query": "mutation($e: [MissingEpisodeInput!]!) { reportMissingEpisodes(episodes: $e) { index error { code } } }",
+        "variables": { "e": episodes }
+    })
+}
+
+/// Times batches of 500 episodes sent one after another by the police client.
+async fn run_batches(base: &str, db: Db, batches: usize) {
+    let http = reqwest::Client::new();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "police-case-system"),
+        ("client_secret", "police-demo-secret"),
+    ];
+    let token: Value = http
+        .post(format!("{base}/oauth/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"]
+        .as_str()
+        .expect("police client token")
+        .to_string();
+    let mut times = Vec::new();
+    for batch in 0..batches {
+        let started = Instant::now();
+        let body: Value = http
+            .post(format!("{base}/graphql"))
+            .bearer_auth(&token)
+            .json(&missing_batch(batch))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let elapsed = started.elapsed().as_secs_f64();
+        let results = body["data"]["reportMissingEpisodes"]
+            .as_array()
+            .map(|r| r.len())
+            .unwrap_or(0);
+        let failed = body["data"]["reportMissingEpisodes"]
+            .as_array()
+            .map(|r| r.iter().filter(|i| !i["error"].is_null()).count())
+            .unwrap_or(500);
+        assert_eq!(results, 500, "batch answered: {body}");
+        times.push(elapsed);
+        println!("missing-batch {:<9} batch {batch:>2}: 500 episodes in {elapsed:.3} s, {failed} item errors", format!("{db:?}").to_lowercase());
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "missing-batch {:<9} {} batches of 500: min {:.3} s, median {:.3} s, max {:.3} s",
+        format!("{db:?}").to_lowercase(),
+        times.len(),
+        times[0],
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
@@ -372,6 +452,11 @@ async fn main() {
     );
     for db in dbs {
         let server = start_server(&args, db).await;
+        if args.scenario == Scenario::MissingBatch {
+            run_batches(&server.base, db, 10).await;
+            stop_server(&args, server).await;
+            continue;
+        }
         let http = reqwest::Client::new();
         let (bodies, tokens) = workload(args.scenario, &http, &server.base).await;
         let bodies = Arc::new(bodies);

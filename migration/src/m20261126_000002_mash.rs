@@ -194,12 +194,13 @@ impl MigrationTrait for Migration {
         manager
             .create_index(index("children_nhs", "children", &["nhs_number"]))
             .await?;
+        // Duplicate matching compares names case-insensitively: index that expression
+        // (both SQLite and PostgreSQL support expression indexes).
         manager
-            .create_index(index(
-                "children_name_dob",
-                "children",
-                &["last_name", "first_name", "date_of_birth"],
-            ))
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX children_name_dob ON children (lower(last_name), lower(first_name), date_of_birth)",
+            )
             .await?;
 
         manager
