@@ -148,6 +148,14 @@ pub async fn record_consent(
     Ok(view)
 }
 
+/// The contact a consent or override belongs to (None when there is no such record).
+async fn contact_of(core: &Core, contact_id: Option<Uuid>) -> AppResult<Option<contact::Model>> {
+    match contact_id {
+        Some(id) => Ok(contact::Entity::find_by_id(id).one(&core.db).await?),
+        None => Ok(None),
+    }
+}
+
 /// Withdrawing consent withdraws the open requests that relied on it.
 pub async fn withdraw_consent(
     core: &Core,
@@ -159,14 +167,7 @@ pub async fn withdraw_consent(
     let found = consent::Entity::find_by_id(consent_id)
         .one(&core.db)
         .await?;
-    let contact = match &found {
-        Some(c) => {
-            contact::Entity::find_by_id(c.contact_id)
-                .one(&core.db)
-                .await?
-        }
-        None => None,
-    };
+    let contact = contact_of(core, found.as_ref().map(|c| c.contact_id)).await?;
     let scoped = found.zip(contact).and_then(|(consent, contact)| {
         let access = policy::contact_access(&ctx.actor, &contact)
             .filter(|_| policy::may_record_consent(&ctx.actor, &contact))?;
@@ -266,14 +267,7 @@ async fn scoped_override(
     let found = consent_override::Entity::find_by_id(id)
         .one(&core.db)
         .await?;
-    let contact = match &found {
-        Some(o) => {
-            contact::Entity::find_by_id(o.contact_id)
-                .one(&core.db)
-                .await?
-        }
-        None => None,
-    };
+    let contact = contact_of(core, found.as_ref().map(|o| o.contact_id)).await?;
     audit::on_refusal(
         &core.db,
         ctx,
