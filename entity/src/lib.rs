@@ -1,5 +1,6 @@
 //! Database entities (sea-orm). The schema itself is owned by the `migration` crate.
 pub mod agency;
+pub mod assessment;
 pub mod audit_chain_head;
 pub mod audit_checkpoint;
 pub mod audit_event;
@@ -7,15 +8,20 @@ pub mod audit_event_ref;
 pub mod bank_holiday;
 pub mod child;
 pub mod child_link;
+pub mod child_protection_conference;
 pub mod client;
 pub mod consent;
 pub mod consent_override;
 pub mod contact;
 pub mod disclosure;
+pub mod early_help_episode;
 pub mod idempotency_key;
 pub mod information_request;
 pub mod login_throttle;
 pub mod missing_episode;
+pub mod referral;
 pub mod refresh_token;
 pub mod return_home_interview;
+pub mod section47_enquiry;
+pub mod strategy_discussion;
 pub mod user;

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_identity;
 mod m20261126_000002_mash;
 mod m20261126_000003_missing;
+mod m20261126_000004_outcomes;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_identity::Migration),
             Box::new(m20261126_000002_mash::Migration),
             Box::new(m20261126_000003_missing::Migration),
+            Box::new(m20261126_000004_outcomes::Migration),
         ]
     }
 }

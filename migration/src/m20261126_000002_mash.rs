@@ -103,48 +103,48 @@ const BANK_HOLIDAYS: &[(&str, &str)] = &[
     ("2028-12-26", "Boxing Day"),
 ];
 
-fn id(name: &str) -> ColumnDef {
+pub(crate) fn id(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name))
         .uuid()
         .not_null()
         .primary_key()
         .take()
 }
-fn uuid(name: &str) -> ColumnDef {
+pub(crate) fn uuid(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name)).uuid().not_null().take()
 }
-fn uuid_null(name: &str) -> ColumnDef {
+pub(crate) fn uuid_null(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name)).uuid().null().take()
 }
-fn text(name: &str) -> ColumnDef {
+pub(crate) fn text(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name)).text().not_null().take()
 }
-fn text_null(name: &str) -> ColumnDef {
+pub(crate) fn text_null(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name)).text().null().take()
 }
-fn boolean(name: &str) -> ColumnDef {
+pub(crate) fn boolean(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name)).boolean().not_null().take()
 }
-fn boolean_null(name: &str) -> ColumnDef {
+pub(crate) fn boolean_null(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name)).boolean().null().take()
 }
-fn time(name: &str) -> ColumnDef {
+pub(crate) fn time(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name))
         .timestamp_with_time_zone()
         .not_null()
         .take()
 }
-fn time_null(name: &str) -> ColumnDef {
+pub(crate) fn time_null(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name))
         .timestamp_with_time_zone()
         .null()
         .take()
 }
-fn int_null(name: &str) -> ColumnDef {
+pub(crate) fn int_null(name: &str) -> ColumnDef {
     ColumnDef::new(Alias::new(name)).integer().null().take()
 }
 
-fn table(name: &str, columns: Vec<ColumnDef>) -> TableCreateStatement {
+pub(crate) fn table(name: &str, columns: Vec<ColumnDef>) -> TableCreateStatement {
     let mut t = Table::create().table(Alias::new(name)).to_owned();
     for mut c in columns {
         t.col(&mut c);
@@ -152,7 +152,7 @@ fn table(name: &str, columns: Vec<ColumnDef>) -> TableCreateStatement {
     t
 }
 
-fn index(name: &str, table: &str, columns: &[&str]) -> IndexCreateStatement {
+pub(crate) fn index(name: &str, table: &str, columns: &[&str]) -> IndexCreateStatement {
     let mut i = Index::create()
         .name(name)
         .table(Alias::new(table))

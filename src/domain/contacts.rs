@@ -779,23 +779,43 @@ pub async fn decide(
     let rationale = required_text("rationale", rationale, MAX_NARRATIVE)?;
     let decided_at = event_time("occurredAt", occurred_at)?;
     let actor_id = ctx.actor.id;
-    change_contact(core, ctx, "contact.decide", CaseOperation::DecideContact, id, move |c| {
-        if c.status == "DECIDED" {
-            return Err(AppError::conflict("contactId", "the contact is already decided"));
-        }
-        if decided_at < c.occurred_at {
-            return Err(AppError::bad_input("occurredAt", "a decision cannot precede the contact"));
-        }
-        let mut active: contact::ActiveModel = c.clone().into();
-        active.status = Set("DECIDED".into());
-        active.outcome = Set(Some(outcome.clone()));
-        active.threshold_level = Set(Some(threshold_level));
-        active.rationale = Set(Some(rationale));
-        active.decided_by = Set(actor_id);
-        active.decided_at = Set(Some(decided_at));
-        Ok((active, json!({ "outcome": outcome, "thresholdLevel": threshold_level, "withinTimescale": decided_at <= c.decision_due_at })))
-    })
-    .await
+    const ACTION: &str = "contact.decide";
+    let (existing, access) = scoped_contact(core, ctx, ACTION, id).await?;
+    if existing.status == "DECIDED" {
+        return Err(AppError::conflict(
+            "contactId",
+            "the contact is already decided",
+        ));
+    }
+    if decided_at < existing.occurred_at {
+        return Err(AppError::bad_input(
+            "occurredAt",
+            "a decision cannot precede the contact",
+        ));
+    }
+    let txn = begin_write(&core.db).await?;
+    let mut active: contact::ActiveModel = existing.clone().into();
+    active.status = Set("DECIDED".into());
+    active.outcome = Set(Some(outcome.clone()));
+    active.threshold_level = Set(Some(threshold_level));
+    active.rationale = Set(Some(rationale));
+    active.decided_by = Set(actor_id);
+    active.decided_at = Set(Some(decided_at));
+    let updated = active.update(&txn).await?;
+    // A referring decision opens the referral in the same transaction.
+    let referral = super::outcomes::open_referral(&txn, &updated).await?;
+    let view = load_view(&txn, ctx, updated, access).await?;
+    let mut entry = AuditEntry::success(ACTION)
+        .entity("Contact", id)
+        .children([existing.child_id])
+        .purpose("safeguarding.decision")
+        .detail(json!({ "outcome": outcome, "thresholdLevel": threshold_level, "withinTimescale": decided_at <= existing.decision_due_at }));
+    if let Some(referral) = &referral {
+        entry = entry.reference("Referral", referral.id);
+    }
+    audit::record(&txn, ctx, entry).await?;
+    txn.commit().await?;
+    Ok(view)
 }
 
 /// Who submitted a contact, for display: a machine client shows as its agency's system.

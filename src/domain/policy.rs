@@ -1,6 +1,8 @@
 //! The one access policy (DESIGN.md "Access policy"). Services ask it before they touch
 //! anything; nothing reads or changes records around it.
-use entity::{agency, contact, disclosure, information_request, missing_episode};
+use entity::{
+    agency, contact, disclosure, early_help_episode, information_request, missing_episode,
+};
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
@@ -131,6 +133,10 @@ pub enum CaseOperation {
     ReportMissing,
     /// Read missing episodes: MASH staff (all), the reporting police (their own).
     ReadMissing,
+    /// Early help episodes: MASH staff, and an early help agency's MASH desk (its own).
+    EarlyHelp,
+    /// Ofsted Annex A child-level exports: MASH managers.
+    AnnexAExport,
 }
 
 pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> {
@@ -153,6 +159,8 @@ pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> 
         CaseOperation::MashWork => mash,
         CaseOperation::ReportMissing => reports_missing(actor),
         CaseOperation::ReadMissing => mash || reports_missing(actor),
+        CaseOperation::EarlyHelp => mash || early_help_desk(actor).is_some(),
+        CaseOperation::AnnexAExport => manager,
         CaseOperation::ReadChildIdentifiers => {
             mash || (actor.has_role(Role::Auditor)
                 && actor.agency.as_ref().is_some_and(|a| a.hosts_mash))
@@ -361,4 +369,28 @@ pub fn missing_scope(actor: &Actor) -> Condition {
 
 pub fn may_see_episode(actor: &Actor, episode: &missing_episode::Model) -> bool {
     is_mash_staff(actor) || (reports_missing(actor) && same_agency(actor, episode.agency_id))
+}
+
+/// The agency of an early help agency's MASH desk officer.
+fn early_help_desk(actor: &Actor) -> Option<Uuid> {
+    actor
+        .agency
+        .as_ref()
+        .filter(|a| a.kind == "EARLY_HELP" && is_partner_officer(actor))
+        .map(|a| a.id)
+}
+
+/// Early help episodes a caller may see: MASH staff all; an early help desk those sent to it.
+pub fn early_help_scope(actor: &Actor) -> Condition {
+    if is_mash_staff(actor) {
+        return Condition::all();
+    }
+    match early_help_desk(actor) {
+        Some(agency) => Condition::all().add(early_help_episode::Column::AgencyId.eq(agency)),
+        None => Condition::any(),
+    }
+}
+
+pub fn may_see_early_help(actor: &Actor, episode: &early_help_episode::Model) -> bool {
+    is_mash_staff(actor) || early_help_desk(actor) == Some(episode.agency_id)
 }

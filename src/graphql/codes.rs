@@ -188,3 +188,58 @@ code_enum!(
         Household => "HOUSEHOLD",
     }
 );
+
+code_enum!(
+    /// How a referral ended (Standard Safeguarding Dataset).
+    ReferralOutcome {
+        NoFurtherAction => "NO_FURTHER_ACTION",
+        /// Advice and information, or signposting.
+        AdviceAndSignposting => "ADVICE_AND_SIGNPOSTING",
+        StepDownToEarlyHelp => "STEP_DOWN_TO_EARLY_HELP",
+        AssessmentRequired => "ASSESSMENT_REQUIRED",
+        /// Strategy discussion and/or section 47 enquiry.
+        StrategyDiscussion => "STRATEGY_DISCUSSION",
+        Other => "OTHER",
+    }
+);
+
+code_enum!(
+    /// How an assessment ended (Standard Safeguarding Dataset).
+    AssessmentOutcome {
+        NoFurtherAction => "NO_FURTHER_ACTION",
+        StepDownToEarlyHelp => "STEP_DOWN_TO_EARLY_HELP",
+        /// Strategy discussion and/or section 47 enquiry.
+        StrategyDiscussion => "STRATEGY_DISCUSSION",
+        /// Other, e.g. a child in need plan.
+        Other => "OTHER",
+    }
+);
+
+code_enum!(
+    /// How a section 47 enquiry ended (codes.md).
+    Section47Outcome {
+        /// An initial child protection conference.
+        InitialChildProtectionConference => "INITIAL_CHILD_PROTECTION_CONFERENCE",
+        OtherAgencyToMonitor => "OTHER_AGENCY_TO_MONITOR",
+        /// No further action under s47; continue with the family assessment.
+        NfaContinueFamilyAssessment => "NFA_CONTINUE_FAMILY_ASSESSMENT",
+        InitiateLegalAction => "INITIATE_LEGAL_ACTION",
+        /// Provision of services under section 17.
+        ProvisionOfServices => "PROVISION_OF_SERVICES",
+        NoFurtherAction => "NO_FURTHER_ACTION",
+        Other => "OTHER",
+    }
+);
+
+code_enum!(
+    /// What the early help agency's screening decided.
+    ScreeningOutcome {
+        /// An early help assessment will be offered.
+        EarlyHelpAssessment => "EARLY_HELP_ASSESSMENT",
+        /// Signposted to universal or community services.
+        Signposted => "SIGNPOSTED",
+        NoFurtherAction => "NO_FURTHER_ACTION",
+        /// Needs are above early help: back to the MASH.
+        ReturnedToMash => "RETURNED_TO_MASH",
+    }
+);

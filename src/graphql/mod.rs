@@ -6,6 +6,7 @@ pub mod codes;
 pub mod ids;
 mod missing_ops;
 mod mutation;
+mod outcome_ops;
 mod query;
 pub mod types;
 
@@ -23,6 +24,7 @@ pub struct Query(
     query::IdentityQuery,
     case_ops::CaseQuery,
     missing_ops::MissingQuery,
+    outcome_ops::OutcomeQuery,
 );
 
 /// Every mutation.
@@ -31,6 +33,7 @@ pub struct Mutation(
     mutation::IdentityMutation,
     case_ops::CaseMutation,
     missing_ops::MissingMutation,
+    outcome_ops::OutcomeMutation,
 );
 
 use crate::domain::RequestCtx;

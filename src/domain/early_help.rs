@@ -1,0 +1,254 @@
+//! Early help episodes: step-downs from the MASH to an early help agency, screened and
+//! assessed there. MASH staff request and record them; the early help agency's MASH desk
+//! records screening and assessment on the episodes sent to it.
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use entity::{agency, child, contact, early_help_episode as episode};
+use sea_orm::ConnectionTrait;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, AuditEntry};
+use super::children::required_text;
+use super::contacts::event_time;
+use super::page::{Page, PageRequest};
+use super::policy::{self, CaseOperation};
+use super::RequestCtx;
+use crate::db::begin_write;
+use crate::error::{AppError, AppResult};
+use crate::Core;
+
+pub const SCREENING_OUTCOMES: [&str; 4] = [
+    "EARLY_HELP_ASSESSMENT",
+    "SIGNPOSTED",
+    "NO_FURTHER_ACTION",
+    "RETURNED_TO_MASH",
+];
+const PURPOSE: &str = "safeguarding.early_help";
+
+/// An episode with the child it concerns: the early help agency needs to know who to help.
+#[derive(Clone, Debug)]
+pub struct EpisodeView {
+    pub episode: episode::Model,
+    pub child: Option<child::Model>,
+}
+
+async fn views<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<episode::Model>,
+) -> AppResult<Vec<EpisodeView>> {
+    let children: HashMap<Uuid, child::Model> = child::Entity::find()
+        .filter(child::Column::Id.is_in(rows.iter().map(|r| r.child_id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|episode| EpisodeView {
+            child: children.get(&episode.child_id).cloned(),
+            episode,
+        })
+        .collect())
+}
+
+async fn view<C: ConnectionTrait>(conn: &C, row: episode::Model) -> AppResult<EpisodeView> {
+    views(conn, vec![row])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)
+}
+
+fn entry(action: &'static str, row: &episode::Model) -> AuditEntry {
+    AuditEntry::success(action)
+        .entity("EarlyHelpEpisode", row.id)
+        .children([row.child_id])
+        .purpose(PURPOSE)
+}
+
+/// MASH staff ask an early help agency to help the child of a contact.
+pub async fn request(
+    core: &Core,
+    ctx: &RequestCtx,
+    contact_id: Option<Uuid>,
+    agency_id: Option<Uuid>,
+    requested_at: Option<DateTime<Utc>>,
+) -> AppResult<EpisodeView> {
+    const ACTION: &str = "early_help.request";
+    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let contact = match contact_id {
+        Some(id) => contact::Entity::find_by_id(id).one(&core.db).await?,
+        None => None,
+    }
+    .ok_or_else(|| AppError::bad_input("contactId", "no such contact"))?;
+    let agency = match agency_id {
+        Some(id) => agency::Entity::find_by_id(id).one(&core.db).await?,
+        None => None,
+    }
+    .filter(|a| a.kind == "EARLY_HELP" && a.active)
+    .ok_or_else(|| AppError::bad_input("agencyId", "not an active early help agency"))?;
+    let requested_at = event_time("requestedAt", requested_at)?;
+    if requested_at < contact.occurred_at {
+        return Err(AppError::bad_input(
+            "requestedAt",
+            "cannot be before the contact",
+        ));
+    }
+    let txn = begin_write(&core.db).await?;
+    let row = episode::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        child_id: Set(contact.child_id),
+        contact_id: Set(Some(contact.id)),
+        agency_id: Set(agency.id),
+        requested_by: Set(ctx.actor.id.unwrap_or_default()),
+        requested_at: Set(requested_at),
+        screened_at: Set(None),
+        screening_outcome: Set(None),
+        assessment_started_at: Set(None),
+        assessment_completed_at: Set(None),
+        organisation: Set(None),
+        recorded_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        ctx,
+        entry(ACTION, &row)
+            .reference("Contact", contact.id)
+            .detail(json!({ "agency": agency.id })),
+    )
+    .await?;
+    let view = view(&txn, row).await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+#[derive(Default)]
+pub struct EpisodeUpdate {
+    pub screened_at: Option<DateTime<Utc>>,
+    pub screening_outcome: Option<String>,
+    pub assessment_started_at: Option<DateTime<Utc>>,
+    pub assessment_completed_at: Option<DateTime<Utc>>,
+    pub organisation: Option<String>,
+}
+
+/// Screening and assessment progress; omitted fields stay as they are.
+pub async fn update(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    change: EpisodeUpdate,
+) -> AppResult<EpisodeView> {
+    const ACTION: &str = "early_help.update";
+    super::allow_case(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
+    let found = episode::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .filter(|e| policy::may_see_early_help(&ctx.actor, e));
+    let existing =
+        audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let not_before_request = |field: &str, at: DateTime<Utc>| -> AppResult<DateTime<Utc>> {
+        let at = event_time(field, Some(at))?;
+        if at < existing.requested_at {
+            return Err(AppError::bad_input(field, "cannot be before the request"));
+        }
+        Ok(at)
+    };
+    let mut active: episode::ActiveModel = existing.clone().into();
+    if let Some(at) = change.screened_at {
+        active.screened_at = Set(Some(not_before_request("screenedAt", at)?));
+    }
+    if let Some(outcome) = &change.screening_outcome {
+        if change.screened_at.is_none() && existing.screened_at.is_none() {
+            return Err(AppError::bad_input(
+                "screenedAt",
+                "a screening outcome needs the screening date",
+            ));
+        }
+        if !SCREENING_OUTCOMES.contains(&outcome.as_str()) {
+            return Err(AppError::bad_input(
+                "screeningOutcome",
+                format!("must be one of {}", SCREENING_OUTCOMES.join(", ")),
+            ));
+        }
+        active.screening_outcome = Set(Some(outcome.clone()));
+    }
+    let started = change
+        .assessment_started_at
+        .map(|at| not_before_request("assessmentStartedAt", at))
+        .transpose()?;
+    if let Some(at) = started {
+        active.assessment_started_at = Set(Some(at));
+    }
+    if let Some(at) = change.assessment_completed_at {
+        let at = event_time("assessmentCompletedAt", Some(at))?;
+        match started.or(existing.assessment_started_at) {
+            Some(start) if at >= start => {}
+            _ => {
+                return Err(AppError::bad_input(
+                    "assessmentCompletedAt",
+                    "needs a start on or before it",
+                ))
+            }
+        }
+        active.assessment_completed_at = Set(Some(at));
+    }
+    if let Some(organisation) = &change.organisation {
+        active.organisation = Set(Some(required_text("organisation", organisation, 200)?));
+    }
+    let txn = begin_write(&core.db).await?;
+    let row = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        ctx,
+        entry(ACTION, &row).detail(json!({ "screeningOutcome": row.screening_outcome })),
+    )
+    .await?;
+    let view = view(&txn, row).await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// Episodes the caller may see, newest first: MASH staff all, an early help desk its own.
+pub async fn list(
+    core: &Core,
+    ctx: &RequestCtx,
+    page: PageRequest,
+) -> AppResult<Page<EpisodeView>> {
+    const ACTION: &str = "early_help.list";
+    super::allow_case(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
+    let condition = Condition::all().add(policy::early_help_scope(&ctx.actor));
+    let total_count = episode::Entity::find()
+        .filter(condition.clone())
+        .count(&core.db)
+        .await?;
+    let mut query = episode::Entity::find()
+        .filter(condition)
+        .order_by_desc(episode::Column::Id);
+    if let Some(after) = page.after {
+        query = query.filter(episode::Column::Id.lt(after));
+    }
+    let mut rows = query.limit(page.first + 1).all(&core.db).await?;
+    let has_next_page = rows.len() as u64 > page.first;
+    rows.truncate(page.first as usize);
+    let items = views(&core.db, rows).await?;
+    let mut audit_entry = AuditEntry::success(ACTION)
+        .purpose(PURPOSE)
+        .children(items.iter().map(|v| v.episode.child_id));
+    for v in &items {
+        audit_entry = audit_entry.reference("EarlyHelpEpisode", v.episode.id);
+    }
+    audit::record_alone(&core.db, ctx, audit_entry).await?;
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
+}

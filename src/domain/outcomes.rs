@@ -1,0 +1,693 @@
+//! The outcome chain after a contact decision: referral → assessment (due 45 working days
+//! from the referral) → strategy discussion → section 47 enquiry → initial child protection
+//! conference (due 15 working days from the strategy discussion). MASH staff record each
+//! step; every change and every read is audited.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    agency, assessment, child_protection_conference as conference, contact, referral,
+    section47_enquiry as section47, strategy_discussion as strategy,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, AuditEntry};
+use super::children::required_text;
+use super::contacts::event_time;
+use super::page::{Page, PageRequest};
+use super::policy::CaseOperation;
+use super::{clock, RequestCtx};
+use crate::db::begin_write;
+use crate::error::{AppError, AppResult};
+use crate::Core;
+
+pub const REFERRAL_OUTCOMES: [&str; 6] = [
+    "NO_FURTHER_ACTION",
+    "ADVICE_AND_SIGNPOSTING",
+    "STEP_DOWN_TO_EARLY_HELP",
+    "ASSESSMENT_REQUIRED",
+    "STRATEGY_DISCUSSION",
+    "OTHER",
+];
+pub const ASSESSMENT_OUTCOMES: [&str; 4] = [
+    "NO_FURTHER_ACTION",
+    "STEP_DOWN_TO_EARLY_HELP",
+    "STRATEGY_DISCUSSION",
+    "OTHER",
+];
+pub const SECTION47_OUTCOMES: [&str; 7] = [
+    "INITIAL_CHILD_PROTECTION_CONFERENCE",
+    "OTHER_AGENCY_TO_MONITOR",
+    "NFA_CONTINUE_FAMILY_ASSESSMENT",
+    "INITIATE_LEGAL_ACTION",
+    "PROVISION_OF_SERVICES",
+    "NO_FURTHER_ACTION",
+    "OTHER",
+];
+/// Contact decisions that make a referral to children's social care.
+pub const REFERRING_DECISIONS: [&str; 2] = ["REFERRAL_FOR_ASSESSMENT", "STRATEGY_DISCUSSION"];
+/// Working Together: assessments conclude within 45 working days of the referral.
+pub const ASSESSMENT_WORKING_DAYS: u32 = 45;
+/// Working Together: the ICPC within 15 working days of the strategy discussion.
+pub const ICPC_WORKING_DAYS: u32 = 15;
+const MAX_NAME: usize = 200;
+const PURPOSE: &str = "safeguarding.outcome";
+
+/// Allocated team and worker, as Annex A reports them; omitted parts stay as they are.
+#[derive(Clone, Debug, Default)]
+pub struct Allocation {
+    pub team: Option<String>,
+    pub worker: Option<String>,
+}
+
+impl Allocation {
+    fn checked(self) -> AppResult<Allocation> {
+        let check = |field: &str, value: Option<String>| {
+            value
+                .map(|v| required_text(field, &v, MAX_NAME))
+                .transpose()
+        };
+        Ok(Allocation {
+            team: check("allocatedTeam", self.team)?,
+            worker: check("allocatedWorker", self.worker)?,
+        })
+    }
+}
+
+fn checked_code(field: &str, code: &str, allowed: &[&str]) -> AppResult<String> {
+    if allowed.contains(&code) {
+        Ok(code.to_string())
+    } else {
+        Err(AppError::bad_input(
+            field,
+            format!("must be one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+/// An event time that may not precede an earlier step (`after`, named for the message).
+fn time_after(
+    field: &str,
+    at: Option<DateTime<Utc>>,
+    after: DateTime<Utc>,
+    what: &str,
+) -> AppResult<DateTime<Utc>> {
+    let at = event_time(field, at)?;
+    if at < after {
+        return Err(AppError::bad_input(
+            field,
+            format!("cannot be before {what}"),
+        ));
+    }
+    Ok(at)
+}
+
+/// A step of the chain with the steps that follow from it.
+#[derive(Clone, Debug)]
+pub struct StrategyView {
+    pub discussion: strategy::Model,
+    pub agencies_present: Vec<(Uuid, String)>,
+    pub section47: Option<section47::Model>,
+    pub conference: Option<conference::Model>,
+}
+
+/// A referral and everything that followed it.
+#[derive(Clone, Debug)]
+pub struct ReferralView {
+    pub referral: referral::Model,
+    pub assessments: Vec<assessment::Model>,
+    pub strategy_discussions: Vec<StrategyView>,
+}
+
+/// The full chains of several referrals in a fixed number of queries.
+pub async fn load_views<C: ConnectionTrait>(
+    conn: &C,
+    referrals: Vec<referral::Model>,
+) -> AppResult<Vec<ReferralView>> {
+    let ids: Vec<Uuid> = referrals.iter().map(|r| r.id).collect();
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let assessments = assessment::Entity::find()
+        .filter(assessment::Column::ReferralId.is_in(ids.clone()))
+        .order_by_asc(assessment::Column::Id)
+        .all(conn)
+        .await?;
+    let discussions = strategy::Entity::find()
+        .filter(strategy::Column::ReferralId.is_in(ids.clone()))
+        .order_by_asc(strategy::Column::Id)
+        .all(conn)
+        .await?;
+    let enquiries = section47::Entity::find()
+        .filter(section47::Column::ReferralId.is_in(ids))
+        .all(conn)
+        .await?;
+    let conferences = conference::Entity::find()
+        .filter(conference::Column::Section47Id.is_in(enquiries.iter().map(|s| s.id)))
+        .all(conn)
+        .await?;
+    let agency_ids: Vec<Uuid> = discussions
+        .iter()
+        .flat_map(|d| parse_agencies(&d.agencies_present))
+        .collect();
+    let names: HashMap<Uuid, String> = agency::Entity::find()
+        .filter(agency::Column::Id.is_in(agency_ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let mut enquiry_of: HashMap<Uuid, section47::Model> = enquiries
+        .into_iter()
+        .map(|s| (s.strategy_discussion_id, s))
+        .collect();
+    let mut conference_of: HashMap<Uuid, conference::Model> = conferences
+        .into_iter()
+        .map(|c| (c.section47_id, c))
+        .collect();
+    let mut views: Vec<ReferralView> = referrals
+        .into_iter()
+        .map(|referral| ReferralView {
+            referral,
+            assessments: vec![],
+            strategy_discussions: vec![],
+        })
+        .collect();
+    let position: HashMap<Uuid, usize> = views
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.referral.id, i))
+        .collect();
+    for a in assessments {
+        views[position[&a.referral_id]].assessments.push(a);
+    }
+    for d in discussions {
+        let section47 = enquiry_of.remove(&d.id);
+        let conference = section47.as_ref().and_then(|s| conference_of.remove(&s.id));
+        let agencies_present = parse_agencies(&d.agencies_present)
+            .into_iter()
+            .map(|id| (id, names.get(&id).cloned().unwrap_or_default()))
+            .collect();
+        views[position[&d.referral_id]]
+            .strategy_discussions
+            .push(StrategyView {
+                discussion: d,
+                agencies_present,
+                section47,
+                conference,
+            });
+    }
+    Ok(views)
+}
+
+fn parse_agencies(stored: &str) -> Vec<Uuid> {
+    stored
+        .split(',')
+        .filter_map(|s| Uuid::parse_str(s.trim()).ok())
+        .collect()
+}
+
+fn read_entry(action: &'static str, views: &[ReferralView]) -> AuditEntry {
+    let mut entry = AuditEntry::success(action)
+        .purpose(PURPOSE)
+        .children(views.iter().map(|v| v.referral.child_id));
+    for v in views {
+        entry = entry.reference("Referral", v.referral.id);
+    }
+    entry
+}
+
+/// Opens the referral a referring decision makes, in the decision's transaction.
+pub async fn open_referral<C: ConnectionTrait>(
+    conn: &C,
+    decided: &contact::Model,
+) -> AppResult<Option<referral::Model>> {
+    let (Some(outcome), Some(decided_at)) = (&decided.outcome, decided.decided_at) else {
+        return Ok(None);
+    };
+    if !REFERRING_DECISIONS.contains(&outcome.as_str()) {
+        return Ok(None);
+    }
+    let created = referral::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        contact_id: Set(decided.id),
+        child_id: Set(decided.child_id),
+        source_code: Set(decided.source_code.clone()),
+        referred_at: Set(decided_at),
+        // A decision for a strategy discussion is a referral whose outcome is already known.
+        outcome: Set((outcome == "STRATEGY_DISCUSSION").then(|| "STRATEGY_DISCUSSION".into())),
+        allocated_team: Set(None),
+        allocated_worker: Set(None),
+        recorded_at: Set(Utc::now()),
+    }
+    .insert(conn)
+    .await?;
+    Ok(Some(created))
+}
+
+/// Finds a record of the chain by id for MASH staff; a miss is an audited NOT_FOUND.
+async fn found<T>(
+    core: &Core,
+    ctx: &RequestCtx,
+    action: &'static str,
+    row: Option<T>,
+) -> AppResult<T> {
+    audit::on_refusal(&core.db, ctx, action, row.ok_or(AppError::NotFound)).await
+}
+
+async fn the_referral(
+    core: &Core,
+    ctx: &RequestCtx,
+    action: &'static str,
+    id: Uuid,
+) -> AppResult<referral::Model> {
+    super::allow_case(core, ctx, action, CaseOperation::MashWork).await?;
+    let row = referral::Entity::find_by_id(id).one(&core.db).await?;
+    found(core, ctx, action, row).await
+}
+
+/// Reloads a referral's chain after a change, audits the change with it and commits.
+async fn commit_change(
+    txn: sea_orm::DatabaseTransaction,
+    ctx: &RequestCtx,
+    referral_id: Uuid,
+    entry: AuditEntry,
+) -> AppResult<ReferralView> {
+    let referral = referral::Entity::find_by_id(referral_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let view = load_views(&txn, vec![referral])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    audit::record(
+        &txn,
+        ctx,
+        entry
+            .purpose(PURPOSE)
+            .children([view.referral.child_id])
+            .reference("Referral", referral_id),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+pub async fn get_referral(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ReferralView> {
+    const ACTION: &str = "referral.read";
+    let referral = the_referral(core, ctx, ACTION, id).await?;
+    let views = load_views(&core.db, vec![referral]).await?;
+    audit::record_alone(&core.db, ctx, read_entry(ACTION, &views)).await?;
+    views.into_iter().next().ok_or(AppError::NotFound)
+}
+
+/// Referrals, newest first by id, optionally one child's or one contact's (MASH staff).
+pub async fn list_referrals(
+    core: &Core,
+    ctx: &RequestCtx,
+    child: Option<Uuid>,
+    contact: Option<Uuid>,
+    page: PageRequest,
+) -> AppResult<Page<ReferralView>> {
+    const ACTION: &str = "referral.list";
+    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let mut condition = Condition::all();
+    if let Some(child) = child {
+        condition = condition.add(referral::Column::ChildId.eq(child));
+    }
+    if let Some(contact) = contact {
+        condition = condition.add(referral::Column::ContactId.eq(contact));
+    }
+    let total_count = referral::Entity::find()
+        .filter(condition.clone())
+        .count(&core.db)
+        .await?;
+    let mut query = referral::Entity::find()
+        .filter(condition)
+        .order_by_desc(referral::Column::Id);
+    if let Some(after) = page.after {
+        query = query.filter(referral::Column::Id.lt(after));
+    }
+    let mut rows = query.limit(page.first + 1).all(&core.db).await?;
+    let has_next_page = rows.len() as u64 > page.first;
+    rows.truncate(page.first as usize);
+    let items = load_views(&core.db, rows).await?;
+    audit::record_alone(&core.db, ctx, read_entry(ACTION, &items)).await?;
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
+}
+
+/// The referral's outcome and allocation.
+pub async fn update_referral(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    outcome: Option<&str>,
+    allocation: Allocation,
+) -> AppResult<ReferralView> {
+    const ACTION: &str = "referral.update";
+    let existing = the_referral(core, ctx, ACTION, id).await?;
+    let outcome = outcome
+        .map(|o| checked_code("outcome", o, &REFERRAL_OUTCOMES))
+        .transpose()?;
+    let allocation = allocation.checked()?;
+    let txn = begin_write(&core.db).await?;
+    let mut active: referral::ActiveModel = existing.into();
+    if let Some(outcome) = &outcome {
+        active.outcome = Set(Some(outcome.clone()));
+    }
+    if let Some(team) = allocation.team {
+        active.allocated_team = Set(Some(team));
+    }
+    if let Some(worker) = allocation.worker {
+        active.allocated_worker = Set(Some(worker));
+    }
+    active.update(&txn).await?;
+    let entry = AuditEntry::success(ACTION)
+        .entity("Referral", id)
+        .detail(json!({ "outcome": outcome }));
+    commit_change(txn, ctx, id, entry).await
+}
+
+pub struct StartAssessment {
+    pub referral_id: Uuid,
+    pub started_at: Option<DateTime<Utc>>,
+    pub allocation: Allocation,
+}
+
+/// Starts an assessment, due at the end of the 45th working day after the referral.
+pub async fn start_assessment(
+    core: &Core,
+    ctx: &RequestCtx,
+    input: StartAssessment,
+) -> AppResult<ReferralView> {
+    const ACTION: &str = "assessment.start";
+    let referral = the_referral(core, ctx, ACTION, input.referral_id).await?;
+    let started_at = time_after(
+        "startedAt",
+        input.started_at,
+        referral.referred_at,
+        "the referral",
+    )?;
+    let allocation = input.allocation.checked()?;
+    let txn = begin_write(&core.db).await?;
+    let due_at =
+        clock::working_days_after(&txn, referral.referred_at, ASSESSMENT_WORKING_DAYS).await?;
+    let id = Uuid::now_v7();
+    assessment::ActiveModel {
+        id: Set(id),
+        referral_id: Set(referral.id),
+        child_id: Set(referral.child_id),
+        started_at: Set(started_at),
+        due_at: Set(due_at),
+        child_seen_at: Set(None),
+        authorised_at: Set(None),
+        outcome: Set(None),
+        allocated_team: Set(allocation.team),
+        allocated_worker: Set(allocation.worker),
+        recorded_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    let entry = AuditEntry::success(ACTION).entity("Assessment", id);
+    commit_change(txn, ctx, referral.id, entry).await
+}
+
+pub struct UpdateAssessment {
+    pub assessment_id: Uuid,
+    pub child_seen_at: Option<DateTime<Utc>>,
+    pub authorised_at: Option<DateTime<Utc>>,
+    pub outcome: Option<String>,
+    pub allocation: Allocation,
+}
+
+/// Records the child being seen, the authorisation and outcome, or a new allocation.
+pub async fn update_assessment(
+    core: &Core,
+    ctx: &RequestCtx,
+    input: UpdateAssessment,
+) -> AppResult<ReferralView> {
+    const ACTION: &str = "assessment.update";
+    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let row = assessment::Entity::find_by_id(input.assessment_id)
+        .one(&core.db)
+        .await?;
+    let existing = found(core, ctx, ACTION, row).await?;
+    let mut active: assessment::ActiveModel = existing.clone().into();
+    if input.child_seen_at.is_some() {
+        let seen = time_after(
+            "childSeenAt",
+            input.child_seen_at,
+            existing.started_at,
+            "the assessment started",
+        )?;
+        active.child_seen_at = Set(Some(seen));
+    }
+    let outcome = input
+        .outcome
+        .as_deref()
+        .map(|o| checked_code("outcome", o, &ASSESSMENT_OUTCOMES))
+        .transpose()?;
+    if input.authorised_at.is_some() {
+        let authorised = time_after(
+            "authorisedAt",
+            input.authorised_at,
+            existing.started_at,
+            "the assessment started",
+        )?;
+        if outcome.is_none() && existing.outcome.is_none() {
+            return Err(AppError::bad_input(
+                "outcome",
+                "an authorised assessment needs its outcome",
+            ));
+        }
+        active.authorised_at = Set(Some(authorised));
+    }
+    if let Some(outcome) = &outcome {
+        active.outcome = Set(Some(outcome.clone()));
+    }
+    let allocation = input.allocation.checked()?;
+    if let Some(team) = allocation.team {
+        active.allocated_team = Set(Some(team));
+    }
+    if let Some(worker) = allocation.worker {
+        active.allocated_worker = Set(Some(worker));
+    }
+    let txn = begin_write(&core.db).await?;
+    active.update(&txn).await?;
+    let entry = AuditEntry::success(ACTION)
+        .entity("Assessment", existing.id)
+        .detail(json!({ "outcome": outcome, "authorised": input.authorised_at.is_some() }));
+    commit_change(txn, ctx, existing.referral_id, entry).await
+}
+
+pub struct RecordStrategyDiscussion {
+    pub referral_id: Uuid,
+    pub assessment_id: Option<Uuid>,
+    pub held_at: Option<DateTime<Utc>>,
+    /// `None` where an id in the input was not an agency id.
+    pub agencies_present: Vec<Option<Uuid>>,
+    pub section47_started: bool,
+    pub allocation: Allocation,
+}
+
+/// A strategy discussion; if it starts a section 47 enquiry, the enquiry opens with it and
+/// its conference falls due 15 working days after the discussion.
+pub async fn record_strategy_discussion(
+    core: &Core,
+    ctx: &RequestCtx,
+    input: RecordStrategyDiscussion,
+) -> AppResult<ReferralView> {
+    const ACTION: &str = "strategy_discussion.record";
+    let referral = the_referral(core, ctx, ACTION, input.referral_id).await?;
+    let held_at = time_after(
+        "heldAt",
+        input.held_at,
+        referral.referred_at,
+        "the referral",
+    )?;
+    if let Some(assessment_id) = input.assessment_id {
+        let belongs = assessment::Entity::find_by_id(assessment_id)
+            .one(&core.db)
+            .await?
+            .is_some_and(|a| a.referral_id == referral.id);
+        if !belongs {
+            return Err(AppError::bad_input(
+                "assessmentId",
+                "no such assessment of this referral",
+            ));
+        }
+    }
+    let wanted: Vec<Uuid> = input
+        .agencies_present
+        .iter()
+        .map(|id| id.ok_or_else(|| AppError::bad_input("agenciesPresent", "not an agency id")))
+        .collect::<AppResult<_>>()?;
+    let known = agency::Entity::find()
+        .filter(agency::Column::Id.is_in(wanted.clone()))
+        .count(&core.db)
+        .await?;
+    if wanted.is_empty() || known as usize != wanted.len() {
+        return Err(AppError::bad_input(
+            "agenciesPresent",
+            "name the agencies present by their ids (at least one, each known once)",
+        ));
+    }
+    let allocation = input.allocation.checked()?;
+    let txn = begin_write(&core.db).await?;
+    let id = Uuid::now_v7();
+    strategy::ActiveModel {
+        id: Set(id),
+        referral_id: Set(referral.id),
+        child_id: Set(referral.child_id),
+        assessment_id: Set(input.assessment_id),
+        held_at: Set(held_at),
+        agencies_present: Set(wanted
+            .iter()
+            .map(Uuid::to_string)
+            .collect::<Vec<_>>()
+            .join(",")),
+        section47_started: Set(input.section47_started),
+        allocated_team: Set(allocation.team.clone()),
+        allocated_worker: Set(allocation.worker.clone()),
+        recorded_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    if input.section47_started {
+        section47::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            strategy_discussion_id: Set(id),
+            referral_id: Set(referral.id),
+            child_id: Set(referral.child_id),
+            started_at: Set(held_at),
+            icpc_due_at: Set(clock::working_days_after(&txn, held_at, ICPC_WORKING_DAYS).await?),
+            outcome: Set(None),
+            completed_at: Set(None),
+            allocated_team: Set(allocation.team),
+            allocated_worker: Set(allocation.worker),
+            recorded_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let entry = AuditEntry::success(ACTION)
+        .entity("StrategyDiscussion", id)
+        .detail(json!({ "section47Started": input.section47_started }));
+    commit_change(txn, ctx, referral.id, entry).await
+}
+
+async fn the_enquiry(
+    core: &Core,
+    ctx: &RequestCtx,
+    action: &'static str,
+    id: Uuid,
+) -> AppResult<section47::Model> {
+    super::allow_case(core, ctx, action, CaseOperation::MashWork).await?;
+    let row = section47::Entity::find_by_id(id).one(&core.db).await?;
+    found(core, ctx, action, row).await
+}
+
+/// The outcome of a section 47 enquiry (codes.md).
+pub async fn record_section47_outcome(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+    outcome: &str,
+    completed_at: Option<DateTime<Utc>>,
+) -> AppResult<ReferralView> {
+    const ACTION: &str = "section47.outcome";
+    let enquiry = the_enquiry(core, ctx, ACTION, id).await?;
+    let outcome = checked_code("outcome", outcome, &SECTION47_OUTCOMES)?;
+    let completed_at = time_after(
+        "completedAt",
+        completed_at,
+        enquiry.started_at,
+        "the enquiry started",
+    )?;
+    let txn = begin_write(&core.db).await?;
+    let referral_id = enquiry.referral_id;
+    let mut active: section47::ActiveModel = enquiry.into();
+    active.outcome = Set(Some(outcome.clone()));
+    active.completed_at = Set(Some(completed_at));
+    active.update(&txn).await?;
+    let entry = AuditEntry::success(ACTION)
+        .entity("Section47Enquiry", id)
+        .detail(json!({ "outcome": outcome }));
+    commit_change(txn, ctx, referral_id, entry).await
+}
+
+pub struct RecordConference {
+    pub section47_id: Uuid,
+    pub held_at: Option<DateTime<Utc>>,
+    pub plan_made: bool,
+    pub allocation: Allocation,
+}
+
+/// The initial child protection conference a section 47 enquiry led to.
+pub async fn record_conference(
+    core: &Core,
+    ctx: &RequestCtx,
+    input: RecordConference,
+) -> AppResult<ReferralView> {
+    const ACTION: &str = "conference.record";
+    let enquiry = the_enquiry(core, ctx, ACTION, input.section47_id).await?;
+    let held_at = time_after(
+        "heldAt",
+        input.held_at,
+        enquiry.started_at,
+        "the section 47 enquiry started",
+    )?;
+    const ICPC: &str = "INITIAL_CHILD_PROTECTION_CONFERENCE";
+    if enquiry.outcome.as_deref().is_some_and(|o| o != ICPC) {
+        return Err(AppError::conflict(
+            "section47Id",
+            "the enquiry's outcome was not a conference",
+        ));
+    }
+    let exists = conference::Entity::find()
+        .filter(conference::Column::Section47Id.eq(enquiry.id))
+        .count(&core.db)
+        .await?;
+    if exists > 0 {
+        return Err(AppError::conflict(
+            "section47Id",
+            "the conference is already recorded",
+        ));
+    }
+    let allocation = input.allocation.checked()?;
+    let txn = begin_write(&core.db).await?;
+    let id = Uuid::now_v7();
+    conference::ActiveModel {
+        id: Set(id),
+        section47_id: Set(enquiry.id),
+        child_id: Set(enquiry.child_id),
+        held_at: Set(held_at),
+        due_at: Set(enquiry.icpc_due_at),
+        plan_made: Set(input.plan_made),
+        allocated_team: Set(allocation.team),
+        allocated_worker: Set(allocation.worker),
+        recorded_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    if enquiry.outcome.is_none() {
+        let mut active: section47::ActiveModel = enquiry.clone().into();
+        active.outcome = Set(Some(ICPC.into()));
+        active.completed_at = Set(Some(held_at));
+        active.update(&txn).await?;
+    }
+    let entry = AuditEntry::success(ACTION)
+        .entity("ChildProtectionConference", id)
+        .detail(json!({ "planMade": input.plan_made }));
+    commit_change(txn, ctx, enquiry.referral_id, entry).await
+}
