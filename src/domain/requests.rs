@@ -360,6 +360,14 @@ pub async fn respond(
         .enumerate()
         .map(|(i, d)| validate_disclosure(i, d))
         .collect::<AppResult<Vec<_>>>()?;
+    if let Some(i) = valid.iter().position(|d| d.occurred_at < request.sent_at) {
+        return Err(AppError::bad_input(
+            &format!("disclosures[{i}].occurredAt"),
+            "cannot be before the request was sent",
+        ));
+    }
+    // The answer happened when its disclosures were shared (historic answers keep their time).
+    let answered_at = valid.iter().map(|d| d.occurred_at).max();
     let txn = begin_write(&core.db).await?;
     let claim = match &idempotency_key {
         Some(key) => match idempotency::check(
@@ -423,7 +431,7 @@ pub async fn respond(
     let mut active: information_request::ActiveModel = request.clone().into();
     active.status = Set("RESPONDED".into());
     active.answered_by = Set(ctx.actor.id);
-    active.answered_at = Set(Some(Utc::now()));
+    active.answered_at = Set(answered_at);
     active.update(&txn).await?;
     if let Some(claim) = claim {
         if !idempotency::complete(&txn, claim, request.id).await? {

@@ -254,3 +254,59 @@ pub fn demo_users_without(role: frontdoor::domain::codes::Role) -> Vec<&'static 
         .map(|u| u.username)
         .collect()
 }
+
+/// The demo history's API over real HTTP: every demo user and client signed in once.
+#[derive(Clone)]
+pub struct HttpApi {
+    base: String,
+    http: reqwest::Client,
+    tokens: std::sync::Arc<std::collections::HashMap<&'static str, String>>,
+}
+
+impl HttpApi {
+    pub async fn new(server: &TestServer) -> HttpApi {
+        let mut tokens = std::collections::HashMap::new();
+        for user in demo::USERS {
+            tokens.insert(user.username, server.login(user.username).await);
+        }
+        for client in demo::CLIENTS {
+            tokens.insert(
+                client.client_id,
+                server.client_token(client.client_id, client.secret).await,
+            );
+        }
+        HttpApi {
+            base: server.base.clone(),
+            http: server.http.clone(),
+            tokens: std::sync::Arc::new(tokens),
+        }
+    }
+}
+
+impl demo::history::Api for HttpApi {
+    async fn call(
+        &self,
+        caller: &'static str,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, String> {
+        let token = self
+            .tokens
+            .get(caller)
+            .ok_or_else(|| format!("no caller {caller}"))?;
+        let response = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let body: Value = response.json().await.map_err(|e| e.to_string())?;
+        if body["errors"].is_null() {
+            Ok(body["data"].clone())
+        } else {
+            Err(format!("{caller}: {}", body["errors"]))
+        }
+    }
+}

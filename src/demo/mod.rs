@@ -1,5 +1,7 @@
 //! Demo data: the agencies of a fictional Walsall MASH and one user for each role.
 //! Every person here is fictional; the password is for local demonstration only.
+pub mod history;
+
 use entity::agency;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
@@ -246,4 +248,38 @@ pub fn summary() -> String {
         ));
     }
     out
+}
+
+/// Loads the March–November 2019 history (see `history`) through the API, printing progress
+/// every few seconds. Returns the number of records loaded.
+pub async fn load_history(core: &Core) -> Result<usize, String> {
+    use std::sync::atomic::Ordering;
+    let plan = history::plan();
+    let total = plan.contacts.len() + plan.episodes.len();
+    println!(
+        "loading the demo history: {} contacts and {} missing episodes, March–November 2019",
+        plan.contacts.len(),
+        plan.episodes.len()
+    );
+    let api = history::InProcess::new(core).await?;
+    let progress = std::sync::Arc::new(history::Progress::default());
+    let reporter = {
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                let done = progress.done.load(Ordering::Relaxed);
+                println!("  demo history: {done} of {total} records loaded");
+            }
+        })
+    };
+    let started = std::time::Instant::now();
+    let result = history::load(api, plan, 4, progress).await;
+    reporter.abort();
+    result?;
+    println!(
+        "demo history loaded in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(total)
 }
