@@ -1,8 +1,10 @@
 //! Missing children: episodes reported by the police (singly or in batches, each item with
 //! its own idempotency key and its own result), returns, and the return home interview due
 //! 72 hours after the return.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
-use entity::{missing_episode, return_home_interview as rhi};
+use entity::{child, missing_episode, return_home_interview as rhi};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -18,7 +20,7 @@ use super::idempotency::{self, Outcome};
 use super::page::{Page, PageRequest};
 use super::policy::{self, CaseOperation};
 use super::RequestCtx;
-use crate::db::begin_write;
+use crate::db::{begin_write, statement};
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
@@ -53,6 +55,7 @@ pub struct EpisodeInput {
 }
 
 /// An episode with its interview and, for MASH staff, how often the child went missing.
+#[derive(Clone)]
 pub struct EpisodeView {
     pub episode: missing_episode::Model,
     pub interview: Option<rhi::Model>,
@@ -143,27 +146,93 @@ async fn view<C: ConnectionTrait>(
     ctx: &RequestCtx,
     episode: missing_episode::Model,
 ) -> AppResult<EpisodeView> {
-    let interview = interview_for(conn, &episode).await?;
-    let recent_episodes = if policy::is_mash_staff(&ctx.actor) {
-        Some(
-            missing_episode::Entity::find()
-                .filter(missing_episode::Column::ChildId.eq(episode.child_id))
-                .filter(
-                    missing_episode::Column::ReportedMissingAt
-                        .gte(episode.reported_missing_at - Duration::days(30)),
-                )
-                .filter(missing_episode::Column::ReportedMissingAt.lte(episode.reported_missing_at))
-                .count(conn)
-                .await?,
-        )
+    load_views(conn, ctx, vec![episode])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)
+}
+
+/// The views of several episodes in a fixed number of queries (a page costs the same round
+/// trips as one episode): one for the interviews and, for MASH staff, one for the 30-day
+/// histories of the children on the page. Order is kept.
+async fn load_views<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &RequestCtx,
+    episodes: Vec<missing_episode::Model>,
+) -> AppResult<Vec<EpisodeView>> {
+    if episodes.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<Uuid> = episodes.iter().map(|e| e.id).collect();
+    let mut interviews: HashMap<Uuid, rhi::Model> = rhi::Entity::find()
+        .filter(rhi::Column::EpisodeId.is_in(ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|i| (i.episode_id, i))
+        .collect();
+    let history = if policy::is_mash_staff(&ctx.actor) {
+        Some(recent_history(conn, &episodes).await?)
     } else {
         None
     };
-    Ok(EpisodeView {
-        episode,
-        interview,
-        recent_episodes,
-    })
+    Ok(episodes
+        .into_iter()
+        .map(|episode| {
+            let recent_episodes = history.as_ref().map(|h| {
+                let times = h.get(&episode.child_id).map(Vec::as_slice).unwrap_or(&[]);
+                let from = episode.reported_missing_at - Duration::days(30);
+                let to = episode.reported_missing_at;
+                // `times` is sorted: those in [from, to].
+                (times.partition_point(|t| *t <= to) - times.partition_point(|t| *t < from)) as u64
+            });
+            EpisodeView {
+                interview: interviews.remove(&episode.id),
+                episode,
+                recent_episodes,
+            }
+        })
+        .collect())
+}
+
+/// When each child on the page went missing, in the 30 days before their earliest episode
+/// on the page up to their latest (one query; sorted per child).
+async fn recent_history<C: ConnectionTrait>(
+    conn: &C,
+    episodes: &[missing_episode::Model],
+) -> AppResult<HashMap<Uuid, Vec<DateTime<Utc>>>> {
+    let mut windows: HashMap<Uuid, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
+    for e in episodes {
+        let at = e.reported_missing_at;
+        let window = windows.entry(e.child_id).or_insert((at, at));
+        window.0 = window.0.min(at);
+        window.1 = window.1.max(at);
+    }
+    let mut any = Condition::any();
+    for (child, (first, last)) in &windows {
+        any = any.add(
+            Condition::all()
+                .add(missing_episode::Column::ChildId.eq(*child))
+                .add(missing_episode::Column::ReportedMissingAt.gte(*first - Duration::days(30)))
+                .add(missing_episode::Column::ReportedMissingAt.lte(*last)),
+        );
+    }
+    let rows: Vec<(Uuid, DateTime<Utc>)> = missing_episode::Entity::find()
+        .select_only()
+        .column(missing_episode::Column::ChildId)
+        .column(missing_episode::Column::ReportedMissingAt)
+        .filter(any)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut history: HashMap<Uuid, Vec<DateTime<Utc>>> = HashMap::new();
+    for (child, at) in rows {
+        history.entry(child).or_default().push(at);
+    }
+    for times in history.values_mut() {
+        times.sort_unstable();
+    }
+    Ok(history)
 }
 
 /// One episode, in its own transaction: idempotent by its key, matched to the MASH's child.
@@ -432,10 +501,7 @@ pub async fn list(
     let mut rows = query.limit(page.first + 1).all(&core.db).await?;
     let has_next_page = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        items.push(view(&core.db, ctx, row).await?);
-    }
+    let items = load_views(&core.db, ctx, rows).await?;
     let mut entry = AuditEntry::success(ACTION)
         .purpose("safeguarding.missing")
         .children(items.iter().map(|v| v.episode.child_id));
@@ -448,4 +514,125 @@ pub async fn list(
         has_next_page,
         total_count,
     })
+}
+
+/// Another child missing at the same time as the asked-for child: a possible link
+/// (exploitation, peer association) for the MASH to look into.
+pub struct Overlap {
+    /// The other child (the MASH's record).
+    pub child: child::Model,
+    /// The other child's episode.
+    pub episode: EpisodeView,
+    /// The asked-for child's episode it overlapped.
+    pub overlapped: EpisodeView,
+    pub starts_at: DateTime<Utc>,
+    /// None while both children are still missing.
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Hours the two episodes overlap (up to now while both are still missing).
+    pub hours: f64,
+}
+
+/// Where an episode ends: its return, or `now` while the child is still missing.
+fn episode_end(episode: &missing_episode::Model, now: DateTime<Utc>) -> DateTime<Utc> {
+    episode.returned_at.unwrap_or(now)
+}
+
+/// Other children's episodes that overlap one of `child`'s: the intervals
+/// [reported missing, returned (or now)) intersect. MASH staff only; audited with every
+/// child named. Ordered by the start of the overlap.
+pub async fn overlaps(core: &Core, ctx: &RequestCtx, child_id: Uuid) -> AppResult<Vec<Overlap>> {
+    const ACTION: &str = "missing.overlaps";
+    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
+    audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let now = Utc::now();
+    // One self-join finds the pairs (half-open intervals: an episode that ends as another
+    // starts does not overlap it); the overlap starts at the later of the two reports.
+    let backend = core.db.get_database_backend();
+    let sql = "SELECT a.id AS asked_id, b.id AS other_id \
+         FROM missing_episodes a \
+         JOIN missing_episodes b ON b.child_id <> a.child_id \
+           AND b.reported_missing_at < COALESCE(a.returned_at, $2) \
+           AND a.reported_missing_at < COALESCE(b.returned_at, $2) \
+         WHERE a.child_id = $1 \
+         ORDER BY CASE WHEN b.reported_missing_at > a.reported_missing_at \
+           THEN b.reported_missing_at ELSE a.reported_missing_at END, b.id, a.id";
+    let pairs: Vec<(Uuid, Uuid)> = core
+        .db
+        .query_all_raw(statement(backend, sql, vec![child_id.into(), now.into()]))
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("", "asked_id")?, row.try_get("", "other_id")?)))
+        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let mut ids: Vec<Uuid> = pairs.iter().flat_map(|(a, b)| [*a, *b]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let episodes = if ids.is_empty() {
+        vec![]
+    } else {
+        missing_episode::Entity::find()
+            .filter(missing_episode::Column::Id.is_in(ids))
+            .all(&core.db)
+            .await?
+    };
+    let other_children: Vec<Uuid> = episodes
+        .iter()
+        .map(|e| e.child_id)
+        .filter(|c| *c != child_id)
+        .collect();
+    let children: HashMap<Uuid, child::Model> = if other_children.is_empty() {
+        HashMap::new()
+    } else {
+        child::Entity::find()
+            .filter(child::Column::Id.is_in(other_children))
+            .all(&core.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect()
+    };
+    let views: HashMap<Uuid, EpisodeView> = load_views(&core.db, ctx, episodes)
+        .await?
+        .into_iter()
+        .map(|v| (v.episode.id, v))
+        .collect();
+    let view_of = |id: &Uuid| {
+        views
+            .get(id)
+            .cloned()
+            .ok_or_else(|| AppError::Internal(format!("missing episode {id} vanished")))
+    };
+    let mut result = Vec::with_capacity(pairs.len());
+    for (asked, other) in &pairs {
+        let overlapped = view_of(asked)?;
+        let episode = view_of(other)?;
+        let child = children
+            .get(&episode.episode.child_id)
+            .cloned()
+            .ok_or_else(|| AppError::Internal(format!("child of episode {other} not found")))?;
+        let starts_at = overlapped
+            .episode
+            .reported_missing_at
+            .max(episode.episode.reported_missing_at);
+        let end = episode_end(&overlapped.episode, now).min(episode_end(&episode.episode, now));
+        let ongoing =
+            overlapped.episode.returned_at.is_none() && episode.episode.returned_at.is_none();
+        result.push(Overlap {
+            child,
+            hours: (end - starts_at).num_seconds() as f64 / 3600.0,
+            ends_at: (!ongoing).then_some(end),
+            starts_at,
+            episode,
+            overlapped,
+        });
+    }
+    let mut entry = AuditEntry::success(ACTION)
+        .entity("Child", child_id)
+        .purpose("safeguarding.missing")
+        .children(std::iter::once(child_id).chain(result.iter().map(|o| o.child.id)));
+    for id in views.keys() {
+        entry = entry.reference("MissingEpisode", id);
+    }
+    audit::record_alone(&core.db, ctx, entry).await?;
+    Ok(result)
 }

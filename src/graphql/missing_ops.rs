@@ -8,7 +8,7 @@ use super::case_types::ChildDetails;
 use super::types::{connection, Connection};
 use super::{env, ids};
 use crate::domain::children::ChildDetails as Details;
-use crate::domain::missing::{self, EpisodeInput, EpisodeView, InterviewInput};
+use crate::domain::missing::{self, EpisodeInput, EpisodeView, InterviewInput, Overlap};
 use crate::domain::page::PageRequest;
 use crate::error::AppError;
 
@@ -167,6 +167,42 @@ impl MissingEpisode {
     }
 }
 
+/// Another child missing at the same time as the asked-for child: a possible link
+/// (exploitation, peer association) for the MASH to look into.
+pub struct MissingOverlap(Overlap);
+
+#[Object]
+impl MissingOverlap {
+    /// The other child's MASH record id.
+    async fn child_id(&self) -> ID {
+        ids::encode("Child", self.0.child.id)
+    }
+    /// The other child's identity details (the MASH's record).
+    async fn child(&self) -> ChildDetails {
+        ChildDetails::from(&self.0.child)
+    }
+    /// The other child's episode.
+    async fn episode(&self) -> MissingEpisode {
+        MissingEpisode(self.0.episode.clone())
+    }
+    /// The asked-for child's episode it overlapped.
+    async fn overlapped_episode(&self) -> MissingEpisode {
+        MissingEpisode(self.0.overlapped.clone())
+    }
+    /// When both children were first missing at once (the later of the two reports).
+    async fn overlap_starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+    /// When the first of the two returned; null while both are still missing.
+    async fn overlap_ends_at(&self) -> Option<DateTime<Utc>> {
+        self.0.ends_at
+    }
+    /// Hours both children were missing at once (up to now while both still are).
+    async fn overlap_hours(&self) -> f64 {
+        self.0.hours
+    }
+}
+
 /// Why one item of a batch was refused.
 #[derive(SimpleObject)]
 pub struct ItemError {
@@ -203,6 +239,23 @@ impl MissingQuery {
         let child = child_id.map(|id| ids::target("Child", &id));
         let page = missing::list(core, request, child, page).await?;
         Ok(connection(page, |v| v.episode.id, MissingEpisode))
+    }
+
+    /// MASH staff: other children missing at the same time as this child (their episodes
+    /// overlapped one of this child's, a still-missing child counting as missing until
+    /// now), ordered by the start of the overlap. Audited with every child named.
+    async fn missing_overlaps(
+        &self,
+        ctx: &Context<'_>,
+        child_id: ID,
+    ) -> Result<Vec<MissingOverlap>> {
+        let (core, request) = env(ctx);
+        let child = ids::target("Child", &child_id);
+        Ok(missing::overlaps(core, request, child)
+            .await?
+            .into_iter()
+            .map(MissingOverlap)
+            .collect())
     }
 }
 
