@@ -1,8 +1,9 @@
-//! The `frontdoor` command: serve, migrate, schema, admin, demo, audit.
+//! The `frontdoor` command: serve, migrate, schema, admin, demo, audit, export.
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use frontdoor::config::{Config, GlobalArgs};
+use frontdoor::domain::annex_a;
 use frontdoor::domain::audit_trail::{self, ExportedCheckpoint};
 use frontdoor::domain::audit_verify;
 use frontdoor::domain::codes::{AgencyKind, Role};
@@ -31,7 +32,8 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "FRONTDOOR_BIND", default_value = "127.0.0.1:8080")]
         bind: std::net::SocketAddr,
-        /// Load demo agencies, users and clients first if the database is empty (development only).
+        /// Load demo agencies, users and clients first if the database is empty, and the 2019
+        /// history in the background (development only).
         #[arg(long)]
         demo: bool,
         /// Seconds before a request is answered 408.
@@ -46,7 +48,8 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     Schema,
-    /// Load the demo data into an empty database.
+    /// Load the demo data into an empty database: agencies, users, clients and the
+    /// March–November 2019 history.
     Demo,
     /// Administer agencies, users and machine clients as the local operator (audited).
     #[command(subcommand)]
@@ -54,6 +57,34 @@ enum Command {
     /// Verify, checkpoint and export the tamper-evident audit trail as the local operator (audited).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Export child-level case data for inspection as the local operator (audited, with a
+    /// required reason).
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// An Ofsted ILACS Annex A list as CSV (headings and coded values as Annex A writes them).
+    AnnexA {
+        /// 1 contacts, 2 early help assessments, 3 referrals, 4 assessments, 5 section 47
+        /// enquiries and initial child protection conferences.
+        #[arg(long)]
+        list: u8,
+        /// First day of the period, YYYY-MM-DD (Europe/London date, inclusive).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day of the period, YYYY-MM-DD (Europe/London date, inclusive).
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// Why the case data is being exported; recorded in the audit trail.
+        #[arg(long)]
+        reason: String,
+        /// Write the CSV to this file (created readable by its owner only) instead of
+        /// standard output.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -138,6 +169,23 @@ fn os_user() -> String {
         .unwrap_or_else(|_| "unknown-operator".into())
 }
 
+/// Creates (or truncates) a file only its owner can read: the export holds child-level data.
+fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        // A file that already existed keeps its mode on open: narrow it too.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    options.open(path)
+}
+
 fn describe(err: AppError) -> String {
     match err {
         AppError::BadUserInput { field, message } | AppError::Conflict { field, message } => {
@@ -211,10 +259,18 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
                 ));
             }
             if with_demo {
-                if demo::load_if_empty(&core).await.map_err(describe)? {
-                    tracing::info!("demo data loaded");
-                }
+                let fresh = demo::load_if_empty(&core).await.map_err(describe)?;
                 println!("{}", demo::summary());
+                if fresh {
+                    tracing::info!("demo data loaded");
+                    // The 2019 history loads through the API while the server already answers.
+                    let core = core.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = demo::load_history(&core).await {
+                            tracing::error!(error = %e, "demo history failed to load");
+                        }
+                    });
+                }
             }
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
@@ -237,6 +293,7 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
             let core = start(config.clone()).await?;
             if demo::load_if_empty(&core).await.map_err(describe)? {
                 println!("{}", demo::summary());
+                demo::load_history(&core).await?;
             } else {
                 println!("the database already has agencies; demo data not loaded");
             }
@@ -292,6 +349,44 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
                     }
                 }
             }
+        }
+        Command::Export(ExportCommand::AnnexA {
+            list,
+            from,
+            to,
+            reason,
+            output,
+        }) => {
+            use std::io::Write;
+            let core = start(config.clone()).await?;
+            // Audited before a byte is written; a file is only created for an export.
+            let export = annex_a::export(&core, &ctx, list, from, to, Some(&reason))
+                .await
+                .map_err(describe)?;
+            let csv = export.to_csv();
+            match &output {
+                Some(path) => {
+                    private_file(path)
+                        .and_then(|mut file| {
+                            file.write_all(csv.as_bytes())?;
+                            file.sync_all()
+                        })
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    println!(
+                        "Annex A list {list}, {from} to {to}: {} rows written to {}",
+                        export.rows.len(),
+                        path.display()
+                    );
+                }
+                None => {
+                    let mut stdout = std::io::stdout().lock();
+                    stdout
+                        .write_all(csv.as_bytes())
+                        .and_then(|()| stdout.flush())
+                        .map_err(|e| format!("cannot write the export: {e}"))?;
+                }
+            }
+            Ok(())
         }
         Command::Admin(admin) => {
             let core = start(config.clone()).await?;

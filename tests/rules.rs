@@ -274,3 +274,31 @@ async fn the_mash_queue_filters_by_status_overdue_and_source_and_sorts_by_due_ti
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_keeps_the_time_it_was_shared_and_cannot_precede_the_request() {
+    each_backend(|server| async move {
+        let police = agency(&server, "West Midlands Police").await;
+        let school = server.login("school.referrer").await;
+        let manager = server.login("mash.manager").await;
+        let officer = server.login("police.mash").await;
+        let consent = json!({ "position": "GIVEN", "givenBy": "Parent (fictional)", "relationship": "mother" });
+        let contact = id(&server.gql(Some(&school), SUBMIT, input(consent, false, "2019-10-01T09:00:00Z")).await, "submitContact");
+        let mut send = request(&contact, &police);
+        send["input"]["occurredAt"] = json!("2019-10-01T10:00:00Z");
+        let req = id(&server.gql(Some(&manager), SEND, send).await, "sendInformationRequest");
+        let item = |at: &str| json!([{ "content": "Known to police (fictional).", "category": "history",
+            "lawfulBasis": "UK_GDPR_6_1_E_PUBLIC_TASK", "handlingCode": "P", "occurredAt": at }]);
+        let body = server.gql(Some(&officer), RESPOND, json!({ "r": req, "d": item("2019-10-01T09:30:00Z") })).await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+        assert_eq!(error_field(&body), Some("disclosures[0].occurredAt"), "{body}");
+        let body = server.gql(Some(&officer), RESPOND, json!({ "r": req, "d": item("2019-10-01T16:00:00Z") })).await;
+        assert!(body["errors"].is_null(), "{body}");
+        let body = server
+            .gql(Some(&manager), "query($id: ID!) { informationRequest(id: $id) { status answeredAt } }", json!({ "id": req }))
+            .await;
+        assert_eq!(body["data"]["informationRequest"]["status"], "RESPONDED", "{body}");
+        assert_eq!(body["data"]["informationRequest"]["answeredAt"], "2019-10-01T16:00:00+00:00", "{body}");
+    })
+    .await;
+}

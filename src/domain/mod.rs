@@ -1,4 +1,5 @@
 //! The domain: rules, policy checks and audit writes, one transaction per operation.
+pub mod annex_a;
 pub mod audit;
 pub mod audit_trail;
 pub mod audit_verify;

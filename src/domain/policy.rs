@@ -135,8 +135,12 @@ pub enum CaseOperation {
     ReadMissing,
     /// Early help episodes: MASH staff, and an early help agency's MASH desk (its own).
     EarlyHelp,
-    /// Ofsted Annex A child-level exports: MASH managers.
+    /// Ofsted Annex A child-level exports: MASH managers, and the local operator at the
+    /// command line (audited, with a reason).
     AnnexAExport,
+    /// The performance report (aggregates only, no child's data): MASH managers and
+    /// auditors of the agency that hosts the MASH.
+    PerformanceReport,
 }
 
 pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> {
@@ -160,7 +164,7 @@ pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> 
         CaseOperation::ReportMissing => reports_missing(actor),
         CaseOperation::ReadMissing => mash || reports_missing(actor),
         CaseOperation::EarlyHelp => mash || early_help_desk(actor).is_some(),
-        CaseOperation::AnnexAExport => manager,
+        CaseOperation::AnnexAExport => manager || actor.kind == ActorKind::Operator,
         CaseOperation::ReadChildIdentifiers => {
             mash || (actor.has_role(Role::Auditor)
                 && actor.agency.as_ref().is_some_and(|a| a.hosts_mash))
@@ -173,6 +177,11 @@ pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> 
         | CaseOperation::ChildAccessLog => manager,
         CaseOperation::RespondToRequests => {
             is_partner_officer(actor) || has_scope(actor, "requests:respond")
+        }
+        CaseOperation::PerformanceReport => {
+            manager
+                || (actor.has_role(Role::Auditor)
+                    && actor.agency.as_ref().is_some_and(|a| a.hosts_mash))
         }
         CaseOperation::DisclosureAccessLog => {
             manager

@@ -1,5 +1,6 @@
 //! The GraphQL schema: thin resolvers over the domain services, with the limits that
 //! protect the server (depth, complexity, no introspection or suggestions in production).
+mod annex_ops;
 mod case_ops;
 pub mod case_types;
 pub mod codes;
@@ -25,6 +26,7 @@ pub struct Query(
     case_ops::CaseQuery,
     missing_ops::MissingQuery,
     outcome_ops::OutcomeQuery,
+    annex_ops::AnnexQuery,
 );
 
 /// Every mutation.
