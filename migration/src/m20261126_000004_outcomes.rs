@@ -174,6 +174,12 @@ impl MigrationTrait for Migration {
                 "missing_episodes",
                 &["la_notified_at"][..],
             ),
+            // Overlapping episodes of other children are found by time, not by child.
+            (
+                "missing_reported",
+                "missing_episodes",
+                &["reported_missing_at"][..],
+            ),
             ("requests_sent", "information_requests", &["sent_at"][..]),
         ] {
             manager.create_index(index(name, on, columns)).await?;
