@@ -36,6 +36,10 @@ enum Command {
         /// history in the background (development only).
         #[arg(long)]
         demo: bool,
+        /// With --demo: agencies, users and clients only, without the 2019 history (for
+        /// benchmarks and quick tries).
+        #[arg(long, requires = "demo")]
+        no_history: bool,
         /// Seconds before a request is answered 408.
         #[arg(long, env = "FRONTDOOR_REQUEST_TIMEOUT", default_value_t = 30)]
         request_timeout: u64,
@@ -241,6 +245,7 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
         Command::Serve {
             bind,
             demo: with_demo,
+            no_history,
             request_timeout,
             audit_checkpoint_secs,
         } => {
@@ -263,6 +268,8 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
                 println!("{}", demo::summary());
                 if fresh {
                     tracing::info!("demo data loaded");
+                }
+                if fresh && !no_history {
                     // The 2019 history loads through the API while the server already answers.
                     let core = core.clone();
                     tokio::spawn(async move {

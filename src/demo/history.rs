@@ -58,9 +58,10 @@ const fn month(
     }
 }
 
-/// 2019. July–November contacts and referrals are the report's; April–July against
-/// August–November gives NFA 396/600 = 66% then 250/500 = 50%, strategy discussions
-/// 205 → 100 (−51%), section 47 enquiries 150 → 60 (−60%) with ICPCs 30% → 40%.
+/// The months of 2019: July–November contacts and referrals are the report's; April–July against
+/// August–November gives NFA 396 of 600 = 66% then 250 of 500 = 50%, strategy discussions
+/// 205 then 100 (down 51%), section 47 enquiries 150 then 60 (down 60%), with ICPCs
+/// rising from 30% to 40% of enquiries.
 pub const MONTHS: [MonthFigures; 9] = [
     month(3, 1588, 902, (48, 36, 10), (56, 37)),
     month(4, 1622, 940, (50, 37, 11), (150, 99)),
@@ -278,7 +279,7 @@ fn child(key: usize) -> Value {
         "dateOfBirth": born.to_string(),
         "gender": gender,
         "ethnicity": ETHNICITIES[key % ETHNICITIES.len()],
-        "disability": key % 11 == 0,
+        "disability": key.is_multiple_of(11),
     })
 }
 
@@ -317,7 +318,7 @@ impl Builder {
         let i = self.next;
         self.next += 1;
         let month = chrono::Datelike::month(&received);
-        let decided = if i % 25 == 0 && chrono::Datelike::day(&received) <= 24 {
+        let decided = if i.is_multiple_of(25) && chrono::Datelike::day(&received) <= 24 {
             received + Duration::days(3)
         } else {
             received + Duration::hours(5)

@@ -16,6 +16,7 @@ pub mod missing;
 pub mod outcomes;
 pub mod page;
 pub mod policy;
+pub mod report;
 pub mod requests;
 pub mod sessions;
 pub mod throttle;

@@ -9,6 +9,7 @@ mod missing_ops;
 mod mutation;
 mod outcome_ops;
 mod query;
+mod report_ops;
 pub mod types;
 
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,7 @@ pub struct Query(
     missing_ops::MissingQuery,
     outcome_ops::OutcomeQuery,
     annex_ops::AnnexQuery,
+    report_ops::ReportQuery,
 );
 
 /// Every mutation.
