@@ -245,7 +245,7 @@ async fn back_dated_records_are_counted() {
     each_backend(|server| async move {
         let referrer = server.login("school.referrer").await;
         let now = Utc::now();
-        for hours_ago in [2, 30] {
+        for hours_ago in [2, 23, 30, 50] {
             let body = server
                 .gql(
                     Some(&referrer),
@@ -260,7 +260,7 @@ async fn back_dated_records_are_counted() {
             ok(&body, "submitContact");
         }
         let police = server.client_token("police-case-system", "police-demo-secret").await;
-        let episodes: Vec<Value> = [2, 30]
+        let episodes: Vec<Value> = [2, 23, 30, 50]
             .iter()
             .map(|hours_ago| {
                 json!({ "child": { "firstName": "Bo", "lastName": format!("Backdated{hours_ago}"), "gender": "MALE" },
@@ -290,7 +290,7 @@ async fn back_dated_records_are_counted() {
         let total = &ok(&body, "performanceReport")["total"];
         assert_eq!(
             total,
-            &json!({ "contacts": 2, "contactsRecordedLate": 1, "missingEpisodesRecordedLate": 1 }),
+            &json!({ "contacts": 4, "contactsRecordedLate": 2, "missingEpisodesRecordedLate": 2 }),
             "{body}"
         );
     })

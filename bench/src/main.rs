@@ -2,13 +2,15 @@
 //! logs in demo principals and drives concurrent GraphQL load, printing throughput and
 //! latency percentiles. A GraphQL error inside an HTTP 200 counts as a failure.
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
-use rand::RngCore;
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
 use sea_orm::sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
@@ -32,6 +34,11 @@ enum Scenario {
     /// The police client sends batches of 500 missing episodes, one after another; prints
     /// each batch's time (connections are ignored).
     MissingBatch,
+    /// MASH managers run `performanceReport` for 2019 (and 2018 before it) over a year seeded
+    /// through the API: 20,000 contacts (half of them decided, half the referrals followed by
+    /// an assessment or a strategy discussion and section 47 enquiry) and 5,000 missing
+    /// episodes (most returned, some interviews recorded).
+    Report,
 }
 
 #[derive(Parser)]
@@ -148,6 +155,29 @@ async fn workload(
             (bodies, tokens)
         }
         Scenario::MissingBatch => unreachable!("batches are timed by run_batches"),
+        Scenario::Report => {
+            seed_year(http, base).await;
+            tokens.push(login(http, base, "mash.manager").await);
+            tokens.push(login(http, base, "mash.manager2").await);
+            let body = json!({ "query": report_query(), "variables": { "from": "2019-01-01", "to": "2019-12-31" } });
+            let answer: Value = http
+                .post(format!("{base}/graphql"))
+                .bearer_auth(&tokens[0])
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let total = &answer["data"]["performanceReport"]["total"];
+            assert!(total.is_object(), "report: {answer}");
+            println!(
+                "report: 2019 holds {} contacts, {} referrals, {} missing notifications ({} interviews completed)",
+                total["contacts"], total["referrals"], total["missingNotifications"], total["rhi"]["completed"]
+            );
+            (vec![serde_json::to_vec(&body).unwrap()], tokens)
+        }
         Scenario::Submit => {
             for user in REFERRERS {
                 tokens.push(login(http, base, user).await);
@@ -207,7 +237,7 @@ async fn start_server(args: &Args, db: Db) -> Server {
     rand::thread_rng().fill_bytes(&mut key);
     let bind = format!("127.0.0.1:{}", args.port);
     let child = Command::new(&args.server)
-        .args(["serve", "--demo", "--bind", &bind])
+        .args(["serve", "--demo", "--no-history", "--bind", &bind])
         .env("DATABASE_URL", &url)
         .env(
             "FRONTDOOR_SIGNING_KEY",
@@ -385,24 +415,7 @@ fn missing_batch(batch: usize) -> Value {
 /// Times batches of 500 episodes sent one after another by the police client.
 async fn run_batches(base: &str, db: Db, batches: usize) {
     let http = reqwest::Client::new();
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", "police-case-system"),
-        ("client_secret", "police-demo-secret"),
-    ];
-    let token: Value = http
-        .post(format!("{base}/oauth/token"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"]
-        .as_str()
-        .expect("police client token")
-        .to_string();
+    let token = client_token(&http, base, "police-case-system", "police-demo-secret").await;
     let mut times = Vec::new();
     for batch in 0..batches {
         let started = Instant::now();
@@ -437,6 +450,303 @@ async fn run_batches(base: &str, db: Db, batches: usize) {
         times[0],
         times[times.len() / 2],
         times[times.len() - 1]
+    );
+}
+
+const REPORT_CONTACTS: usize = 20_000;
+const REPORT_EPISODES: usize = 5_000;
+/// Concurrent requests while seeding.
+const SEED_WORKERS: usize = 32;
+/// 2019-01-01T00:00:00Z.
+const YEAR_2019: i64 = 1_546_300_800;
+const DAY: i64 = 86_400;
+
+/// One report period's every figure, as a dashboard asks for them.
+const REPORT_PERIOD: &str = "from to label contacts referrals assessmentsCompleted assessmentsNfa assessmentsNfaPercent
+    strategyDiscussions section47Enquiries section47ToConference section47ToConferencePercent missingNotifications missingChildren
+    rhi { completed inTimescale inTimescalePercent outOfTimescale outOfTimescaleByReason { reason count } outOfTimescaleNoReason
+          notOffered notOfferedByReason { reason count } declined carriedOver open awaitingReturn }
+    informationRequests { agencyId agencyName requests answered answeredByDue answeredByDuePercent medianHoursToAnswer }
+    earlyHelp { requests screened medianDaysToScreening assessmentsStarted medianDaysToAssessment screeningOutcomes { outcome count } notYetScreened }
+    policeNotificationDelay { missingNotified medianHoursToNotification p90HoursToNotification returnsNotified
+                              medianHoursToReturnNotification p90HoursToReturnNotification }
+    consentByAgency { agencyId agencyName contacts consentRecorded consentRecordedPercent }
+    decidedWithinOneWorkingDay decidedWithinOneWorkingDayPercent nfaBySource { sourceCode contacts nfa nfaPercent }
+    contactsRecordedLate missingEpisodesRecordedLate";
+
+fn report_query() -> String {
+    format!(
+        "query($from: NaiveDate!, $to: NaiveDate!) {{ performanceReport(from: $from, to: $to) {{ from to
+            months {{ {REPORT_PERIOD} }} total {{ {REPORT_PERIOD} }} previous {{ {REPORT_PERIOD} }}
+            change {{ contacts referrals assessmentsCompleted strategyDiscussions section47Enquiries missingNotifications }} }} }}"
+    )
+}
+
+/// An instant `secs` after the Unix epoch, as RFC 3339.
+fn at(secs: i64) -> String {
+    sea_orm::prelude::ChronoDateTimeUtc::from_timestamp(secs, 0)
+        .expect("a valid instant")
+        .to_rfc3339()
+}
+
+/// A GraphQL call whose errors are fatal to the seeding; returns `data`.
+async fn seed_call(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let body: Value = http
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body["errors"].is_null(), "seed: {body}");
+    body["data"].clone()
+}
+
+async fn client_token(http: &reqwest::Client, base: &str, id: &str, secret: &str) -> String {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", id),
+        ("client_secret", secret),
+    ];
+    let token: Value = http
+        .post(format!("{base}/oauth/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"]
+        .as_str()
+        .expect("client token")
+        .to_string()
+}
+
+/// Runs `job(i)` for i in 0..n on `SEED_WORKERS` concurrent tasks.
+async fn concurrently<F, Fut>(n: usize, job: F)
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let job = Arc::new(job);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..SEED_WORKERS {
+        let (job, next) = (job.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                job(i).await;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+/// Seeds 2019 through the API, as a migration from a legacy system would load it: contacts
+/// from the referrers with their `occurredAt` (half decided by the managers), missing
+/// episodes in batches of 500 from the police client (most returned), and interviews for
+/// some of them recorded by a MASH social worker.
+async fn seed_year(http: &reqwest::Client, base: &str) {
+    let started = Instant::now();
+    let mut referrers = Vec::new();
+    for user in REFERRERS {
+        referrers.push(login(http, base, user).await);
+    }
+    let managers = [
+        login(http, base, "mash.manager").await,
+        login(http, base, "mash.manager2").await,
+    ];
+    let worker = login(http, base, "mash.social.worker").await;
+    let police = client_token(http, base, "police-case-system", "police-demo-secret").await;
+    let admin = login(http, base, "admin").await;
+    let agencies = seed_call(
+        http,
+        base,
+        &admin,
+        "{ agencies(first: 100) { edges { node { id kind } } } }",
+        json!({}),
+    )
+    .await;
+    let police_agency = agencies["agencies"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["kind"] == "POLICE")
+        .map(|e| e["node"]["id"].clone())
+        .expect("a police agency");
+    let decided = Arc::new(AtomicUsize::new(0));
+    {
+        let (http, base, decided) = (http.clone(), base.to_string(), decided.clone());
+        let worker = worker.clone();
+        concurrently(REPORT_CONTACTS, move |i| {
+            let (http, base, decided) = (http.clone(), base.clone(), decided.clone());
+            let referrer = referrers[i % referrers.len()].clone();
+            let manager = managers[i % managers.len()].clone();
+            let (worker, police_agency) = (worker.clone(), police_agency.clone());
+            async move {
+                let mut rng = StdRng::seed_from_u64(i as u64);
+                let occurred = YEAR_2019 + rng.gen_range(0..365 * DAY - 3600);
+                let consent = match rng.gen_range(0..3) {
+                    0 => json!({ "position": "GIVEN", "givenBy": "A fictional parent", "relationship": "mother", "obtainedAt": at(occurred) }),
+                    1 => json!({ "position": "NOT_SOUGHT", "notSoughtReason": "benchmark" }),
+                    _ => json!({ "position": "REFUSED" }),
+                };
+                let mut input = submission(i);
+                input["input"]["consent"] = consent;
+                input["input"]["occurredAt"] = json!(at(occurred));
+                let data = seed_call(&http, &base, &referrer, SUBMIT, input).await;
+                if rng.gen_bool(0.5) {
+                    let outcome = ["NO_FURTHER_ACTION", "INFORMATION_AND_ADVICE", "STEP_DOWN_TO_EARLY_HELP", "REFERRAL_FOR_ASSESSMENT", "STRATEGY_DISCUSSION"][rng.gen_range(0..5)];
+                    let decided_at = occurred + rng.gen_range(600..48 * 3600);
+                    seed_call(
+                        &http,
+                        &base,
+                        &manager,
+                        &format!("mutation($c: ID!, $at: DateTime!) {{ recordDecision(input: {{ contactId: $c, outcome: {outcome}, thresholdLevel: 2, rationale: \"Benchmark.\", occurredAt: $at }}) {{ id }} }}"),
+                        json!({ "c": data["submitContact"]["id"], "at": at(decided_at) }),
+                    )
+                    .await;
+                    decided.fetch_add(1, Ordering::Relaxed);
+                    // Half the referrals go on: an assessment started and authorised, or a
+                    // strategy discussion starting a section 47 enquiry, half of those
+                    // leading to a conference.
+                    if matches!(outcome, "REFERRAL_FOR_ASSESSMENT" | "STRATEGY_DISCUSSION") && rng.gen_bool(0.5) {
+                        let contact = data["submitContact"]["id"].clone();
+                        let referrals = seed_call(&http, &base, &worker, "query($c: ID!) { referrals(contactId: $c) { edges { node { id } } } }", json!({ "c": contact })).await;
+                        let referral = referrals["referrals"]["edges"][0]["node"]["id"].clone();
+                        let chain = |name: &str| format!("mutation($input: {}{}Input!) {{ {name}(input: $input) {{ assessments {{ id }} strategyDiscussions {{ section47 {{ id }} }} }} }}", name[..1].to_uppercase(), &name[1..]);
+                        let started = decided_at + rng.gen_range(3600..3 * DAY);
+                        if outcome == "REFERRAL_FOR_ASSESSMENT" {
+                            let body = seed_call(&http, &base, &worker, &chain("startAssessment"), json!({ "input": { "referralId": referral, "startedAt": at(started) } })).await;
+                            let assessment = body["startAssessment"]["assessments"][0]["id"].clone();
+                            let outcome = ["NO_FURTHER_ACTION", "STEP_DOWN_TO_EARLY_HELP", "STRATEGY_DISCUSSION", "OTHER"][rng.gen_range(0..4)];
+                            let authorised = started + rng.gen_range(DAY..40 * DAY);
+                            seed_call(&http, &base, &worker, &chain("updateAssessment"), json!({ "input": { "assessmentId": assessment, "authorisedAt": at(authorised), "outcome": outcome } })).await;
+                        } else {
+                            let body = seed_call(&http, &base, &worker, &chain("recordStrategyDiscussion"), json!({ "input": { "referralId": referral, "heldAt": at(started), "agenciesPresent": [police_agency], "section47Started": true } })).await;
+                            if rng.gen_bool(0.5) {
+                                let section47 = body["recordStrategyDiscussion"]["strategyDiscussions"][0]["section47"]["id"].clone();
+                                seed_call(&http, &base, &worker, &chain("recordConference"), json!({ "input": { "section47Id": section47, "heldAt": at(started + rng.gen_range(DAY..15 * DAY)), "planMade": rng.gen_bool(0.5) } })).await;
+                            }
+                        }
+                    }
+                }
+            }
+        })
+        .await;
+    }
+    println!(
+        "report: seeded {REPORT_CONTACTS} contacts ({} decided, half the referrals followed up) in {:.1} s",
+        decided.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64()
+    );
+
+    // Missing episodes: ten batches of 500, sent together; 2,000 children, most returned.
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(2019);
+    let mut returns = Vec::new();
+    let mut batches = Vec::new();
+    for b in 0..REPORT_EPISODES / 500 {
+        let episodes: Vec<Value> = (0..500)
+            .map(|i| {
+                let child = rng.gen_range(0..2000);
+                let reported = YEAR_2019 + rng.gen_range(0..355 * DAY);
+                let notified = rng.gen_bool(0.9).then(|| reported + rng.gen_range(300..48 * 3600));
+                let returned = rng.gen_bool(0.85).then(|| reported + rng.gen_range(3600..5 * DAY));
+                let return_notified = returned.filter(|_| rng.gen_bool(0.8)).map(|r| r + rng.gen_range(0..48 * 3600));
+                returns.push(returned);
+                json!({
+                    "child": { "firstName": format!("Benchmissing{child}"), "lastName": "Loadtest", "dateOfBirth": "2008-03-03", "gender": "NOT_STATED" },
+                    "reportedMissingAt": at(reported), "riskGrade": (["HIGH", "MEDIUM", "LOW", "NO_APPARENT_RISK"][rng.gen_range(0..4)]),
+                    "laNotifiedAt": notified.map(at), "returnedAt": returned.map(at), "returnNotifiedAt": return_notified.map(at),
+                    "idempotencyKey": format!("report-{b}-{i}")
+                })
+            })
+            .collect();
+        let (http, base, police) = (http.clone(), base.to_string(), police.clone());
+        batches.push(tokio::spawn(async move {
+            let data = seed_call(
+                &http,
+                &base,
+                &police,
+                "mutation($e: [MissingEpisodeInput!]!) { reportMissingEpisodes(episodes: $e) { episode { id } error { code field } } }",
+                json!({ "e": episodes }),
+            )
+            .await;
+            data["reportMissingEpisodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    assert!(r["error"].is_null(), "seed: {r}");
+                    r["episode"]["id"].as_str().unwrap().to_string()
+                })
+                .collect::<Vec<String>>()
+        }));
+    }
+    let mut ids = Vec::new();
+    for batch in batches {
+        ids.extend(batch.await.unwrap());
+    }
+    // Interviews for two in five of the returned episodes.
+    let interviews: Vec<(String, i64)> = ids
+        .into_iter()
+        .zip(returns)
+        .enumerate()
+        .filter_map(|(i, (id, returned))| returned.filter(|_| i % 5 < 2).map(|r| (id, r)))
+        .collect();
+    let count = interviews.len();
+    let interviews = Arc::new(interviews);
+    {
+        let (http, base) = (http.clone(), base.to_string());
+        concurrently(count, move |i| {
+            let (http, base, worker, interviews) = (http.clone(), base.clone(), worker.clone(), interviews.clone());
+            async move {
+                let (id, returned) = &interviews[i];
+                let mut rng = StdRng::seed_from_u64(i as u64);
+                let input = match rng.gen_range(0..10) {
+                    0..=4 => {
+                        let completed = returned + rng.gen_range(3600..120 * 3600);
+                        let late = completed > returned + 72 * 3600;
+                        json!({ "episodeId": id, "outcome": "COMPLETED", "completedAt": at(completed),
+                                "lateReason": late.then(|| ["POLICE_NOTIFICATION_DELAY", "EARLIEST_CONVENIENCE", "NON_ENGAGEMENT", "MISSING_AGAIN"][rng.gen_range(0..4)]) })
+                    }
+                    5..=6 => json!({ "episodeId": id, "outcome": "DECLINED" }),
+                    7..=8 => json!({ "episodeId": id, "outcome": "NOT_OFFERED",
+                                     "notOfferedReason": (["MISSING_AGAIN_WITHIN_72_HOURS", "TRIAGED_NO_APPARENT_RISK", "IN_CUSTODY", "WHEREABOUTS_UNKNOWN"][rng.gen_range(0..4)]) }),
+                    _ => json!({ "episodeId": id, "outcome": "CARRIED_OVER" }),
+                };
+                seed_call(
+                    &http,
+                    &base,
+                    &worker,
+                    "mutation($input: ReturnHomeInterviewInput!) { recordReturnHomeInterview(input: $input) { id } }",
+                    json!({ "input": input }),
+                )
+                .await;
+            }
+        })
+        .await;
+    }
+    println!(
+        "report: seeded {REPORT_EPISODES} missing episodes and {count} interviews in {:.1} s",
+        started.elapsed().as_secs_f64()
     );
 }
 

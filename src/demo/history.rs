@@ -327,7 +327,7 @@ impl Builder {
             submitter: submitter(i),
             child: child((i * 7919) % 9000),
             received,
-            consent: consent(i, month),
+            consent: consent(i / 3, month),
             outcome,
             decided,
             request: None,
