@@ -13,24 +13,6 @@ const CHAIN: &str = "id contactId sourceCode referredAt outcome allocatedTeam al
       section47 { id startedAt outcome completedAt conferenceDueAt conferenceOverdue
         conference { id heldAt dueAt withinTimescale planMade allocatedTeam } } }";
 
-async fn agency_id(server: &TestServer, name: &str) -> String {
-    let admin = server.login("admin").await;
-    let body = server
-        .gql(
-            Some(&admin),
-            "{ agencies(first: 100) { edges { node { id name } } } }",
-            json!({}),
-        )
-        .await;
-    body["data"]["agencies"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["node"]["name"] == name)
-        .map(|e| e["node"]["id"].as_str().unwrap().to_string())
-        .unwrap()
-}
-
 fn ok<'a>(body: &'a Value, field: &str) -> &'a Value {
     assert!(body["errors"].is_null(), "{field}: {body}");
     &body["data"][field]
@@ -99,8 +81,8 @@ fn upper_first(s: &str) -> String {
 async fn a_referral_runs_to_a_conference_on_the_statutory_clocks() {
     each_backend(|server| async move {
         let worker = server.login("mash.social.worker").await;
-        let police = agency_id(&server, "West Midlands Police").await;
-        let health = agency_id(&server, "Walsall Healthcare NHS Trust").await;
+        let police = server.agency_id("West Midlands Police").await;
+        let health = server.agency_id("Walsall Healthcare NHS Trust").await;
 
         // Referred on Monday 16 December 2019: 45 working days skip Christmas, Boxing Day
         // and New Year's Day, so the assessment is due on Thursday 20 February 2020.
@@ -223,7 +205,7 @@ async fn decisions_make_referrals_only_when_they_refer() {
 async fn bad_input_is_named_and_changes_nothing() {
     each_backend(|server| async move {
         let worker = server.login("mash.social.worker").await;
-        let police = agency_id(&server, "West Midlands Police").await;
+        let police = server.agency_id("West Midlands Police").await;
         let contact = decided_contact(&server, "2019-09-02T09:00:00Z", "2019-09-02T12:00:00Z", "REFERRAL_FOR_ASSESSMENT").await;
         let referral = referral_of(&server, &worker, &contact).await;
         let id = referral["id"].as_str().unwrap();
@@ -267,7 +249,7 @@ async fn bad_input_is_named_and_changes_nothing() {
         // Early help goes only to an early help agency, and not before the contact.
         let body = server.gql(Some(&worker), "mutation($c: ID!, $a: ID!) { requestEarlyHelp(input: { contactId: $c, agencyId: $a }) { id } }", json!({ "c": contact, "a": police })).await;
         assert_eq!(error_field(&body), Some("agencyId"), "{body}");
-        let early_help = agency_id(&server, "Walsall Early Help Hub").await;
+        let early_help = server.agency_id("Walsall Early Help Hub").await;
         let body = server.gql(Some(&worker), "mutation($c: ID!, $a: ID!) { requestEarlyHelp(input: { contactId: $c, agencyId: $a, requestedAt: \"2019-08-01T09:00:00Z\" }) { id } }", json!({ "c": contact, "a": early_help })).await;
         assert_eq!(error_field(&body), Some("requestedAt"), "{body}");
         assert_eq!(server.count(early_help_episode::Entity).await, 0);
@@ -280,7 +262,7 @@ async fn a_step_down_is_screened_and_assessed_by_the_early_help_desk() {
     each_backend(|server| async move {
         let worker = server.login("mash.social.worker").await;
         let desk = server.login("earlyhelp.mash").await;
-        let early_help = agency_id(&server, "Walsall Early Help Hub").await;
+        let early_help = server.agency_id("Walsall Early Help Hub").await;
         let contact = decided_contact(&server, "2019-10-01T09:00:00Z", "2019-10-01T12:00:00Z", "STEP_DOWN_TO_EARLY_HELP").await;
         let body = server.gql(Some(&worker), "mutation($c: ID!, $a: ID!) { requestEarlyHelp(input: { contactId: $c, agencyId: $a, requestedAt: \"2019-10-01T13:00:00Z\" }) { id } }", json!({ "c": contact, "a": early_help })).await;
         let episode = ok(&body, "requestEarlyHelp")["id"].as_str().unwrap().to_string();
@@ -322,7 +304,7 @@ async fn a_step_down_is_screened_and_assessed_by_the_early_help_desk() {
 async fn only_mash_staff_work_the_chain() {
     each_backend(|server| async move {
         let worker = server.login("mash.social.worker").await;
-        let police = agency_id(&server, "West Midlands Police").await;
+        let police = server.agency_id("West Midlands Police").await;
         let contact = decided_contact(&server, "2019-09-02T09:00:00Z", "2019-09-02T12:00:00Z", "REFERRAL_FOR_ASSESSMENT").await;
         let referral = referral_of(&server, &worker, &contact).await;
         let id = referral["id"].clone();

@@ -1,7 +1,7 @@
 //! Consent, break-glass, originator control, access logs and the statutory clock, through the API.
 mod common;
 
-use common::{each_backend, error_code, error_field, TestServer};
+use common::{each_backend, error_code, error_field};
 use serde_json::{json, Value};
 
 const SUBMIT: &str = "mutation($input: SubmitContactInput!) { submitContact(input: $input) { id status decisionDueAt } }";
@@ -13,26 +13,6 @@ fn input(consent: Value, immediate_risk: bool, occurred_at: &str) -> Value {
         "child": { "firstName": "Cal", "lastName": "Ruleschild", "dateOfBirth": "2012-01-09", "gender": "MALE" },
         "concernCategories": ["4B"], "narrative": "Cal was found alone late at night.",
         "immediateRisk": immediate_risk, "consent": consent, "occurredAt": occurred_at } })
-}
-
-async fn agency(server: &TestServer, name: &str) -> String {
-    let admin = server.login("admin").await;
-    let body = server
-        .gql(
-            Some(&admin),
-            "{ agencies(first: 100) { edges { node { id name } } } }",
-            json!({}),
-        )
-        .await;
-    body["data"]["agencies"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["node"]["name"] == name)
-        .unwrap()["node"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 fn id(body: &Value, field: &str) -> String {
@@ -49,8 +29,8 @@ fn request(contact: &str, to: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_scoped_to_an_agency_and_withdrawn() {
     each_backend(|server| async move {
-        let police = agency(&server, "West Midlands Police").await;
-        let health = agency(&server, "Walsall Healthcare NHS Trust").await;
+        let police = server.agency_id("West Midlands Police").await;
+        let health = server.agency_id("Walsall Healthcare NHS Trust").await;
         let referrer = server.login("police.referrer").await;
         let worker = server.login("mash.social.worker").await;
         let consent = json!({ "position": "GIVEN", "givenBy": "Parent (fictional)", "relationship": "mother", "agencyIds": [health] });
@@ -79,7 +59,7 @@ async fn consent_scoped_to_an_agency_and_withdrawn() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn break_glass_is_reviewed_by_a_second_manager() {
     each_backend(|server| async move {
-        let police = agency(&server, "West Midlands Police").await;
+        let police = server.agency_id("West Midlands Police").await;
         let school = server.login("school.referrer").await;
         let manager = server.login("mash.manager").await;
         let manager2 = server.login("mash.manager2").await;
@@ -115,9 +95,9 @@ async fn break_glass_is_reviewed_by_a_second_manager() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handling_codes_govern_what_the_mash_sees_and_shares_onward_and_owners_see_who_looked() {
     each_backend(|server| async move {
-        let police = agency(&server, "West Midlands Police").await;
-        let school_agency = agency(&server, "Brookhollow Primary School, Walsall").await;
-        let early_help = agency(&server, "Walsall Early Help Hub").await;
+        let police = server.agency_id("West Midlands Police").await;
+        let school_agency = server.agency_id("Brookhollow Primary School, Walsall").await;
+        let early_help = server.agency_id("Walsall Early Help Hub").await;
         let school = server.login("school.referrer").await;
         let manager = server.login("mash.manager").await;
         let officer = server.login("police.mash").await;
@@ -260,7 +240,7 @@ async fn the_mash_queue_filters_by_status_overdue_and_source_and_sorts_by_due_ti
         assert_eq!(overdue["data"]["contacts"]["totalCount"], 2);
         let in_time = server.gql(Some(&manager), queue, json!({ "o": false })).await;
         assert_eq!(ids(&in_time), vec![recent.clone()]);
-        let police_agency = agency(&server, "West Midlands Police").await;
+        let police_agency = server.agency_id("West Midlands Police").await;
         let from_police = server.gql(Some(&manager), queue, json!({ "a": police_agency })).await;
         assert_eq!(ids(&from_police), vec![old.clone()]);
         let awaiting = server.gql(Some(&manager), queue, json!({ "s": "AWAITING_CONSENT" })).await;
@@ -278,7 +258,7 @@ async fn the_mash_queue_filters_by_status_overdue_and_source_and_sorts_by_due_ti
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_keeps_the_time_it_was_shared_and_cannot_precede_the_request() {
     each_backend(|server| async move {
-        let police = agency(&server, "West Midlands Police").await;
+        let police = server.agency_id("West Midlands Police").await;
         let school = server.login("school.referrer").await;
         let manager = server.login("mash.manager").await;
         let officer = server.login("police.mash").await;

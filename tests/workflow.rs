@@ -20,24 +20,6 @@ pub fn contact_input(narrative: &str) -> Value {
     })
 }
 
-async fn agency_id(server: &TestServer, name: &str) -> String {
-    let admin = server.login("admin").await;
-    let body = server
-        .gql(
-            Some(&admin),
-            "{ agencies(first: 100) { edges { node { id name } } } }",
-            json!({}),
-        )
-        .await;
-    body["data"]["agencies"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["node"]["name"] == name)
-        .map(|e| e["node"]["id"].as_str().unwrap().to_string())
-        .unwrap()
-}
-
 const SEND: &str = "mutation($input: SendInformationRequestInput!) { sendInformationRequest(input: $input) { id status dueAt priority } }";
 const CONTACT_VIEW: &str = "query($id: ID!) { contact(id: $id) { id status outcome decidedAt decidedWithinTimescale rationale thresholdLevel recommendation
     child { id } linkedToExistingChild overrides { id } informationRequests { id status declineReason }
@@ -53,8 +35,8 @@ async fn a_school_contact_goes_through_the_front_door() {
         let worker = server.login("mash.social.worker").await;
         let police_officer = server.login("police.mash").await;
         let health_officer = server.login("health.mash").await;
-        let police = agency_id(&server, "West Midlands Police").await;
-        let health = agency_id(&server, "Walsall Healthcare NHS Trust").await;
+        let police = server.agency_id("West Midlands Police").await;
+        let health = server.agency_id("Walsall Healthcare NHS Trust").await;
 
         // 1. The school submits a contact without consent.
         let body = server.gql(Some(&school), SUBMIT, json!({ "input": contact_input("Ada disclosed bruising at home.") })).await;

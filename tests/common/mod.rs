@@ -193,6 +193,26 @@ impl TestServer {
             .to_string()
     }
 
+    /// A demo agency's global id, looked up by name as the administrator.
+    pub async fn agency_id(&self, name: &str) -> String {
+        let admin = self.login("admin").await;
+        let body = self
+            .gql(
+                Some(&admin),
+                "{ agencies(first: 100) { edges { node { id name } } } }",
+                json!({}),
+            )
+            .await;
+        body["data"]["agencies"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["node"]["name"] == name)
+            .and_then(|e| e["node"]["id"].as_str())
+            .unwrap_or_else(|| panic!("no agency {name}: {body}"))
+            .to_string()
+    }
+
     /// Runs SQL straight against the test database, as someone with database access would.
     pub async fn exec(&self, sql: &str) {
         self.db()
