@@ -86,6 +86,12 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
+        // A unique index refusing a row means another writer got there first: a lost race,
+        // not a fault (services check state first; this is the backstop).
+        if let Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
+            tracing::warn!(error = %detail, "unique constraint: concurrent write");
+            return AppError::conflict("input", "another change to this record came first");
+        }
         tracing::error!(error = %err, "database error");
         AppError::Internal(err.to_string())
     }

@@ -20,6 +20,7 @@ pub mod report;
 pub mod requests;
 pub mod sessions;
 pub mod throttle;
+pub mod transition;
 
 use entity::agency;
 use uuid::Uuid;

@@ -1,0 +1,60 @@
+//! One winner for every state change.
+//!
+//! A service that moves a record from one state to another opens its write transaction
+//! first, re-reads the record there with `locked` (held against every other writer until
+//! commit: `FOR UPDATE` on PostgreSQL; on SQLite the `BEGIN IMMEDIATE` write lock already
+//! excludes them), checks the state it depends on, and only then writes. When two callers —
+//! or two server instances — act at the same moment, the second waits for the first, sees
+//! its result, and gets `CONFLICT`. `settle` then commits the winner, rolls the loser back and
+//! records the loser's refusal in an entry of its own, so the loser writes nothing else.
+//!
+//! Lock order: a transaction locks the record it changes (for work under a contact, the
+//! contact) before it writes anything else; the audit chain head is always taken last.
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, PrimaryKeyTrait,
+    QuerySelect,
+};
+
+use super::audit::{self, AuditEntry};
+use super::RequestCtx;
+use crate::error::{AppError, AppResult};
+use crate::Core;
+
+/// The record with this primary key, locked until the transaction ends (None if absent).
+pub async fn locked<E>(
+    txn: &DatabaseTransaction,
+    id: <E::PrimaryKey as PrimaryKeyTrait>::ValueType,
+) -> AppResult<Option<E::Model>>
+where
+    E: EntityTrait,
+{
+    let mut query = E::find_by_id(id);
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    Ok(query.one(txn).await?)
+}
+
+/// Ends a state change's transaction: commits on success; on failure rolls back, and records
+/// a refusal or a lost race (`CONFLICT`) under `action` in an entry of its own.
+pub async fn settle<T>(
+    core: &Core,
+    ctx: &RequestCtx,
+    action: &'static str,
+    txn: DatabaseTransaction,
+    result: AppResult<T>,
+) -> AppResult<T> {
+    match result {
+        Ok(value) => {
+            txn.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            txn.rollback().await?;
+            if err.is_refusal() || matches!(err, AppError::Conflict { .. }) {
+                audit::record_alone(&core.db, ctx, AuditEntry::refused(action, &err)).await?;
+            }
+            Err(err)
+        }
+    }
+}
