@@ -5,6 +5,7 @@ mod m20261126_000001_identity;
 mod m20261126_000002_mash;
 mod m20261126_000003_missing;
 mod m20261126_000004_outcomes;
+mod m20261202_000001_child_identity;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_mash::Migration),
             Box::new(m20261126_000003_missing::Migration),
             Box::new(m20261126_000004_outcomes::Migration),
+            Box::new(m20261202_000001_child_identity::Migration),
         ]
     }
 }

@@ -1,10 +1,10 @@
 //! Children: validation of identity details, duplicate matching, the MASH's child record.
-use chrono::{NaiveDate, Utc};
+use chrono::{NaiveDate, SubsecRound, Utc};
 use entity::{child, child_link, contact};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Set, TryInsertResult,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -164,27 +164,43 @@ pub async fn find_or_create<C: ConnectionTrait>(
             return Ok((found, true));
         }
     }
-    let now = Utc::now();
-    let created = child::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        first_name: Set(details.first_name.clone()),
-        last_name: Set(details.last_name.clone()),
-        date_of_birth: Set(details.date_of_birth),
-        gender: Set(details.gender.clone()),
-        ethnicity: Set(details.ethnicity.clone()),
-        disability: Set(details.disability),
-        address: Set(details.address.clone()),
-        postcode: Set(details.postcode.clone()),
-        nhs_number: Set(details.nhs_number.clone()),
-        upn: Set(details.upn.clone()),
-        police_id: Set(details.police_id.clone()),
-        local_id: Set(details.local_id.clone()),
-        created_at: Set(now),
-        updated_at: Set(now),
+    // Microseconds, as both databases store them.
+    let now = Utc::now().trunc_subsecs(6);
+    let new_child = child::Model {
+        id: Uuid::now_v7(),
+        first_name: details.first_name.clone(),
+        last_name: details.last_name.clone(),
+        date_of_birth: details.date_of_birth,
+        gender: details.gender.clone(),
+        ethnicity: details.ethnicity.clone(),
+        disability: details.disability,
+        address: details.address.clone(),
+        postcode: details.postcode.clone(),
+        nhs_number: details.nhs_number.clone(),
+        upn: details.upn.clone(),
+        police_id: details.police_id.clone(),
+        local_id: details.local_id.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    // A concurrent submission may create the same NHS number's record first: the unique
+    // index then makes this insert do nothing, and this contact links to that record.
+    let inserted = child::Entity::insert(child::ActiveModel::from(new_child.clone()))
+        .on_conflict_do_nothing_on([child::Column::NhsNumber])
+        .exec_without_returning(conn)
+        .await?;
+    match (inserted, &details.nhs_number) {
+        (TryInsertResult::Inserted(1), _) => Ok((new_child, false)),
+        (_, Some(nhs)) => {
+            let winner = child::Entity::find()
+                .filter(child::Column::NhsNumber.eq(nhs.as_str()))
+                .one(conn)
+                .await?
+                .ok_or_else(|| AppError::Internal("child record vanished".into()))?;
+            Ok((winner, true))
+        }
+        (_, None) => Err(AppError::Internal("child record not written".into())),
     }
-    .insert(conn)
-    .await?;
-    Ok((created, false))
 }
 
 /// A child record with what MASH staff see alongside it.

@@ -6,7 +6,8 @@ use chrono::Utc;
 use entity::{consent, consent_override, contact, information_request};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -15,7 +16,7 @@ use super::audit::{self, AuditEntry};
 use super::children::required_text;
 use super::contacts::{self, load_view, ConsentInput, ContactView};
 use super::policy::{self, CaseOperation};
-use super::RequestCtx;
+use super::{transition, RequestCtx};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -130,22 +131,26 @@ pub async fn record_consent(
     let actor_id = ctx.actor.id.ok_or(AppError::Forbidden)?;
     let agency = ctx.actor.agency_id().ok_or(AppError::Forbidden)?;
     let txn = begin_write(&core.db).await?;
-    let created = contacts::insert_consent(&txn, existing.id, actor_id, agency, valid).await?;
-    let updated = refresh_status(&txn, &existing).await?;
-    let view = load_view(&txn, ctx, updated, access).await?;
-    audit::record(
-        &txn,
-        ctx,
-        AuditEntry::success(ACTION)
-            .entity("Consent", created.id)
-            .reference("Contact", existing.id)
-            .children([existing.child_id])
-            .purpose("safeguarding.consent")
-            .consent_ref(format!("consent:{}", created.id)),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(view)
+    let result = async {
+        let existing = contacts::locked_contact(&txn, existing.id).await?;
+        let created = contacts::insert_consent(&txn, existing.id, actor_id, agency, valid).await?;
+        let updated = refresh_status(&txn, &existing).await?;
+        let view = load_view(&txn, ctx, updated, access).await?;
+        audit::record(
+            &txn,
+            ctx,
+            AuditEntry::success(ACTION)
+                .entity("Consent", created.id)
+                .reference("Contact", existing.id)
+                .children([existing.child_id])
+                .purpose("safeguarding.consent")
+                .consent_ref(format!("consent:{}", created.id)),
+        )
+        .await?;
+        Ok(view)
+    }
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
 }
 
 /// The contact a consent or override belongs to (None when there is no such record).
@@ -175,35 +180,43 @@ pub async fn withdraw_consent(
     });
     let (consent, contact, access) =
         audit::on_refusal(&core.db, ctx, ACTION, scoped.ok_or(AppError::NotFound)).await?;
-    if consent.withdrawn_at.is_some() {
-        return Err(AppError::conflict(
-            "consentId",
-            "this consent is already withdrawn",
-        ));
-    }
     let txn = begin_write(&core.db).await?;
-    let mut active: consent::ActiveModel = consent.clone().into();
-    active.withdrawn_at = Set(Some(Utc::now()));
-    active.withdrawn_by = Set(ctx.actor.id);
-    active.update(&txn).await?;
-    let reference = format!("consent:{}", consent.id);
-    let withdrawn = withdraw_requests_relying_on(&txn, &reference).await?;
-    let updated = refresh_status(&txn, &contact).await?;
-    let view = load_view(&txn, ctx, updated, access).await?;
-    audit::record(
-        &txn,
-        ctx,
-        AuditEntry::success(ACTION)
-            .entity("Consent", consent.id)
-            .reference("Contact", contact.id)
-            .children([contact.child_id])
-            .purpose("safeguarding.consent")
-            .consent_ref(reference)
-            .detail(json!({ "requestsWithdrawn": withdrawn })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(view)
+    let result = async {
+        // The contact first (lock order), then the consent as it is now.
+        let contact = contacts::locked_contact(&txn, contact.id).await?;
+        let consent = transition::locked::<consent::Entity>(&txn, consent.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if consent.withdrawn_at.is_some() {
+            return Err(AppError::conflict(
+                "consentId",
+                "this consent is already withdrawn",
+            ));
+        }
+        let mut active: consent::ActiveModel = consent.clone().into();
+        active.withdrawn_at = Set(Some(Utc::now()));
+        active.withdrawn_by = Set(ctx.actor.id);
+        active.update(&txn).await?;
+        let reference = format!("consent:{}", consent.id);
+        let withdrawn = withdraw_requests_relying_on(&txn, &reference).await?;
+        let updated = refresh_status(&txn, &contact).await?;
+        let view = load_view(&txn, ctx, updated, access).await?;
+        audit::record(
+            &txn,
+            ctx,
+            AuditEntry::success(ACTION)
+                .entity("Consent", consent.id)
+                .reference("Contact", contact.id)
+                .children([contact.child_id])
+                .purpose("safeguarding.consent")
+                .consent_ref(reference)
+                .detail(json!({ "requestsWithdrawn": withdrawn })),
+        )
+        .await?;
+        Ok(view)
+    }
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
 }
 
 pub async fn request_override(
@@ -224,6 +237,7 @@ pub async fn request_override(
     let justification = required_text("justification", justification, contacts::MAX_NARRATIVE)?;
     let (contact, _) = contacts::scoped_contact(core, ctx, ACTION, contact_id).await?;
     let txn = begin_write(&core.db).await?;
+    contacts::locked_contact(&txn, contact.id).await?;
     let created = consent_override::ActiveModel {
         id: Set(Uuid::now_v7()),
         contact_id: Set(contact.id),
@@ -290,47 +304,63 @@ pub async fn decide_override(
     } else {
         "override.refuse"
     };
-    let (existing, contact) = scoped_override(core, ctx, action, id).await?;
-    let own = Some(existing.requested_by) == ctx.actor.id;
-    let break_glass = own && approve && contact.immediate_risk;
-    if own && !break_glass {
-        let refusal = AppError::Forbidden;
-        return audit::on_refusal(&core.db, ctx, action, Err(refusal)).await;
-    }
-    if existing.status != "REQUESTED" {
-        return Err(AppError::conflict(
-            "overrideId",
-            "this override has already been decided",
-        ));
-    }
+    let (found, _) = scoped_override(core, ctx, action, id).await?;
     let txn = begin_write(&core.db).await?;
-    let mut active: consent_override::ActiveModel = existing.into();
-    active.status = Set(if approve { "APPROVED" } else { "REFUSED" }.into());
-    active.decided_by = Set(ctx.actor.id);
-    active.decided_at = Set(Some(Utc::now()));
-    active.break_glass = Set(break_glass);
-    active.review_status = Set(if break_glass {
-        "PENDING"
-    } else {
-        "NOT_REQUIRED"
+    let result = async {
+        let (existing, contact) = locked_override(&txn, &found).await?;
+        let own = Some(existing.requested_by) == ctx.actor.id;
+        let break_glass = own && approve && contact.immediate_risk;
+        if own && !break_glass {
+            return Err(AppError::Forbidden);
+        }
+        // Of an approval and a refusal at the same moment, the second sees the first's.
+        if existing.status != "REQUESTED" {
+            return Err(AppError::conflict(
+                "overrideId",
+                "this override has already been decided",
+            ));
+        }
+        let mut active: consent_override::ActiveModel = existing.into();
+        active.status = Set(if approve { "APPROVED" } else { "REFUSED" }.into());
+        active.decided_by = Set(ctx.actor.id);
+        active.decided_at = Set(Some(Utc::now()));
+        active.break_glass = Set(break_glass);
+        active.review_status = Set(if break_glass {
+            "PENDING"
+        } else {
+            "NOT_REQUIRED"
+        }
+        .into());
+        let updated = active.update(&txn).await?;
+        refresh_status(&txn, &contact).await?;
+        audit::record(
+            &txn,
+            ctx,
+            AuditEntry::success(action)
+                .entity("ConsentOverride", id)
+                .reference("Contact", contact.id)
+                .children([contact.child_id])
+                .purpose("safeguarding.consent")
+                .consent_ref(format!("override:{id}"))
+                .detail(json!({ "breakGlass": break_glass })),
+        )
+        .await?;
+        Ok(updated)
     }
-    .into());
-    let updated = active.update(&txn).await?;
-    refresh_status(&txn, &contact).await?;
-    audit::record(
-        &txn,
-        ctx,
-        AuditEntry::success(action)
-            .entity("ConsentOverride", id)
-            .reference("Contact", contact.id)
-            .children([contact.child_id])
-            .purpose("safeguarding.consent")
-            .consent_ref(format!("override:{id}"))
-            .detail(json!({ "breakGlass": break_glass })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(updated)
+    .await;
+    transition::settle(core, ctx, action, txn, result).await
+}
+
+/// An override and its contact as they are now, locked (the contact first).
+async fn locked_override(
+    txn: &DatabaseTransaction,
+    found: &consent_override::Model,
+) -> AppResult<(consent_override::Model, contact::Model)> {
+    let contact = contacts::locked_contact(txn, found.contact_id).await?;
+    let existing = transition::locked::<consent_override::Entity>(txn, found.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((existing, contact))
 }
 
 /// A second manager reviews a break-glass override: upheld, or refused — which withdraws the
@@ -342,42 +372,46 @@ pub async fn review_override(
     uphold: bool,
 ) -> AppResult<consent_override::Model> {
     const ACTION: &str = "override.review";
-    let (existing, contact) = scoped_override(core, ctx, ACTION, id).await?;
-    if existing.review_status != "PENDING" {
-        return Err(AppError::conflict(
-            "overrideId",
-            "this override is not awaiting review",
-        ));
-    }
-    if existing.decided_by == ctx.actor.id {
-        return audit::on_refusal(&core.db, ctx, ACTION, Err(AppError::Forbidden)).await;
-    }
+    let (found, _) = scoped_override(core, ctx, ACTION, id).await?;
     let txn = begin_write(&core.db).await?;
-    let mut active: consent_override::ActiveModel = existing.into();
-    active.review_status = Set(if uphold { "UPHELD" } else { "REFUSED" }.into());
-    active.reviewed_by = Set(ctx.actor.id);
-    active.reviewed_at = Set(Some(Utc::now()));
-    let updated = active.update(&txn).await?;
-    let withdrawn = if uphold {
-        0
-    } else {
-        withdraw_requests_relying_on(&txn, &format!("override:{id}")).await?
-    };
-    refresh_status(&txn, &contact).await?;
-    audit::record(
-        &txn,
-        ctx,
-        AuditEntry::success(ACTION)
-            .entity("ConsentOverride", id)
-            .reference("Contact", contact.id)
-            .children([contact.child_id])
-            .purpose("safeguarding.consent")
-            .consent_ref(format!("override:{id}"))
-            .detail(json!({ "upheld": uphold, "requestsWithdrawn": withdrawn })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(updated)
+    let result = async {
+        let (existing, contact) = locked_override(&txn, &found).await?;
+        if existing.review_status != "PENDING" {
+            return Err(AppError::conflict(
+                "overrideId",
+                "this override is not awaiting review",
+            ));
+        }
+        if existing.decided_by == ctx.actor.id {
+            return Err(AppError::Forbidden);
+        }
+        let mut active: consent_override::ActiveModel = existing.into();
+        active.review_status = Set(if uphold { "UPHELD" } else { "REFUSED" }.into());
+        active.reviewed_by = Set(ctx.actor.id);
+        active.reviewed_at = Set(Some(Utc::now()));
+        let updated = active.update(&txn).await?;
+        let withdrawn = if uphold {
+            0
+        } else {
+            withdraw_requests_relying_on(&txn, &format!("override:{id}")).await?
+        };
+        refresh_status(&txn, &contact).await?;
+        audit::record(
+            &txn,
+            ctx,
+            AuditEntry::success(ACTION)
+                .entity("ConsentOverride", id)
+                .reference("Contact", contact.id)
+                .children([contact.child_id])
+                .purpose("safeguarding.consent")
+                .consent_ref(format!("override:{id}"))
+                .detail(json!({ "upheld": uphold, "requestsWithdrawn": withdrawn })),
+        )
+        .await?;
+        Ok(updated)
+    }
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
 }
 
 /// Break-glass overrides awaiting a second manager (MASH managers).

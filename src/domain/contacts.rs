@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{agency, child, consent, consent_override, contact, disclosure, information_request};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -18,7 +18,7 @@ use super::codes::AgencyKind;
 use super::idempotency::{self, Outcome};
 use super::page::{Page, PageRequest};
 use super::policy::{self, CaseOperation, ContactAccess, DisclosureVisibility};
-use super::{clock, ActorKind, RequestCtx};
+use super::{clock, transition, ActorKind, RequestCtx};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -505,10 +505,9 @@ pub async fn submit_contact(
         None => format!("consent:{}", input.consent.position),
     };
     if let Some(claim) = claim {
-        if !idempotency::complete(&txn, claim, created.id).await? {
+        if !idempotency::complete(&txn, &claim, created.id).await? {
             txn.rollback().await?;
-            let key = input.idempotency_key.as_deref().unwrap_or_default();
-            let id = idempotency::winner(&core.db, actor, "submitContact", key).await?;
+            let id = idempotency::winner(&core.db, &claim).await?;
             return replay(core, ctx, &id).await;
         }
     }
@@ -663,6 +662,8 @@ pub async fn list_contacts(
 }
 
 /// Applies `change` to a contact the caller may act on (MASH work), audited with the change.
+/// `change` sees the contact as locked inside the write transaction, so it checks the state
+/// the change depends on against the latest committed write.
 async fn change_contact(
     core: &Core,
     ctx: &RequestCtx,
@@ -672,23 +673,39 @@ async fn change_contact(
     change: impl FnOnce(&contact::Model) -> AppResult<(contact::ActiveModel, serde_json::Value)>,
 ) -> AppResult<ContactView> {
     super::allow_case(core, ctx, action, operation).await?;
-    let (existing, access) = scoped_contact(core, ctx, action, id).await?;
-    let (active, detail) = change(&existing)?;
+    let (_, access) = scoped_contact(core, ctx, action, id).await?;
     let txn = begin_write(&core.db).await?;
-    let updated = active.update(&txn).await?;
-    let view = load_view(&txn, ctx, updated, access).await?;
-    audit::record(
-        &txn,
-        ctx,
-        AuditEntry::success(action)
-            .entity("Contact", id)
-            .children([existing.child_id])
-            .purpose("safeguarding.decision")
-            .detail(detail),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(view)
+    let result = async {
+        let existing = locked_contact(&txn, id).await?;
+        let (active, detail) = change(&existing)?;
+        let updated = active.update(&txn).await?;
+        let view = load_view(&txn, ctx, updated, access).await?;
+        audit::record(
+            &txn,
+            ctx,
+            AuditEntry::success(action)
+                .entity("Contact", id)
+                .children([existing.child_id])
+                .purpose("safeguarding.decision")
+                .detail(detail),
+        )
+        .await?;
+        Ok(view)
+    }
+    .await;
+    transition::settle(core, ctx, action, txn, result).await
+}
+
+/// The contact, locked inside the write transaction: every change to a contact or to the
+/// consent, overrides and requests under it takes this lock first.
+pub async fn locked_contact(txn: &DatabaseTransaction, id: Uuid) -> AppResult<contact::Model> {
+    transition::locked::<contact::Entity>(txn, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+fn already_decided() -> AppError {
+    AppError::conflict("contactId", "the contact is already decided")
 }
 
 fn checked_outcome(field: &str, outcome: &str) -> AppResult<String> {
@@ -742,10 +759,7 @@ pub async fn recommend(
         id,
         move |c| {
             if c.status == "DECIDED" {
-                return Err(AppError::conflict(
-                    "contactId",
-                    "the contact is already decided",
-                ));
+                return Err(already_decided());
             }
             let mut active: contact::ActiveModel = c.clone().into();
             active.recommendation = Set(Some(outcome.clone()));
@@ -780,42 +794,45 @@ pub async fn decide(
     let decided_at = event_time("occurredAt", occurred_at)?;
     let actor_id = ctx.actor.id;
     const ACTION: &str = "contact.decide";
-    let (existing, access) = scoped_contact(core, ctx, ACTION, id).await?;
-    if existing.status == "DECIDED" {
-        return Err(AppError::conflict(
-            "contactId",
-            "the contact is already decided",
-        ));
-    }
-    if decided_at < existing.occurred_at {
+    let (found, access) = scoped_contact(core, ctx, ACTION, id).await?;
+    if decided_at < found.occurred_at {
         return Err(AppError::bad_input(
             "occurredAt",
             "a decision cannot precede the contact",
         ));
     }
     let txn = begin_write(&core.db).await?;
-    let mut active: contact::ActiveModel = existing.clone().into();
-    active.status = Set("DECIDED".into());
-    active.outcome = Set(Some(outcome.clone()));
-    active.threshold_level = Set(Some(threshold_level));
-    active.rationale = Set(Some(rationale));
-    active.decided_by = Set(actor_id);
-    active.decided_at = Set(Some(decided_at));
-    let updated = active.update(&txn).await?;
-    // A referring decision opens the referral in the same transaction.
-    let referral = super::outcomes::open_referral(&txn, &updated).await?;
-    let view = load_view(&txn, ctx, updated, access).await?;
-    let mut entry = AuditEntry::success(ACTION)
-        .entity("Contact", id)
-        .children([existing.child_id])
-        .purpose("safeguarding.decision")
-        .detail(json!({ "outcome": outcome, "thresholdLevel": threshold_level, "withinTimescale": decided_at <= existing.decision_due_at }));
-    if let Some(referral) = &referral {
-        entry = entry.reference("Referral", referral.id);
+    let result = async {
+        // Checked on the locked row: of two managers deciding at once, the second sees the
+        // first's decision and gets CONFLICT.
+        let existing = locked_contact(&txn, id).await?;
+        if existing.status == "DECIDED" {
+            return Err(already_decided());
+        }
+        let mut active: contact::ActiveModel = existing.clone().into();
+        active.status = Set("DECIDED".into());
+        active.outcome = Set(Some(outcome.clone()));
+        active.threshold_level = Set(Some(threshold_level));
+        active.rationale = Set(Some(rationale));
+        active.decided_by = Set(actor_id);
+        active.decided_at = Set(Some(decided_at));
+        let updated = active.update(&txn).await?;
+        // A referring decision opens the referral in the same transaction.
+        let referral = super::outcomes::open_referral(&txn, &updated).await?;
+        let view = load_view(&txn, ctx, updated, access).await?;
+        let mut entry = AuditEntry::success(ACTION)
+            .entity("Contact", id)
+            .children([existing.child_id])
+            .purpose("safeguarding.decision")
+            .detail(json!({ "outcome": outcome, "thresholdLevel": threshold_level, "withinTimescale": decided_at <= existing.decision_due_at }));
+        if let Some(referral) = &referral {
+            entry = entry.reference("Referral", referral.id);
+        }
+        audit::record(&txn, ctx, entry).await?;
+        Ok(view)
     }
-    audit::record(&txn, ctx, entry).await?;
-    txn.commit().await?;
-    Ok(view)
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
 }
 
 /// Who submitted a contact, for display: a machine client shows as its agency's system.

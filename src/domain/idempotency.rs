@@ -12,6 +12,7 @@ use crate::error::{AppError, AppResult};
 
 pub const MAX_KEY_LEN: usize = 200;
 
+#[derive(Clone)]
 pub struct Claim {
     principal: String,
     operation: &'static str,
@@ -80,14 +81,14 @@ pub async fn check<C: ConnectionTrait>(
 /// concurrent request with the same key committed first: roll back and replay its result.
 pub async fn complete<C: ConnectionTrait>(
     conn: &C,
-    claim: Claim,
+    claim: &Claim,
     result_id: impl ToString,
 ) -> AppResult<bool> {
     let inserted = idempotency_key::ActiveModel {
-        principal: Set(claim.principal),
+        principal: Set(claim.principal.clone()),
         operation: Set(claim.operation.to_string()),
-        key: Set(claim.key),
-        payload_hash: Set(claim.payload_hash),
+        key: Set(claim.key.clone()),
+        payload_hash: Set(claim.payload_hash.clone()),
         result_id: Set(result_id.to_string()),
         created_at: Set(Utc::now()),
     }
@@ -102,20 +103,24 @@ pub async fn complete<C: ConnectionTrait>(
     }
 }
 
-/// The first result of a key that a concurrent request completed.
-pub async fn winner<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    operation: &'static str,
-    key: &str,
-) -> AppResult<String> {
-    idempotency_key::Entity::find_by_id((
-        principal(actor),
-        operation.to_string(),
-        key.trim().to_string(),
+/// After losing `complete` to a concurrent request with the same key: that request's
+/// result if it carried the same payload, otherwise CONFLICT (whatever the timing, a
+/// different payload never gets another caller's record).
+pub async fn winner<C: ConnectionTrait>(conn: &C, claim: &Claim) -> AppResult<String> {
+    let row = idempotency_key::Entity::find_by_id((
+        claim.principal.clone(),
+        claim.operation.to_string(),
+        claim.key.clone(),
     ))
     .one(conn)
     .await?
-    .map(|row| row.result_id)
-    .ok_or_else(|| AppError::Internal("idempotency key vanished".into()))
+    .ok_or_else(|| AppError::Internal("idempotency key vanished".into()))?;
+    if row.payload_hash == claim.payload_hash {
+        Ok(row.result_id)
+    } else {
+        Err(AppError::conflict(
+            "idempotencyKey",
+            "this key was already used with a different request",
+        ))
+    }
 }

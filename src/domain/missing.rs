@@ -286,7 +286,7 @@ async fn store(
         open_interview(&txn, &episode, returned).await?;
     }
     if let Some(claim) = claim {
-        if !idempotency::complete(&txn, claim, episode.id).await? {
+        if !idempotency::complete(&txn, &claim, episode.id).await? {
             // A concurrent report with the same key won: report its episode instead.
             txn.rollback().await?;
             return Box::pin(store(core, ctx, input, child)).await;

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use entity::{agency, child, contact, disclosure, information_request};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
 use super::children::required_text;
-use super::contacts::{self, event_time, MAX_NARRATIVE};
+use super::contacts::{self, event_time, locked_contact, MAX_NARRATIVE};
 use super::idempotency::{self, Outcome};
 use super::page::{Page, PageRequest};
 use super::policy::{self, CaseOperation, DisclosureVisibility};
-use super::{consent, RequestCtx};
+use super::{consent, transition, RequestCtx};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -129,50 +129,58 @@ pub async fn send_request(
         ));
     }
     let sent_at = event_time("occurredAt", input.occurred_at)?;
-    let authority = consent::authority(&core.db, contact.id, to_agency.id).await?;
-    let consent_ref = audit::on_refusal(
-        &core.db,
-        ctx,
-        ACTION,
-        authority.ok_or(AppError::ConsentRequired),
-    )
-    .await?;
-    let txn = begin_write(&core.db).await?;
-    let created = information_request::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        contact_id: Set(contact.id),
-        child_id: Set(contact.child_id),
-        to_agency_id: Set(to_agency.id),
-        questions: Set(questions),
-        priority: Set(input.priority.clone()),
-        sent_by: Set(ctx.actor.id.unwrap_or_default()),
-        sent_at: Set(sent_at),
-        recorded_at: Set(Utc::now()),
-        due_at: Set(sent_at + chrono::Duration::hours(due_hours(core, &input.priority))),
-        status: Set("OPEN".into()),
-        consent_ref: Set(consent_ref.clone()),
-        decline_reason: Set(None),
-        answered_by: Set(None),
-        answered_at: Set(None),
-        withdrawn_at: Set(None),
+    if sent_at < contact.occurred_at {
+        return Err(AppError::bad_input(
+            "occurredAt",
+            "a request cannot be sent before its contact was received",
+        ));
     }
-    .insert(&txn)
-    .await?;
-    // Sending the child's identity to a partner is itself a disclosure.
-    audit::record(
-        &txn,
-        ctx,
-        AuditEntry::success(ACTION)
-            .entity("InformationRequest", created.id)
-            .reference("Contact", contact.id)
-            .reference("Agency", to_agency.id)
-            .children([contact.child_id])
-            .purpose("safeguarding.information_gathering")
-            .consent_ref(consent_ref)
-            .detail(json!({ "priority": created.priority, "toAgencyId": to_agency.id })),
-    )
-    .await?;
-    txn.commit().await?;
+    let txn = begin_write(&core.db).await?;
+    let result = async {
+        // The contact's lock orders this against a consent being withdrawn or an override
+        // refused at the same moment: the authority is read after either has committed.
+        locked_contact(&txn, contact.id).await?;
+        let consent_ref = consent::authority(&txn, contact.id, to_agency.id)
+            .await?
+            .ok_or(AppError::ConsentRequired)?;
+        let created = information_request::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            contact_id: Set(contact.id),
+            child_id: Set(contact.child_id),
+            to_agency_id: Set(to_agency.id),
+            questions: Set(questions),
+            priority: Set(input.priority.clone()),
+            sent_by: Set(ctx.actor.id.unwrap_or_default()),
+            sent_at: Set(sent_at),
+            recorded_at: Set(Utc::now()),
+            due_at: Set(sent_at + chrono::Duration::hours(due_hours(core, &input.priority))),
+            status: Set("OPEN".into()),
+            consent_ref: Set(consent_ref.clone()),
+            decline_reason: Set(None),
+            answered_by: Set(None),
+            answered_at: Set(None),
+            withdrawn_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        // Sending the child's identity to a partner is itself a disclosure.
+        audit::record(
+            &txn,
+            ctx,
+            AuditEntry::success(ACTION)
+                .entity("InformationRequest", created.id)
+                .reference("Contact", contact.id)
+                .reference("Agency", to_agency.id)
+                .children([contact.child_id])
+                .purpose("safeguarding.information_gathering")
+                .consent_ref(consent_ref)
+                .detail(json!({ "priority": created.priority, "toAgencyId": to_agency.id })),
+        )
+        .await?;
+        Ok(created)
+    }
+    .await;
+    let created = transition::settle(core, ctx, ACTION, txn, result).await?;
     load_view(core, ctx, created).await
 }
 
@@ -368,84 +376,117 @@ pub async fn respond(
     }
     // The answer happened when its disclosures were shared (historic answers keep their time).
     let answered_at = valid.iter().map(|d| d.occurred_at).max();
+    let payload = json!({ "request": request_id, "disclosures": disclosures });
     let txn = begin_write(&core.db).await?;
-    let claim = match &idempotency_key {
-        Some(key) => match idempotency::check(
-            &txn,
-            &ctx.actor,
-            "respondToInformationRequest",
-            key,
-            &json!({ "request": request_id, "disclosures": disclosures }),
-        )
-        .await?
-        {
-            Outcome::Replay(_) => {
-                txn.rollback().await?;
-                return get_request(core, ctx, request_id).await;
+    let result = async {
+        // Lock order: the contact, then the request (as consent withdrawal does).
+        locked_contact(&txn, request.contact_id).await?;
+        let claim = match &idempotency_key {
+            Some(key) => {
+                match idempotency::check(&txn, &ctx.actor, RESPOND_OPERATION, key, &payload).await?
+                {
+                    Outcome::Replay(_) => return Ok(Answered::Replay),
+                    Outcome::Fresh(claim) => Some(claim),
+                }
             }
-            Outcome::Fresh(claim) => Some(claim),
-        },
-        None => None,
-    };
+            None => None,
+        };
+        let request = open_request(&txn, request.id).await?;
+        let agency = ctx.actor.agency_id().ok_or(AppError::Forbidden)?;
+        let mut entry = AuditEntry::success(ACTION)
+            .entity("InformationRequest", request.id)
+            .children([request.child_id])
+            .purpose("safeguarding.information_gathering")
+            .consent_ref(request.consent_ref.clone());
+        let mut bases = Vec::new();
+        for d in valid {
+            bases.push(d.lawful_basis.clone());
+            let created = disclosure::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                request_id: Set(Some(request.id)),
+                contact_id: Set(request.contact_id),
+                child_id: Set(request.child_id),
+                supplied_by_agency_id: Set(agency),
+                supplied_by: Set(ctx.actor.id.unwrap_or_default()),
+                to_agency_id: Set(None),
+                onward_from: Set(None),
+                content: Set(d.content),
+                category: Set(d.category),
+                lawful_basis: Set(d.lawful_basis),
+                special_category: Set(d.special_category),
+                handling_code: Set(d.handling_code),
+                handling_conditions: Set(d.handling_conditions),
+                audience_restrictions: Set(d.audience_restrictions),
+                consent_ref: Set(request.consent_ref.clone()),
+                occurred_at: Set(d.occurred_at),
+                recorded_at: Set(Utc::now()),
+            }
+            .insert(&txn)
+            .await?;
+            entry = entry.reference("Disclosure", created.id);
+        }
+        bases.dedup();
+        entry = entry.lawful_basis(bases.join(","));
+        let mut active: information_request::ActiveModel = request.clone().into();
+        active.status = Set("RESPONDED".into());
+        active.answered_by = Set(ctx.actor.id);
+        active.answered_at = Set(answered_at);
+        let updated = active.update(&txn).await?;
+        if let Some(claim) = claim {
+            if !idempotency::complete(&txn, &claim, request.id).await? {
+                return Ok(Answered::LostKey(claim));
+            }
+        }
+        audit::record(&txn, ctx, entry).await?;
+        Ok(Answered::Done(updated))
+    }
+    .await;
+    match result {
+        Ok(Answered::Done(updated)) => {
+            transition::settle(core, ctx, ACTION, txn, Ok(())).await?;
+            load_view(core, ctx, updated).await
+        }
+        Ok(Answered::Replay) => {
+            txn.rollback().await?;
+            get_request(core, ctx, request_id).await
+        }
+        Ok(Answered::LostKey(claim)) => {
+            // A concurrent retry with the same key committed first.
+            txn.rollback().await?;
+            idempotency::winner(&core.db, &claim).await?;
+            get_request(core, ctx, request_id).await
+        }
+        Err(err) => transition::settle(core, ctx, ACTION, txn, Err(err)).await,
+    }
+}
+
+const RESPOND_OPERATION: &str = "respondToInformationRequest";
+
+/// How an answer's transaction ended.
+enum Answered {
+    Done(information_request::Model),
+    /// A retry of an answer already given: return it.
+    Replay,
+    /// A concurrent call with the same key won: roll back and compare payloads.
+    LostKey(idempotency::Claim),
+}
+
+/// The request, locked, if it is still open; otherwise CONFLICT — of two answers at once, the
+/// second sees the first.
+async fn open_request(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+) -> AppResult<information_request::Model> {
+    let request = transition::locked::<information_request::Entity>(txn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if request.status != "OPEN" {
         return Err(AppError::conflict(
             "requestId",
             format!("the request is {}", request.status.to_lowercase()),
         ));
     }
-    let agency = ctx.actor.agency_id().ok_or(AppError::Forbidden)?;
-    let mut entry = AuditEntry::success(ACTION)
-        .entity("InformationRequest", request.id)
-        .children([request.child_id])
-        .purpose("safeguarding.information_gathering")
-        .consent_ref(request.consent_ref.clone());
-    let mut bases = Vec::new();
-    for d in valid {
-        bases.push(d.lawful_basis.clone());
-        let created = disclosure::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            request_id: Set(Some(request.id)),
-            contact_id: Set(request.contact_id),
-            child_id: Set(request.child_id),
-            supplied_by_agency_id: Set(agency),
-            supplied_by: Set(ctx.actor.id.unwrap_or_default()),
-            to_agency_id: Set(None),
-            onward_from: Set(None),
-            content: Set(d.content),
-            category: Set(d.category),
-            lawful_basis: Set(d.lawful_basis),
-            special_category: Set(d.special_category),
-            handling_code: Set(d.handling_code),
-            handling_conditions: Set(d.handling_conditions),
-            audience_restrictions: Set(d.audience_restrictions),
-            consent_ref: Set(request.consent_ref.clone()),
-            occurred_at: Set(d.occurred_at),
-            recorded_at: Set(Utc::now()),
-        }
-        .insert(&txn)
-        .await?;
-        entry = entry.reference("Disclosure", created.id);
-    }
-    bases.dedup();
-    entry = entry.lawful_basis(bases.join(","));
-    let mut active: information_request::ActiveModel = request.clone().into();
-    active.status = Set("RESPONDED".into());
-    active.answered_by = Set(ctx.actor.id);
-    active.answered_at = Set(answered_at);
-    active.update(&txn).await?;
-    if let Some(claim) = claim {
-        if !idempotency::complete(&txn, claim, request.id).await? {
-            txn.rollback().await?;
-            return get_request(core, ctx, request_id).await;
-        }
-    }
-    audit::record(&txn, ctx, entry).await?;
-    txn.commit().await?;
-    let updated = information_request::Entity::find_by_id(request.id)
-        .one(&core.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    load_view(core, ctx, updated).await
+    Ok(request)
 }
 
 /// A partner declines to share, with the reason: a decision not to share is recorded too.
@@ -459,30 +500,30 @@ pub async fn decline(
     super::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
     let request = answerable_request(core, ctx, ACTION, request_id).await?;
     let reason = required_text("reason", reason, 2000)?;
-    if request.status != "OPEN" {
-        return Err(AppError::conflict(
-            "requestId",
-            format!("the request is {}", request.status.to_lowercase()),
-        ));
-    }
     let txn = begin_write(&core.db).await?;
-    let mut active: information_request::ActiveModel = request.clone().into();
-    active.status = Set("DECLINED".into());
-    active.decline_reason = Set(Some(reason));
-    active.answered_by = Set(ctx.actor.id);
-    active.answered_at = Set(Some(Utc::now()));
-    let updated = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        ctx,
-        AuditEntry::success(ACTION)
-            .entity("InformationRequest", request.id)
-            .children([request.child_id])
-            .purpose("safeguarding.information_gathering")
-            .consent_ref(request.consent_ref.clone()),
-    )
-    .await?;
-    txn.commit().await?;
+    let result = async {
+        locked_contact(&txn, request.contact_id).await?;
+        let request = open_request(&txn, request.id).await?;
+        let mut active: information_request::ActiveModel = request.clone().into();
+        active.status = Set("DECLINED".into());
+        active.decline_reason = Set(Some(reason));
+        active.answered_by = Set(ctx.actor.id);
+        active.answered_at = Set(Some(Utc::now()));
+        let updated = active.update(&txn).await?;
+        audit::record(
+            &txn,
+            ctx,
+            AuditEntry::success(ACTION)
+                .entity("InformationRequest", request.id)
+                .children([request.child_id])
+                .purpose("safeguarding.information_gathering")
+                .consent_ref(request.consent_ref.clone()),
+        )
+        .await?;
+        Ok(updated)
+    }
+    .await;
+    let updated = transition::settle(core, ctx, ACTION, txn, result).await?;
     load_view(core, ctx, updated).await
 }
 
@@ -528,46 +569,63 @@ pub async fn share_onward(
     )?;
     let host = ctx.actor.agency_id().ok_or(AppError::Forbidden)?;
     let txn = begin_write(&core.db).await?;
-    let created = disclosure::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        request_id: Set(None),
-        contact_id: Set(original.contact_id),
-        child_id: Set(original.child_id),
-        supplied_by_agency_id: Set(host),
-        supplied_by: Set(ctx.actor.id.unwrap_or_default()),
-        to_agency_id: Set(Some(to.id)),
-        onward_from: Set(Some(original.id)),
-        content: Set(original.content.clone()),
-        category: Set(original.category.clone()),
-        lawful_basis: Set(original.lawful_basis.clone()),
-        special_category: Set(original.special_category),
-        handling_code: Set(original.handling_code.clone()),
-        handling_conditions: Set(original.handling_conditions.clone()),
-        audience_restrictions: Set(original.audience_restrictions.clone()),
-        consent_ref: Set(original.consent_ref.clone()),
-        occurred_at: Set(Utc::now()),
-        recorded_at: Set(Utc::now()),
+    let result = async {
+        // One onward share of a disclosure to an agency: checked under the contact's lock,
+        // so two staff sharing the same item at once make one record.
+        locked_contact(&txn, original.contact_id).await?;
+        let already = disclosure::Entity::find()
+            .filter(disclosure::Column::OnwardFrom.eq(original.id))
+            .filter(disclosure::Column::ToAgencyId.eq(to.id))
+            .one(&txn)
+            .await?;
+        if already.is_some() {
+            return Err(AppError::conflict(
+                "toAgencyId",
+                "this disclosure was already shared with that agency",
+            ));
+        }
+        let created = disclosure::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            request_id: Set(None),
+            contact_id: Set(original.contact_id),
+            child_id: Set(original.child_id),
+            supplied_by_agency_id: Set(host),
+            supplied_by: Set(ctx.actor.id.unwrap_or_default()),
+            to_agency_id: Set(Some(to.id)),
+            onward_from: Set(Some(original.id)),
+            content: Set(original.content.clone()),
+            category: Set(original.category.clone()),
+            lawful_basis: Set(original.lawful_basis.clone()),
+            special_category: Set(original.special_category),
+            handling_code: Set(original.handling_code.clone()),
+            handling_conditions: Set(original.handling_conditions.clone()),
+            audience_restrictions: Set(original.audience_restrictions.clone()),
+            consent_ref: Set(original.consent_ref.clone()),
+            occurred_at: Set(Utc::now()),
+            recorded_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await?;
+        audit::record(
+            &txn,
+            ctx,
+            AuditEntry::success(ACTION)
+                .entity("Disclosure", created.id)
+                .reference("Disclosure", original.id)
+                .reference("Agency", to.id)
+                .children([original.child_id])
+                .purpose("safeguarding.onward_sharing")
+                .lawful_basis(original.lawful_basis.clone())
+                .consent_ref(original.consent_ref.clone())
+                .detail(
+                    json!({ "handlingCode": original.handling_code, "authorisation": authorisation }),
+                ),
+        )
+        .await?;
+        Ok(created)
     }
-    .insert(&txn)
-    .await?;
-    audit::record(
-        &txn,
-        ctx,
-        AuditEntry::success(ACTION)
-            .entity("Disclosure", created.id)
-            .reference("Disclosure", original.id)
-            .reference("Agency", to.id)
-            .children([original.child_id])
-            .purpose("safeguarding.onward_sharing")
-            .lawful_basis(original.lawful_basis.clone())
-            .consent_ref(original.consent_ref.clone())
-            .detail(
-                json!({ "handlingCode": original.handling_code, "authorisation": authorisation }),
-            ),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(created)
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
 }
 
 /// One disclosure as the caller may see it: the supplying agency's desk, an onward

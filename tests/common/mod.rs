@@ -459,8 +459,15 @@ pub fn one_winner(bodies: &[Value]) -> Value {
     let winners: Vec<&Value> = bodies.iter().filter(|b| b["errors"].is_null()).collect();
     assert_eq!(winners.len(), 1, "exactly one winner: {bodies:#?}");
     for body in bodies.iter().filter(|b| !b["errors"].is_null()) {
-        assert_eq!(error_code(body), Some("CONFLICT"), "the losers get CONFLICT: {body}");
-        assert!(error_field(body).is_some(), "a CONFLICT names its field: {body}");
+        assert_eq!(
+            error_code(body),
+            Some("CONFLICT"),
+            "the losers get CONFLICT: {body}"
+        );
+        assert!(
+            error_field(body).is_some(),
+            "a CONFLICT names its field: {body}"
+        );
     }
     winners[0].clone()
 }
