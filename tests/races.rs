@@ -437,3 +437,72 @@ async fn submissions_about_one_new_nhs_number_make_one_child() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_break_glass_review_and_an_onward_share_each_happen_once() {
+    each_backend(|server| async move {
+        let instances = server.instances().await;
+        let manager = server.login("mash.manager").await;
+        let reviewer = server.login("mash.manager2").await;
+        let school = server.login("school.referrer").await;
+        // Break-glass: the manager approves their own override on an immediate-risk contact.
+        let mut input = contact_input(None, json!({ "position": "REFUSED" }));
+        input["immediateRisk"] = json!(true);
+        let body = server.gql(Some(&school), SUBMIT, json!({ "input": input })).await;
+        let contact = body["data"]["submitContact"]["id"].as_str().unwrap().to_string();
+        let body = server.gql(Some(&manager), REQUEST_OVERRIDE, json!({ "c": contact })).await;
+        let id = body["data"]["requestConsentOverride"]["id"].as_str().unwrap().to_string();
+        let body = server
+            .gql(Some(&manager), "mutation($o: ID!) { approveConsentOverride(overrideId: $o) { reviewStatus } }", json!({ "o": id }))
+            .await;
+        assert_eq!(body["data"]["approveConsentOverride"]["reviewStatus"], "PENDING", "{body}");
+        let calls = (0..6)
+            .map(|n| {
+                Call::new(
+                    &reviewer,
+                    "mutation($o: ID!, $u: Boolean!) { reviewBreakGlassOverride(overrideId: $o, uphold: $u) { reviewStatus } }",
+                    json!({ "o": id, "u": n % 2 == 0 }),
+                )
+            })
+            .collect();
+        let winner = one_winner(&at_once(&instances, calls).await);
+        assert_eq!(server.audit_count("override.review", "SUCCESS").await, 1);
+        let read = server
+            .gql(Some(&manager), "query($id: ID!) { contact(id: $id) { overrides { reviewStatus } } }", json!({ "id": contact }))
+            .await;
+        assert_eq!(
+            read["data"]["contact"]["overrides"][0]["reviewStatus"],
+            winner["data"]["reviewBreakGlassOverride"]["reviewStatus"],
+            "{read}"
+        );
+
+        // A public disclosure shared onward to early help by two workers at once: one share.
+        let (contact, request) = open_request(&server).await;
+        let officer = server.login("police.mash").await;
+        let body = server.gql(Some(&officer), RESPOND, json!({ "r": request, "text": "Known to police." })).await;
+        assert!(body["errors"].is_null(), "{body}");
+        let read = server
+            .gql(Some(&manager), "query($id: ID!) { contact(id: $id) { disclosures { ... on Disclosure { id } } } }", json!({ "id": contact }))
+            .await;
+        let disclosure = read["data"]["contact"]["disclosures"][0]["id"].as_str().unwrap().to_string();
+        let early_help = server.agency_id("Walsall Early Help Hub").await;
+        let worker = server.login("mash.social.worker").await;
+        let calls = (0..6)
+            .map(|n| {
+                let token = if n % 2 == 0 { &worker } else { &manager };
+                Call::new(
+                    token,
+                    "mutation($d: ID!, $a: ID!) { shareDisclosureOnward(disclosureId: $d, toAgencyId: $a) { id } }",
+                    json!({ "d": disclosure, "a": early_help }),
+                )
+            })
+            .collect();
+        one_winner(&at_once(&instances, calls).await);
+        assert_eq!(server.audit_count("disclosure.share_onward", "SUCCESS").await, 1);
+        let read = server
+            .gql(Some(&manager), "query($id: ID!) { contact(id: $id) { disclosures { __typename } } }", json!({ "id": contact }))
+            .await;
+        assert_eq!(read["data"]["contact"]["disclosures"].as_array().unwrap().len(), 2, "the original and one share: {read}");
+    })
+    .await;
+}
