@@ -16,12 +16,17 @@ const N: usize = 6;
 const CHAIN: &str = "id outcome assessments { id authorisedAt outcome }
     strategyDiscussions { id section47 { id outcome completedAt conference { id heldAt } } }";
 const S47_OUTCOME: &str = "mutation($input: RecordSection47OutcomeInput!) { recordSection47Outcome(input: $input) { id } }";
-const CONFERENCE: &str = "mutation($input: RecordConferenceInput!) { recordConference(input: $input) { id } }";
-const UPDATE_ASSESSMENT: &str = "mutation($input: UpdateAssessmentInput!) { updateAssessment(input: $input) { id } }";
-const UPDATE_REFERRAL: &str = "mutation($input: UpdateReferralInput!) { updateReferral(input: $input) { id outcome } }";
-const REQUEST_EARLY_HELP: &str = "mutation($input: RequestEarlyHelpInput!) { requestEarlyHelp(input: $input) { id } }";
+const CONFERENCE: &str =
+    "mutation($input: RecordConferenceInput!) { recordConference(input: $input) { id } }";
+const UPDATE_ASSESSMENT: &str =
+    "mutation($input: UpdateAssessmentInput!) { updateAssessment(input: $input) { id } }";
+const UPDATE_REFERRAL: &str =
+    "mutation($input: UpdateReferralInput!) { updateReferral(input: $input) { id outcome } }";
+const REQUEST_EARLY_HELP: &str =
+    "mutation($input: RequestEarlyHelpInput!) { requestEarlyHelp(input: $input) { id } }";
 const UPDATE_EARLY_HELP: &str = "mutation($input: UpdateEarlyHelpEpisodeInput!) { updateEarlyHelpEpisode(input: $input) { id screeningOutcome } }";
-const REPORT: &str = "mutation($input: MissingEpisodeInput!) { reportMissingEpisode(input: $input) { id } }";
+const REPORT: &str =
+    "mutation($input: MissingEpisodeInput!) { reportMissingEpisode(input: $input) { id } }";
 const RETURN: &str = "mutation($e: ID!, $at: DateTime!) { recordReturn(episodeId: $e, returnedAt: $at) { id returnedAt } }";
 const INTERVIEW: &str = "mutation($input: ReturnHomeInterviewInput!) { recordReturnHomeInterview(input: $input) { id } }";
 
@@ -67,7 +72,10 @@ async fn decided_contact(server: &TestServer, staff: &Staff, outcome: &str) -> S
                 "consent": { "position": "REFUSED" }, "occurredAt": "2025-09-01T09:00:00Z" } }),
         )
         .await;
-    let contact = ok(&body, "submitContact")["id"].as_str().unwrap().to_string();
+    let contact = ok(&body, "submitContact")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let body = server
         .gql(
             Some(staff.any()),
@@ -141,9 +149,21 @@ async fn race(server: &TestServer, action: &str, calls: Vec<Call>) -> (Vec<Value
     );
     let bodies = at_once(&instances, calls).await;
     let winner = one_winner(&bodies);
-    assert_eq!(server.audit_count(action, "SUCCESS").await, success + 1, "one {action} success: {bodies:#?}");
-    assert_eq!(server.audit_count(action, "CONFLICT").await, conflict + n - 1, "each loser's refusal: {bodies:#?}");
-    assert_eq!(audit_total(server).await, total + n, "the losers wrote nothing else");
+    assert_eq!(
+        server.audit_count(action, "SUCCESS").await,
+        success + 1,
+        "one {action} success: {bodies:#?}"
+    );
+    assert_eq!(
+        server.audit_count(action, "CONFLICT").await,
+        conflict + n - 1,
+        "each loser's refusal: {bodies:#?}"
+    );
+    assert_eq!(
+        audit_total(server).await,
+        total + n,
+        "the losers wrote nothing else"
+    );
     (bodies, winner)
 }
 
@@ -281,7 +301,11 @@ async fn two_referral_outcomes_have_one_winner() {
     each_backend(|server| async move {
         let staff = Staff::new(&server).await;
         let referral = referral(&server, &staff).await;
-        let outcomes = ["NO_FURTHER_ACTION", "ASSESSMENT_REQUIRED", "ADVICE_AND_SIGNPOSTING"];
+        let outcomes = [
+            "NO_FURTHER_ACTION",
+            "ASSESSMENT_REQUIRED",
+            "ADVICE_AND_SIGNPOSTING",
+        ];
         let calls = (0..N)
             .map(|n| {
                 let input = json!({ "referralId": referral, "outcome": outcomes[n % 3] });
@@ -291,7 +315,10 @@ async fn two_referral_outcomes_have_one_winner() {
         let (bodies, winner) = race(&server, "referral.update", calls).await;
         losers_name(&bodies, "referralId");
         let read = read_referral(&server, &staff, &referral).await;
-        assert_eq!(read["outcome"], winner["data"]["updateReferral"]["outcome"], "{read}");
+        assert_eq!(
+            read["outcome"], winner["data"]["updateReferral"]["outcome"],
+            "{read}"
+        );
     })
     .await;
 }
@@ -381,7 +408,10 @@ async fn missing_episode(server: &TestServer, police: &str, returned: Option<&st
                 "laNotifiedAt": "2025-09-01T10:00:00Z", "returnedAt": returned } }),
         )
         .await;
-    ok(&body, "reportMissingEpisode")["id"].as_str().unwrap().to_string()
+    ok(&body, "reportMissingEpisode")["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn read_episode(server: &TestServer, staff: &Staff, id: &str) -> Value {
@@ -418,8 +448,16 @@ async fn a_return_recorded_twice_has_one_winner() {
         let winner = bodies.iter().position(|b| b["errors"].is_null()).unwrap();
         // The interview falls due 72 hours after the winner's return, and only that one.
         let read = read_episode(&server, &staff, &episode).await;
-        assert_eq!(read["returnedAt"], format!("2025-09-0{}T10:00:00+00:00", winner + 2), "{read}");
-        assert_eq!(read["returnHomeInterview"]["dueAt"], format!("2025-09-{:02}T10:00:00+00:00", winner + 5), "{read}");
+        assert_eq!(
+            read["returnedAt"],
+            format!("2025-09-0{}T10:00:00+00:00", winner + 2),
+            "{read}"
+        );
+        assert_eq!(
+            read["returnHomeInterview"]["dueAt"],
+            format!("2025-09-{:02}T10:00:00+00:00", winner + 5),
+            "{read}"
+        );
     })
     .await;
 }
@@ -460,5 +498,9 @@ async fn two_interview_outcomes_have_one_winner() {
 /// Keeps the error helpers in use while the plain refusal tests below are absent.
 #[allow(dead_code)]
 fn conflict_on(body: &Value, field: &str) {
-    assert_eq!((error_code(body), error_field(body)), (Some("CONFLICT"), Some(field)), "{body}");
+    assert_eq!(
+        (error_code(body), error_field(body)),
+        (Some("CONFLICT"), Some(field)),
+        "{body}"
+    );
 }
