@@ -495,12 +495,207 @@ async fn two_interview_outcomes_have_one_winner() {
     .await;
 }
 
-/// Keeps the error helpers in use while the plain refusal tests below are absent.
-#[allow(dead_code)]
+// Transitions that make no sense are refused (no race needed).
+
 fn conflict_on(body: &Value, field: &str) {
     assert_eq!(
         (error_code(body), error_field(body)),
         (Some("CONFLICT"), Some(field)),
         "{body}"
     );
+}
+
+/// The detail of the newest SUCCESS entry of `action`.
+async fn last_detail(server: &TestServer, action: &str) -> Value {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let entry = audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq(action))
+        .filter(audit_event::Column::Outcome.eq("SUCCESS"))
+        .order_by_desc(audit_event::Column::Id)
+        .one(server.db())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {action} entry"));
+    serde_json::from_str(entry.detail.as_deref().unwrap_or("null")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_section47_outcome_and_its_conference_never_contradict() {
+    each_backend(|server| async move {
+        let staff = Staff::new(&server).await;
+        let (referral, s47) = section47(&server, &staff).await;
+        let outcome = |outcome: &str, correction: bool| {
+            json!({ "input": { "section47Id": s47, "outcome": outcome, "completedAt": "2025-09-10T10:00:00Z", "correction": correction } })
+        };
+        // After the conference its outcome stands, even as a correction.
+        let conference = json!({ "input": { "section47Id": s47, "heldAt": "2025-09-12T10:00:00Z", "planMade": true } });
+        ok(&server.gql(Some(staff.any()), CONFERENCE, conference).await, "recordConference");
+        let refused = server.audit_count("section47.outcome", "CONFLICT").await;
+        for correction in [false, true] {
+            let body = server.gql(Some(staff.any()), S47_OUTCOME, outcome("NO_FURTHER_ACTION", correction)).await;
+            conflict_on(&body, "section47Id");
+        }
+        assert_eq!(server.audit_count("section47.outcome", "CONFLICT").await, refused + 2, "each refusal audited");
+        let read = read_referral(&server, &staff, &referral).await;
+        assert_eq!(read["strategyDiscussions"][0]["section47"]["outcome"], "INITIAL_CHILD_PROTECTION_CONFERENCE", "{read}");
+
+        // After another outcome: no conference; a second outcome only as a correction.
+        let (referral, s47) = section47(&server, &staff).await;
+        let outcome = |outcome: &str, correction: bool| {
+            json!({ "input": { "section47Id": s47, "outcome": outcome, "completedAt": "2025-09-10T10:00:00Z", "correction": correction } })
+        };
+        ok(&server.gql(Some(staff.any()), S47_OUTCOME, outcome("NO_FURTHER_ACTION", false)).await, "recordSection47Outcome");
+        assert_eq!(last_detail(&server, "section47.outcome").await, json!({ "outcome": "NO_FURTHER_ACTION", "correction": false }));
+        let conference = json!({ "input": { "section47Id": s47, "heldAt": "2025-09-12T10:00:00Z", "planMade": true } });
+        conflict_on(&server.gql(Some(staff.any()), CONFERENCE, conference.clone()).await, "section47Id");
+        conflict_on(&server.gql(Some(staff.any()), S47_OUTCOME, outcome("PROVISION_OF_SERVICES", false)).await, "section47Id");
+        ok(&server.gql(Some(staff.any()), S47_OUTCOME, outcome("PROVISION_OF_SERVICES", true)).await, "recordSection47Outcome");
+        assert_eq!(
+            last_detail(&server, "section47.outcome").await,
+            json!({ "outcome": "PROVISION_OF_SERVICES", "correction": true, "replaced": "NO_FURTHER_ACTION" })
+        );
+        conflict_on(&server.gql(Some(staff.any()), CONFERENCE, conference).await, "section47Id");
+        let read = read_referral(&server, &staff, &referral).await;
+        let enquiry = &read["strategyDiscussions"][0]["section47"];
+        assert_eq!(enquiry["outcome"], "PROVISION_OF_SERVICES", "{read}");
+        assert!(enquiry["conference"].is_null(), "{read}");
+        assert_eq!(server.count(child_protection_conference::Entity).await, 1, "only the first enquiry's");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorised_assessment_is_signed_off() {
+    each_backend(|server| async move {
+        let staff = Staff::new(&server).await;
+        let referral = referral(&server, &staff).await;
+        let body = server
+            .gql(
+                Some(staff.any()),
+                "mutation($input: StartAssessmentInput!) { startAssessment(input: $input) { assessments { id } } }",
+                json!({ "input": { "referralId": referral, "startedAt": "2025-09-02T09:00:00Z" } }),
+            )
+            .await;
+        let assessment = ok(&body, "startAssessment")["assessments"][0]["id"].clone();
+        let update = |input: Value| {
+            let mut input = input;
+            input["assessmentId"] = assessment.clone();
+            json!({ "input": input })
+        };
+        // A working outcome may change until the authorisation.
+        ok(&server.gql(Some(staff.any()), UPDATE_ASSESSMENT, update(json!({ "outcome": "OTHER" }))).await, "updateAssessment");
+        let authorise = update(json!({ "authorisedAt": "2025-10-01T16:00:00Z", "outcome": "NO_FURTHER_ACTION" }));
+        ok(&server.gql(Some(staff.any()), UPDATE_ASSESSMENT, authorise.clone()).await, "updateAssessment");
+        conflict_on(&server.gql(Some(staff.any()), UPDATE_ASSESSMENT, authorise).await, "assessmentId");
+        let reopen = update(json!({ "outcome": "STRATEGY_DISCUSSION" }));
+        conflict_on(&server.gql(Some(staff.any()), UPDATE_ASSESSMENT, reopen).await, "assessmentId");
+        assert_eq!(server.audit_count("assessment.update", "CONFLICT").await, 2);
+        // Who holds it, and when the child was seen, are still recorded.
+        let late = update(json!({ "childSeenAt": "2025-09-05T10:00:00Z", "allocatedWorker": "Jo Example" }));
+        ok(&server.gql(Some(staff.any()), UPDATE_ASSESSMENT, late).await, "updateAssessment");
+        let a = &read_referral(&server, &staff, &referral).await["assessments"][0];
+        assert_eq!((a["outcome"].as_str(), a["authorisedAt"].as_str()), (Some("NO_FURTHER_ACTION"), Some("2025-10-01T16:00:00+00:00")), "{a}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_referral_outcome_is_recorded_once_then_corrected() {
+    each_backend(|server| async move {
+        let staff = Staff::new(&server).await;
+        let referral = referral(&server, &staff).await;
+        let update = |input: Value| {
+            let mut input = input;
+            input["referralId"] = json!(referral);
+            json!({ "input": input })
+        };
+        ok(&server.gql(Some(staff.any()), UPDATE_REFERRAL, update(json!({ "outcome": "ASSESSMENT_REQUIRED" }))).await, "updateReferral");
+        conflict_on(&server.gql(Some(staff.any()), UPDATE_REFERRAL, update(json!({ "outcome": "NO_FURTHER_ACTION" }))).await, "referralId");
+        ok(&server.gql(Some(staff.any()), UPDATE_REFERRAL, update(json!({ "allocatedTeam": "Initial Response" }))).await, "updateReferral");
+        let body = server.gql(Some(staff.any()), UPDATE_REFERRAL, update(json!({ "outcome": "NO_FURTHER_ACTION", "correction": true }))).await;
+        assert_eq!(ok(&body, "updateReferral")["outcome"], "NO_FURTHER_ACTION");
+        assert_eq!(
+            last_detail(&server, "referral.update").await,
+            json!({ "outcome": "NO_FURTHER_ACTION", "correction": true, "replaced": "ASSESSMENT_REQUIRED" })
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_home_interview_is_recorded_once_then_corrected() {
+    each_backend(|server| async move {
+        let staff = Staff::new(&server).await;
+        let police = server.login("police.mash").await;
+        let episode = missing_episode(&server, &police, None).await;
+        let record = |input: Value| {
+            let mut input = input;
+            input["episodeId"] = json!(episode);
+            json!({ "input": input })
+        };
+        let completed = record(json!({ "outcome": "COMPLETED", "completedAt": "2025-09-03T10:00:00Z" }));
+        conflict_on(&server.gql(Some(staff.any()), INTERVIEW, completed.clone()).await, "episodeId");
+        // A second return is refused; the first stands.
+        let body = server.gql(Some(&police), RETURN, json!({ "e": episode, "at": "2025-09-02T10:00:00Z" })).await;
+        ok(&body, "recordReturn");
+        conflict_on(&server.gql(Some(&police), RETURN, json!({ "e": episode, "at": "2025-09-02T11:00:00Z" })).await, "episodeId");
+
+        // Carried over, the interview is still open: once.
+        let carried = record(json!({ "outcome": "CARRIED_OVER" }));
+        ok(&server.gql(Some(staff.any()), INTERVIEW, carried.clone()).await, "recordReturnHomeInterview");
+        conflict_on(&server.gql(Some(staff.any()), INTERVIEW, carried).await, "episodeId");
+        ok(&server.gql(Some(staff.any()), INTERVIEW, completed.clone()).await, "recordReturnHomeInterview");
+        conflict_on(&server.gql(Some(staff.any()), INTERVIEW, completed).await, "episodeId");
+        let declined = record(json!({ "outcome": "DECLINED" }));
+        conflict_on(&server.gql(Some(staff.any()), INTERVIEW, declined).await, "episodeId");
+        assert_eq!(server.audit_count("missing.interview", "CONFLICT").await, 4);
+        assert_eq!(server.audit_count("missing.return", "CONFLICT").await, 1);
+
+        // A correction replaces the whole outcome, and says so in the trail.
+        let corrected = record(json!({ "outcome": "NOT_OFFERED", "notOfferedReason": "IN_CUSTODY", "correction": true }));
+        ok(&server.gql(Some(staff.any()), INTERVIEW, corrected).await, "recordReturnHomeInterview");
+        assert_eq!(last_detail(&server, "missing.interview").await["correction"], true);
+        let interview = &read_episode(&server, &staff, &episode).await["returnHomeInterview"];
+        assert_eq!(
+            (&interview["outcome"], &interview["completedAt"], &interview["notOfferedReason"]),
+            (&json!("NOT_OFFERED"), &Value::Null, &json!("IN_CUSTODY")),
+            "{interview}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_is_stepped_down_once_unless_returned_to_the_mash() {
+    each_backend(|server| async move {
+        let staff = Staff::new(&server).await;
+        let desk = server.login("earlyhelp.mash").await;
+        let hub = server.agency_id("Walsall Early Help Hub").await;
+        let contact = decided_contact(&server, &staff, "STEP_DOWN_TO_EARLY_HELP").await;
+        let request = json!({ "input": { "contactId": contact, "agencyId": hub, "requestedAt": "2025-09-02T09:00:00Z" } });
+        let body = server.gql(Some(staff.any()), REQUEST_EARLY_HELP, request.clone()).await;
+        let first = ok(&body, "requestEarlyHelp")["id"].as_str().unwrap().to_string();
+        conflict_on(&server.gql(Some(staff.any()), REQUEST_EARLY_HELP, request.clone()).await, "contactId");
+
+        // Screening is recorded once; a correction may change it.
+        let screen = |outcome: &str, correction: bool| {
+            json!({ "input": { "episodeId": first, "screenedAt": "2025-09-03T09:00:00Z", "screeningOutcome": outcome, "correction": correction } })
+        };
+        ok(&server.gql(Some(&desk), UPDATE_EARLY_HELP, screen("SIGNPOSTED", false)).await, "updateEarlyHelpEpisode");
+        conflict_on(&server.gql(Some(&desk), UPDATE_EARLY_HELP, screen("RETURNED_TO_MASH", false)).await, "episodeId");
+        let only_date = json!({ "input": { "episodeId": first, "screenedAt": "2025-09-04T09:00:00Z" } });
+        conflict_on(&server.gql(Some(&desk), UPDATE_EARLY_HELP, only_date).await, "episodeId");
+        assert_eq!(server.audit_count("early_help.update", "CONFLICT").await, 2);
+        let body = server.gql(Some(&desk), UPDATE_EARLY_HELP, screen("RETURNED_TO_MASH", true)).await;
+        assert_eq!(ok(&body, "updateEarlyHelpEpisode")["screeningOutcome"], "RETURNED_TO_MASH");
+        assert_eq!(last_detail(&server, "early_help.update").await, json!({ "screeningOutcome": "RETURNED_TO_MASH", "correction": true }));
+
+        // Returned to the MASH, the contact may be stepped down again, once.
+        let body = server.gql(Some(staff.any()), REQUEST_EARLY_HELP, request.clone()).await;
+        assert_ne!(ok(&body, "requestEarlyHelp")["id"], first.as_str());
+        conflict_on(&server.gql(Some(staff.any()), REQUEST_EARLY_HELP, request).await, "contactId");
+        assert_eq!(server.audit_count("early_help.request", "CONFLICT").await, 2);
+        assert_eq!(server.count(early_help_episode::Entity).await, 2);
+    })
+    .await;
 }
