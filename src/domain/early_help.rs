@@ -18,7 +18,7 @@ use super::children::required_text;
 use super::contacts::event_time;
 use super::page::{Page, PageRequest};
 use super::policy::{self, CaseOperation};
-use super::RequestCtx;
+use super::{transition, RequestCtx};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -27,8 +27,10 @@ pub const SCREENING_OUTCOMES: [&str; 4] = [
     "EARLY_HELP_ASSESSMENT",
     "SIGNPOSTED",
     "NO_FURTHER_ACTION",
-    "RETURNED_TO_MASH",
+    RETURNED_TO_MASH,
 ];
+/// A screening that hands the contact back: the MASH may then step it down again.
+pub const RETURNED_TO_MASH: &str = "RETURNED_TO_MASH";
 const PURPOSE: &str = "safeguarding.early_help";
 
 /// An episode with the child it concerns: the early help agency needs to know who to help.
@@ -72,7 +74,8 @@ fn entry(action: &'static str, row: &episode::Model) -> AuditEntry {
         .purpose(PURPOSE)
 }
 
-/// MASH staff ask an early help agency to help the child of a contact.
+/// MASH staff ask an early help agency to help the child of a contact: once per contact,
+/// unless the early help agency returned it to the MASH.
 pub async fn request(
     core: &Core,
     ctx: &RequestCtx,
@@ -101,33 +104,54 @@ pub async fn request(
         ));
     }
     let txn = begin_write(&core.db).await?;
-    let row = episode::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        child_id: Set(contact.child_id),
-        contact_id: Set(Some(contact.id)),
-        agency_id: Set(agency.id),
-        requested_by: Set(ctx.actor.id.unwrap_or_default()),
-        requested_at: Set(requested_at),
-        screened_at: Set(None),
-        screening_outcome: Set(None),
-        assessment_started_at: Set(None),
-        assessment_completed_at: Set(None),
-        organisation: Set(None),
-        recorded_at: Set(Utc::now()),
+    let result = async {
+        // The contact is the episode's parent: its lock queues step-downs of one contact.
+        transition::locked::<contact::Entity>(&txn, contact.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let open = episode::Entity::find()
+            .filter(episode::Column::ContactId.eq(contact.id))
+            .filter(
+                Condition::any()
+                    .add(episode::Column::ScreeningOutcome.is_null())
+                    .add(episode::Column::ScreeningOutcome.ne(RETURNED_TO_MASH)),
+            )
+            .count(&txn)
+            .await?;
+        if open > 0 {
+            return Err(AppError::conflict(
+                "contactId",
+                "the contact is already stepped down to early help",
+            ));
+        }
+        let row = episode::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            child_id: Set(contact.child_id),
+            contact_id: Set(Some(contact.id)),
+            agency_id: Set(agency.id),
+            requested_by: Set(ctx.actor.id.unwrap_or_default()),
+            requested_at: Set(requested_at),
+            screened_at: Set(None),
+            screening_outcome: Set(None),
+            assessment_started_at: Set(None),
+            assessment_completed_at: Set(None),
+            organisation: Set(None),
+            recorded_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await?;
+        audit::record(
+            &txn,
+            ctx,
+            entry(ACTION, &row)
+                .reference("Contact", contact.id)
+                .detail(json!({ "agency": agency.id })),
+        )
+        .await?;
+        view(&txn, row).await
     }
-    .insert(&txn)
-    .await?;
-    audit::record(
-        &txn,
-        ctx,
-        entry(ACTION, &row)
-            .reference("Contact", contact.id)
-            .detail(json!({ "agency": agency.id })),
-    )
-    .await?;
-    let view = view(&txn, row).await?;
-    txn.commit().await?;
-    Ok(view)
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
 }
 
 #[derive(Default)]
@@ -137,9 +161,12 @@ pub struct EpisodeUpdate {
     pub assessment_started_at: Option<DateTime<Utc>>,
     pub assessment_completed_at: Option<DateTime<Utc>>,
     pub organisation: Option<String>,
+    /// Replaces dates or an outcome already recorded.
+    pub correction: bool,
 }
 
-/// Screening and assessment progress; omitted fields stay as they are.
+/// Screening and assessment progress; omitted fields stay as they are. Each date and the
+/// screening outcome is recorded once; changing a recorded one is a `correction`.
 pub async fn update(
     core: &Core,
     ctx: &RequestCtx,
@@ -152,8 +179,41 @@ pub async fn update(
         .one(&core.db)
         .await?
         .filter(|e| policy::may_see_early_help(&ctx.actor, e));
-    let existing =
-        audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let found = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let txn = begin_write(&core.db).await?;
+    let result = async {
+        let existing = transition::locked::<episode::Entity>(&txn, found.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let recorded = replaces_recorded(&existing, &change);
+        let corrected = transition::correcting(
+            recorded,
+            change.correction,
+            "episodeId",
+            "the screening or assessment",
+        )?;
+        let row = episode_change(existing, &change)?.update(&txn).await?;
+        let detail = json!({ "screeningOutcome": row.screening_outcome, "correction": corrected });
+        audit::record(&txn, ctx, entry(ACTION, &row).detail(detail)).await?;
+        view(&txn, row).await
+    }
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
+}
+
+/// Whether `change` gives a date or the outcome that the episode already records.
+fn replaces_recorded(existing: &episode::Model, change: &EpisodeUpdate) -> bool {
+    (change.screened_at.is_some() && existing.screened_at.is_some())
+        || (change.screening_outcome.is_some() && existing.screening_outcome.is_some())
+        || (change.assessment_started_at.is_some() && existing.assessment_started_at.is_some())
+        || (change.assessment_completed_at.is_some() && existing.assessment_completed_at.is_some())
+}
+
+/// The episode with `change` applied, checked against what is recorded.
+fn episode_change(
+    existing: episode::Model,
+    change: &EpisodeUpdate,
+) -> AppResult<episode::ActiveModel> {
     let not_before_request = |field: &str, at: DateTime<Utc>| -> AppResult<DateTime<Utc>> {
         let at = event_time(field, Some(at))?;
         if at < existing.requested_at {
@@ -203,17 +263,7 @@ pub async fn update(
     if let Some(organisation) = &change.organisation {
         active.organisation = Set(Some(required_text("organisation", organisation, 200)?));
     }
-    let txn = begin_write(&core.db).await?;
-    let row = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        ctx,
-        entry(ACTION, &row).detail(json!({ "screeningOutcome": row.screening_outcome })),
-    )
-    .await?;
-    let view = view(&txn, row).await?;
-    txn.commit().await?;
-    Ok(view)
+    Ok(active)
 }
 
 /// Episodes the caller may see, newest first: MASH staff all, an early help desk its own.

@@ -19,7 +19,7 @@ use super::contacts::event_time;
 use super::idempotency::{self, Outcome};
 use super::page::{Page, PageRequest};
 use super::policy::{self, CaseOperation};
-use super::RequestCtx;
+use super::{transition, RequestCtx};
 use crate::db::{begin_write, statement};
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -336,7 +336,7 @@ pub async fn report_batch(
     Ok(results)
 }
 
-/// The police record (or correct) a return; the interview clock starts at the return.
+/// The police record a return, once; the interview clock starts at the return.
 pub async fn record_return(
     core: &Core,
     ctx: &RequestCtx,
@@ -367,22 +367,28 @@ pub async fn record_return(
             ));
         }
     }
-    if episode.returned_at.is_some() {
-        return Err(AppError::conflict(
-            "episodeId",
-            "the return is already recorded",
-        ));
-    }
     let txn = begin_write(&core.db).await?;
-    let mut active: missing_episode::ActiveModel = episode.into();
-    active.returned_at = Set(Some(returned_at));
-    active.return_notified_at = Set(return_notified_at);
-    let updated = active.update(&txn).await?;
-    open_interview(&txn, &updated, returned_at).await?;
-    let view = view(&txn, ctx, updated).await?;
-    audit::record(&txn, ctx, entry(ACTION, &view)).await?;
-    txn.commit().await?;
-    Ok(view)
+    let result = async {
+        let episode = transition::locked::<missing_episode::Entity>(&txn, episode.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if episode.returned_at.is_some() {
+            return Err(AppError::conflict(
+                "episodeId",
+                "the return is already recorded",
+            ));
+        }
+        let mut active: missing_episode::ActiveModel = episode.into();
+        active.returned_at = Set(Some(returned_at));
+        active.return_notified_at = Set(return_notified_at);
+        let updated = active.update(&txn).await?;
+        open_interview(&txn, &updated, returned_at).await?;
+        let view = view(&txn, ctx, updated).await?;
+        audit::record(&txn, ctx, entry(ACTION, &view)).await?;
+        Ok(view)
+    }
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
 }
 
 pub struct InterviewInput {
@@ -391,7 +397,13 @@ pub struct InterviewInput {
     pub completed_at: Option<DateTime<Utc>>,
     pub late_reason: Option<String>,
     pub not_offered_reason: Option<String>,
+    /// Replaces an outcome already recorded.
+    pub correction: bool,
 }
+
+/// The interview's outcome, recorded once: a CARRIED_OVER interview is still open and takes
+/// its outcome later; any other recorded outcome is changed only as a `correction`.
+pub const OPEN_OUTCOME: &str = "CARRIED_OVER";
 
 /// MASH staff record how a return home interview went.
 pub async fn record_interview(
@@ -406,11 +418,45 @@ pub async fn record_interview(
         .one(&core.db)
         .await?;
     let episode = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
-    let interview = interview_for(&core.db, &episode)
-        .await?
-        .ok_or_else(|| AppError::conflict("episodeId", "the child's return is not recorded yet"))?;
+    let txn = begin_write(&core.db).await?;
+    let result = async {
+        // The episode is the interview's parent: its lock also queues this behind the return.
+        let episode = transition::locked::<missing_episode::Entity>(&txn, episode.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let interview = interview_for(&txn, &episode).await?.ok_or_else(|| {
+            AppError::conflict("episodeId", "the child's return is not recorded yet")
+        })?;
+        let recorded = match interview.outcome.as_deref() {
+            None => false,
+            Some(OPEN_OUTCOME) => input.outcome == OPEN_OUTCOME,
+            Some(_) => true,
+        };
+        let corrected =
+            transition::correcting(recorded, input.correction, "episodeId", "the interview")?;
+        let active = interview_change(&episode, interview, &input)?;
+        active.update(&txn).await?;
+        let view = view(&txn, ctx, episode).await?;
+        let detail = json!({ "outcome": input.outcome, "correction": corrected });
+        audit::record(&txn, ctx, entry(ACTION, &view).detail(detail)).await?;
+        Ok(view)
+    }
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
+}
+
+/// The interview as `input` records it: every outcome field is set afresh, so a corrected
+/// interview keeps nothing of the outcome it replaced.
+fn interview_change(
+    episode: &missing_episode::Model,
+    interview: rhi::Model,
+    input: &InterviewInput,
+) -> AppResult<rhi::ActiveModel> {
     let returned = episode.returned_at.unwrap_or(episode.reported_missing_at);
     let mut active: rhi::ActiveModel = interview.clone().into();
+    active.completed_at = Set(None);
+    active.late_reason = Set(None);
+    active.not_offered_reason = Set(None);
     if let Some(offered) = input.offered_at {
         event_time("offeredAt", Some(offered))?;
         active.offered_at = Set(Some(offered));
@@ -428,7 +474,7 @@ pub async fn record_interview(
                 ));
             }
             let late = completed > interview.due_at;
-            let reason = input.late_reason.filter(|_| late);
+            let reason = input.late_reason.clone().filter(|_| late);
             if late && !reason.as_deref().is_some_and(|r| LATE_REASONS.contains(&r)) {
                 return Err(AppError::bad_input(
                     "lateReason",
@@ -444,6 +490,7 @@ pub async fn record_interview(
         "NOT_OFFERED" => {
             let reason = input
                 .not_offered_reason
+                .clone()
                 .filter(|r| NOT_OFFERED_REASONS.contains(&r.as_str()));
             let reason = reason.ok_or_else(|| {
                 AppError::bad_input(
@@ -462,17 +509,7 @@ pub async fn record_interview(
         }
     }
     active.outcome = Set(Some(input.outcome.clone()));
-    let txn = begin_write(&core.db).await?;
-    active.update(&txn).await?;
-    let view = view(&txn, ctx, episode).await?;
-    audit::record(
-        &txn,
-        ctx,
-        entry(ACTION, &view).detail(json!({ "outcome": input.outcome })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(view)
+    Ok(active)
 }
 
 /// Episodes the caller may see, newest first by id; MASH staff may filter by child.

@@ -13,7 +13,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use serde_json::json;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
@@ -21,7 +21,7 @@ use super::children::required_text;
 use super::contacts::event_time;
 use super::page::{Page, PageRequest};
 use super::policy::CaseOperation;
-use super::{clock, RequestCtx};
+use super::{clock, transition, RequestCtx};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -271,23 +271,24 @@ async fn the_referral(
     found(core, ctx, action, row).await
 }
 
-/// Reloads a referral's chain after a change, audits the change with it and commits.
-async fn commit_change(
-    txn: sea_orm::DatabaseTransaction,
+/// Reloads a referral's chain after a change and audits the change with it, in the change's
+/// transaction (which `transition::settle` then commits).
+async fn changed_view(
+    txn: &sea_orm::DatabaseTransaction,
     ctx: &RequestCtx,
     referral_id: Uuid,
     entry: AuditEntry,
 ) -> AppResult<ReferralView> {
     let referral = referral::Entity::find_by_id(referral_id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let view = load_views(&txn, vec![referral])
+    let view = load_views(txn, vec![referral])
         .await?
         .pop()
         .ok_or(AppError::NotFound)?;
     audit::record(
-        &txn,
+        txn,
         ctx,
         entry
             .purpose(PURPOSE)
@@ -295,7 +296,6 @@ async fn commit_change(
             .reference("Referral", referral_id),
     )
     .await?;
-    txn.commit().await?;
     Ok(view)
 }
 
@@ -346,36 +346,61 @@ pub async fn list_referrals(
     })
 }
 
-/// The referral's outcome and allocation.
+/// The referral's outcome and allocation. The outcome is recorded once; changing a recorded
+/// one is a `correction`. Allocation may change at any time.
 pub async fn update_referral(
     core: &Core,
     ctx: &RequestCtx,
     id: Uuid,
     outcome: Option<&str>,
     allocation: Allocation,
+    correction: bool,
 ) -> AppResult<ReferralView> {
     const ACTION: &str = "referral.update";
-    let existing = the_referral(core, ctx, ACTION, id).await?;
+    the_referral(core, ctx, ACTION, id).await?;
     let outcome = outcome
         .map(|o| checked_code("outcome", o, &REFERRAL_OUTCOMES))
         .transpose()?;
     let allocation = allocation.checked()?;
     let txn = begin_write(&core.db).await?;
-    let mut active: referral::ActiveModel = existing.into();
-    if let Some(outcome) = &outcome {
-        active.outcome = Set(Some(outcome.clone()));
+    let result = async {
+        let current = transition::locked::<referral::Entity>(&txn, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut corrected = false;
+        let mut active: referral::ActiveModel = current.clone().into();
+        if let Some(outcome) = &outcome {
+            let recorded = current.outcome.is_some();
+            corrected = transition::correcting(recorded, correction, "referralId", "the outcome")?;
+            active.outcome = Set(Some(outcome.clone()));
+        }
+        if let Some(team) = allocation.team {
+            active.allocated_team = Set(Some(team));
+        }
+        if let Some(worker) = allocation.worker {
+            active.allocated_worker = Set(Some(worker));
+        }
+        active.update(&txn).await?;
+        let entry = AuditEntry::success(ACTION)
+            .entity("Referral", id)
+            .detail(correction_detail(
+                outcome.as_deref(),
+                corrected,
+                &current.outcome,
+            ));
+        changed_view(&txn, ctx, id, entry).await
     }
-    if let Some(team) = allocation.team {
-        active.allocated_team = Set(Some(team));
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
+}
+
+/// An outcome's audit detail: the code recorded and, for a correction, the code it replaced.
+fn correction_detail(outcome: Option<&str>, corrected: bool, before: &Option<String>) -> Value {
+    let mut detail = json!({ "outcome": outcome, "correction": corrected });
+    if corrected {
+        detail["replaced"] = json!(before);
     }
-    if let Some(worker) = allocation.worker {
-        active.allocated_worker = Set(Some(worker));
-    }
-    active.update(&txn).await?;
-    let entry = AuditEntry::success(ACTION)
-        .entity("Referral", id)
-        .detail(json!({ "outcome": outcome }));
-    commit_change(txn, ctx, id, entry).await
+    detail
 }
 
 pub struct StartAssessment {
@@ -400,26 +425,35 @@ pub async fn start_assessment(
     )?;
     let allocation = input.allocation.checked()?;
     let txn = begin_write(&core.db).await?;
-    let due_at =
-        clock::working_days_after(&txn, referral.referred_at, ASSESSMENT_WORKING_DAYS).await?;
-    let id = Uuid::now_v7();
-    assessment::ActiveModel {
-        id: Set(id),
-        referral_id: Set(referral.id),
-        child_id: Set(referral.child_id),
-        started_at: Set(started_at),
-        due_at: Set(due_at),
-        child_seen_at: Set(None),
-        authorised_at: Set(None),
-        outcome: Set(None),
-        allocated_team: Set(allocation.team),
-        allocated_worker: Set(allocation.worker),
-        recorded_at: Set(Utc::now()),
+    let result = async {
+        // A referral may have several assessments: the lock only queues this one behind
+        // other changes to the referral.
+        transition::locked::<referral::Entity>(&txn, referral.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let due_at =
+            clock::working_days_after(&txn, referral.referred_at, ASSESSMENT_WORKING_DAYS).await?;
+        let id = Uuid::now_v7();
+        assessment::ActiveModel {
+            id: Set(id),
+            referral_id: Set(referral.id),
+            child_id: Set(referral.child_id),
+            started_at: Set(started_at),
+            due_at: Set(due_at),
+            child_seen_at: Set(None),
+            authorised_at: Set(None),
+            outcome: Set(None),
+            allocated_team: Set(allocation.team),
+            allocated_worker: Set(allocation.worker),
+            recorded_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await?;
+        let entry = AuditEntry::success(ACTION).entity("Assessment", id);
+        changed_view(&txn, ctx, referral.id, entry).await
     }
-    .insert(&txn)
-    .await?;
-    let entry = AuditEntry::success(ACTION).entity("Assessment", id);
-    commit_change(txn, ctx, referral.id, entry).await
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
 }
 
 pub struct UpdateAssessment {
@@ -430,7 +464,8 @@ pub struct UpdateAssessment {
     pub allocation: Allocation,
 }
 
-/// Records the child being seen, the authorisation and outcome, or a new allocation.
+/// Records the child being seen, the authorisation and outcome, or a new allocation. An
+/// authorised assessment is signed off: its authorisation and outcome are not changed again.
 pub async fn update_assessment(
     core: &Core,
     ctx: &RequestCtx,
@@ -442,52 +477,75 @@ pub async fn update_assessment(
         .one(&core.db)
         .await?;
     let existing = found(core, ctx, ACTION, row).await?;
-    let mut active: assessment::ActiveModel = existing.clone().into();
-    if input.child_seen_at.is_some() {
-        let seen = time_after(
-            "childSeenAt",
-            input.child_seen_at,
-            existing.started_at,
-            "the assessment started",
-        )?;
-        active.child_seen_at = Set(Some(seen));
-    }
+    let seen = input
+        .child_seen_at
+        .map(|at| {
+            time_after(
+                "childSeenAt",
+                Some(at),
+                existing.started_at,
+                "the assessment started",
+            )
+        })
+        .transpose()?;
     let outcome = input
         .outcome
         .as_deref()
         .map(|o| checked_code("outcome", o, &ASSESSMENT_OUTCOMES))
         .transpose()?;
-    if input.authorised_at.is_some() {
-        let authorised = time_after(
-            "authorisedAt",
-            input.authorised_at,
-            existing.started_at,
-            "the assessment started",
-        )?;
-        if outcome.is_none() && existing.outcome.is_none() {
+    let authorised = input
+        .authorised_at
+        .map(|at| {
+            time_after(
+                "authorisedAt",
+                Some(at),
+                existing.started_at,
+                "the assessment started",
+            )
+        })
+        .transpose()?;
+    let allocation = input.allocation.checked()?;
+    let txn = begin_write(&core.db).await?;
+    let result = async {
+        let current = transition::locked::<assessment::Entity>(&txn, existing.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if current.authorised_at.is_some() && (authorised.is_some() || outcome.is_some()) {
+            return Err(AppError::conflict(
+                "assessmentId",
+                "the assessment is already authorised: its authorisation and outcome stand",
+            ));
+        }
+        if authorised.is_some() && outcome.is_none() && current.outcome.is_none() {
             return Err(AppError::bad_input(
                 "outcome",
                 "an authorised assessment needs its outcome",
             ));
         }
-        active.authorised_at = Set(Some(authorised));
+        let mut active: assessment::ActiveModel = current.into();
+        if let Some(seen) = seen {
+            active.child_seen_at = Set(Some(seen));
+        }
+        if let Some(authorised) = authorised {
+            active.authorised_at = Set(Some(authorised));
+        }
+        if let Some(outcome) = &outcome {
+            active.outcome = Set(Some(outcome.clone()));
+        }
+        if let Some(team) = allocation.team {
+            active.allocated_team = Set(Some(team));
+        }
+        if let Some(worker) = allocation.worker {
+            active.allocated_worker = Set(Some(worker));
+        }
+        active.update(&txn).await?;
+        let entry = AuditEntry::success(ACTION)
+            .entity("Assessment", existing.id)
+            .detail(json!({ "outcome": outcome, "authorised": authorised.is_some() }));
+        changed_view(&txn, ctx, existing.referral_id, entry).await
     }
-    if let Some(outcome) = &outcome {
-        active.outcome = Set(Some(outcome.clone()));
-    }
-    let allocation = input.allocation.checked()?;
-    if let Some(team) = allocation.team {
-        active.allocated_team = Set(Some(team));
-    }
-    if let Some(worker) = allocation.worker {
-        active.allocated_worker = Set(Some(worker));
-    }
-    let txn = begin_write(&core.db).await?;
-    active.update(&txn).await?;
-    let entry = AuditEntry::success(ACTION)
-        .entity("Assessment", existing.id)
-        .detail(json!({ "outcome": outcome, "authorised": input.authorised_at.is_some() }));
-    commit_change(txn, ctx, existing.referral_id, entry).await
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
 }
 
 pub struct RecordStrategyDiscussion {
@@ -544,46 +602,56 @@ pub async fn record_strategy_discussion(
     }
     let allocation = input.allocation.checked()?;
     let txn = begin_write(&core.db).await?;
-    let id = Uuid::now_v7();
-    strategy::ActiveModel {
-        id: Set(id),
-        referral_id: Set(referral.id),
-        child_id: Set(referral.child_id),
-        assessment_id: Set(input.assessment_id),
-        held_at: Set(held_at),
-        agencies_present: Set(wanted
-            .iter()
-            .map(Uuid::to_string)
-            .collect::<Vec<_>>()
-            .join(",")),
-        section47_started: Set(input.section47_started),
-        allocated_team: Set(allocation.team.clone()),
-        allocated_worker: Set(allocation.worker.clone()),
-        recorded_at: Set(Utc::now()),
-    }
-    .insert(&txn)
-    .await?;
-    if input.section47_started {
-        section47::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            strategy_discussion_id: Set(id),
+    let result = async {
+        // A referral may have several discussions: the lock only queues this one behind other
+        // changes to the referral.
+        transition::locked::<referral::Entity>(&txn, referral.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let id = Uuid::now_v7();
+        strategy::ActiveModel {
+            id: Set(id),
             referral_id: Set(referral.id),
             child_id: Set(referral.child_id),
-            started_at: Set(held_at),
-            icpc_due_at: Set(clock::working_days_after(&txn, held_at, ICPC_WORKING_DAYS).await?),
-            outcome: Set(None),
-            completed_at: Set(None),
-            allocated_team: Set(allocation.team),
-            allocated_worker: Set(allocation.worker),
+            assessment_id: Set(input.assessment_id),
+            held_at: Set(held_at),
+            agencies_present: Set(wanted
+                .iter()
+                .map(Uuid::to_string)
+                .collect::<Vec<_>>()
+                .join(",")),
+            section47_started: Set(input.section47_started),
+            allocated_team: Set(allocation.team.clone()),
+            allocated_worker: Set(allocation.worker.clone()),
             recorded_at: Set(Utc::now()),
         }
         .insert(&txn)
         .await?;
+        if input.section47_started {
+            let icpc_due_at = clock::working_days_after(&txn, held_at, ICPC_WORKING_DAYS).await?;
+            section47::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                strategy_discussion_id: Set(id),
+                referral_id: Set(referral.id),
+                child_id: Set(referral.child_id),
+                started_at: Set(held_at),
+                icpc_due_at: Set(icpc_due_at),
+                outcome: Set(None),
+                completed_at: Set(None),
+                allocated_team: Set(allocation.team),
+                allocated_worker: Set(allocation.worker),
+                recorded_at: Set(Utc::now()),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        let entry = AuditEntry::success(ACTION)
+            .entity("StrategyDiscussion", id)
+            .detail(json!({ "section47Started": input.section47_started }));
+        changed_view(&txn, ctx, referral.id, entry).await
     }
-    let entry = AuditEntry::success(ACTION)
-        .entity("StrategyDiscussion", id)
-        .detail(json!({ "section47Started": input.section47_started }));
-    commit_change(txn, ctx, referral.id, entry).await
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
 }
 
 async fn the_enquiry(
@@ -597,13 +665,16 @@ async fn the_enquiry(
     found(core, ctx, action, row).await
 }
 
-/// The outcome of a section 47 enquiry (codes.md).
+/// The outcome of a section 47 enquiry (codes.md). It is recorded once; changing a recorded
+/// one is a `correction`. Once the conference is recorded the outcome is the conference's and
+/// is not changed at all.
 pub async fn record_section47_outcome(
     core: &Core,
     ctx: &RequestCtx,
     id: Uuid,
     outcome: &str,
     completed_at: Option<DateTime<Utc>>,
+    correction: bool,
 ) -> AppResult<ReferralView> {
     const ACTION: &str = "section47.outcome";
     let enquiry = the_enquiry(core, ctx, ACTION, id).await?;
@@ -615,15 +686,40 @@ pub async fn record_section47_outcome(
         "the enquiry started",
     )?;
     let txn = begin_write(&core.db).await?;
-    let referral_id = enquiry.referral_id;
-    let mut active: section47::ActiveModel = enquiry.into();
-    active.outcome = Set(Some(outcome.clone()));
-    active.completed_at = Set(Some(completed_at));
-    active.update(&txn).await?;
-    let entry = AuditEntry::success(ACTION)
-        .entity("Section47Enquiry", id)
-        .detail(json!({ "outcome": outcome }));
-    commit_change(txn, ctx, referral_id, entry).await
+    let result = async {
+        let current = transition::locked::<section47::Entity>(&txn, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if conference_of(&txn, id).await? {
+            return Err(AppError::conflict(
+                "section47Id",
+                "the conference is recorded: the enquiry's outcome is the conference",
+            ));
+        }
+        let recorded = current.outcome.is_some();
+        let corrected = transition::correcting(recorded, correction, "section47Id", "the outcome")?;
+        let referral_id = current.referral_id;
+        let before = current.outcome.clone();
+        let mut active: section47::ActiveModel = current.into();
+        active.outcome = Set(Some(outcome.clone()));
+        active.completed_at = Set(Some(completed_at));
+        active.update(&txn).await?;
+        let entry = AuditEntry::success(ACTION)
+            .entity("Section47Enquiry", id)
+            .detail(correction_detail(Some(&outcome), corrected, &before));
+        changed_view(&txn, ctx, referral_id, entry).await
+    }
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
+}
+
+/// Whether the enquiry's conference is recorded.
+async fn conference_of<C: ConnectionTrait>(conn: &C, section47_id: Uuid) -> AppResult<bool> {
+    let n = conference::Entity::find()
+        .filter(conference::Column::Section47Id.eq(section47_id))
+        .count(conn)
+        .await?;
+    Ok(n > 0)
 }
 
 pub struct RecordConference {
@@ -648,46 +744,49 @@ pub async fn record_conference(
         "the section 47 enquiry started",
     )?;
     const ICPC: &str = "INITIAL_CHILD_PROTECTION_CONFERENCE";
-    if enquiry.outcome.as_deref().is_some_and(|o| o != ICPC) {
-        return Err(AppError::conflict(
-            "section47Id",
-            "the enquiry's outcome was not a conference",
-        ));
-    }
-    let exists = conference::Entity::find()
-        .filter(conference::Column::Section47Id.eq(enquiry.id))
-        .count(&core.db)
-        .await?;
-    if exists > 0 {
-        return Err(AppError::conflict(
-            "section47Id",
-            "the conference is already recorded",
-        ));
-    }
     let allocation = input.allocation.checked()?;
     let txn = begin_write(&core.db).await?;
-    let id = Uuid::now_v7();
-    conference::ActiveModel {
-        id: Set(id),
-        section47_id: Set(enquiry.id),
-        child_id: Set(enquiry.child_id),
-        held_at: Set(held_at),
-        due_at: Set(enquiry.icpc_due_at),
-        plan_made: Set(input.plan_made),
-        allocated_team: Set(allocation.team),
-        allocated_worker: Set(allocation.worker),
-        recorded_at: Set(Utc::now()),
+    let result = async {
+        let enquiry = transition::locked::<section47::Entity>(&txn, enquiry.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if enquiry.outcome.as_deref().is_some_and(|o| o != ICPC) {
+            return Err(AppError::conflict(
+                "section47Id",
+                "the enquiry's outcome was not a conference",
+            ));
+        }
+        if conference_of(&txn, enquiry.id).await? {
+            return Err(AppError::conflict(
+                "section47Id",
+                "the conference is already recorded",
+            ));
+        }
+        let id = Uuid::now_v7();
+        conference::ActiveModel {
+            id: Set(id),
+            section47_id: Set(enquiry.id),
+            child_id: Set(enquiry.child_id),
+            held_at: Set(held_at),
+            due_at: Set(enquiry.icpc_due_at),
+            plan_made: Set(input.plan_made),
+            allocated_team: Set(allocation.team),
+            allocated_worker: Set(allocation.worker),
+            recorded_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await?;
+        if enquiry.outcome.is_none() {
+            let mut active: section47::ActiveModel = enquiry.clone().into();
+            active.outcome = Set(Some(ICPC.into()));
+            active.completed_at = Set(Some(held_at));
+            active.update(&txn).await?;
+        }
+        let entry = AuditEntry::success(ACTION)
+            .entity("ChildProtectionConference", id)
+            .detail(json!({ "planMade": input.plan_made }));
+        changed_view(&txn, ctx, enquiry.referral_id, entry).await
     }
-    .insert(&txn)
-    .await?;
-    if enquiry.outcome.is_none() {
-        let mut active: section47::ActiveModel = enquiry.clone().into();
-        active.outcome = Set(Some(ICPC.into()));
-        active.completed_at = Set(Some(held_at));
-        active.update(&txn).await?;
-    }
-    let entry = AuditEntry::success(ACTION)
-        .entity("ChildProtectionConference", id)
-        .detail(json!({ "planMade": input.plan_made }));
-    commit_change(txn, ctx, enquiry.referral_id, entry).await
+    .await;
+    transition::settle(core, ctx, ACTION, txn, result).await
 }

@@ -58,3 +58,16 @@ pub async fn settle<T>(
         }
     }
 }
+
+/// A change to a value that may already be recorded: a first recording goes ahead; replacing
+/// a recorded one is a correction, made only when the caller asks for it (`correction: true`)
+/// and CONFLICT on `field` otherwise. Returns whether the change corrects.
+pub fn correcting(recorded: bool, correction: bool, field: &str, what: &str) -> AppResult<bool> {
+    if recorded && !correction {
+        return Err(AppError::conflict(
+            field,
+            format!("{what} is already recorded; send correction: true to change it"),
+        ));
+    }
+    Ok(recorded)
+}

@@ -58,6 +58,10 @@ pub struct ReturnHomeInterviewInput {
     pub late_reason: Option<String>,
     /// NOT_OFFERED: MISSING_AGAIN_WITHIN_72_HOURS, TRIAGED_NO_APPARENT_RISK, IN_CUSTODY, WHEREABOUTS_UNKNOWN.
     pub not_offered_reason: Option<String>,
+    /// Replace an outcome already recorded (audited as a correction); without it, recording
+    /// the interview again is CONFLICT, except a CARRIED_OVER interview taking its outcome.
+    #[graphql(default)]
+    pub correction: bool,
 }
 
 /// The interview owed to a child back from a missing episode.
@@ -345,6 +349,7 @@ impl MissingMutation {
             completed_at: input.completed_at,
             late_reason: input.late_reason,
             not_offered_reason: input.not_offered_reason,
+            correction: input.correction,
         };
         Ok(MissingEpisode(
             missing::record_interview(core, request, id, interview).await?,

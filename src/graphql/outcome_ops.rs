@@ -308,6 +308,10 @@ pub struct UpdateReferralInput {
     pub outcome: Option<ReferralOutcome>,
     pub allocated_team: Option<String>,
     pub allocated_worker: Option<String>,
+    /// Replace an outcome already recorded (audited as a correction); without it, recording
+    /// an outcome again is CONFLICT.
+    #[graphql(default)]
+    pub correction: bool,
 }
 
 /// Start an assessment of a referral.
@@ -355,6 +359,10 @@ pub struct RecordSection47OutcomeInput {
     pub outcome: Section47Outcome,
     /// When the enquiry concluded (defaults to now).
     pub completed_at: Option<DateTime<Utc>>,
+    /// Replace an outcome already recorded (audited as a correction); without it, recording
+    /// an outcome again is CONFLICT. After the conference, the outcome is not changed at all.
+    #[graphql(default)]
+    pub correction: bool,
 }
 
 /// An initial child protection conference.
@@ -390,6 +398,10 @@ pub struct UpdateEarlyHelpEpisodeInput {
     pub assessment_completed_at: Option<DateTime<Utc>>,
     /// The organisation completing the assessment.
     pub organisation: Option<String>,
+    /// Replace dates or an outcome already recorded (audited as a correction); without it,
+    /// recording one again is CONFLICT.
+    #[graphql(default)]
+    pub correction: bool,
 }
 
 #[derive(Default)]
@@ -453,6 +465,7 @@ impl OutcomeMutation {
             ids::target("Referral", &input.referral_id),
             input.outcome.map(|o| o.code()),
             allocation(input.allocated_team, input.allocated_worker),
+            input.correction,
         )
         .await?;
         Ok(Referral(view))
@@ -531,6 +544,7 @@ impl OutcomeMutation {
             ids::target("Section47Enquiry", &input.section47_id),
             input.outcome.code(),
             input.completed_at,
+            input.correction,
         )
         .await?;
         Ok(Referral(view))
@@ -586,6 +600,7 @@ impl OutcomeMutation {
             assessment_started_at: input.assessment_started_at,
             assessment_completed_at: input.assessment_completed_at,
             organisation: input.organisation,
+            correction: input.correction,
         };
         let view = early_help::update(
             core,
