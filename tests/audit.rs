@@ -381,6 +381,54 @@ async fn an_edited_entry_or_ref_is_named() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renumbered_entry_or_a_format_downgrade_is_caught() {
+    each_backend(|server| async move {
+        let activity = generate_activity(&server).await;
+        let (chain, entries) = longest_chain(&server).await;
+        // An entry without refs, so the renumbering is only of the entry itself.
+        let mut target = None;
+        for entry in &entries[1..] {
+            let refs = refs_of(server.db(), [entry.id]).await.unwrap();
+            if refs.get(&entry.id).is_none_or(|r| r.is_empty()) {
+                target = Some(entry.clone());
+                break;
+            }
+        }
+        let target = target.expect("some entry of the chain names no record");
+        assert_eq!(target.hash_version, audit::HASH_VERSION);
+        let new_id = target.id + 1_000_000;
+        server
+            .exec(&format!(
+                "UPDATE audit_events SET id = {new_id} WHERE id = {}",
+                target.id
+            ))
+            .await;
+        let result = verify(&server, &activity.auditor, None).await;
+        assert_failure(&result, "HASH_MISMATCH", chain, target.seq);
+        assert_eq!(result["firstFailure"]["eventId"], new_id.to_string());
+        server
+            .exec(&format!(
+                "UPDATE audit_events SET id = {} WHERE id = {new_id}",
+                target.id
+            ))
+            .await;
+        assert_eq!(verify(&server, &activity.auditor, None).await["ok"], true);
+
+        // Relabelling an entry as the older format (which leaves the id out) is refused
+        // before its hash is even compared.
+        server
+            .exec(&format!(
+                "UPDATE audit_events SET hash_version = 1 WHERE id = {}",
+                target.id
+            ))
+            .await;
+        let result = verify(&server, &activity.auditor, None).await;
+        assert_failure(&result, "FORMAT_DOWNGRADE", chain, target.seq);
+    })
+    .await;
+}
+
 /// Entries in the chains walked before `chain` (the walk goes chain by chain).
 async fn count_before(server: &TestServer, chain: i32) -> i64 {
     audit_event::Entity::find()
@@ -565,7 +613,8 @@ async fn a_consistently_rehashed_chain_is_caught_by_the_checkpoints() {
                 forged.action = "nothing.to.see".into();
             }
             forged.prev_hash = prev.clone();
-            forged.hash = audit::entry_hash(&forged, &refs.remove(&entry.id).unwrap_or_default());
+            forged.hash =
+                audit::entry_hash(&forged, &refs.remove(&entry.id).unwrap_or_default()).unwrap();
             prev = forged.hash.clone();
             forged
                 .into_active_model()

@@ -3,13 +3,16 @@ use sea_orm::entity::prelude::*;
 /// One entry of the audit trail. Written only by `domain::audit`; never updated or deleted.
 ///
 /// Entries form hash chains: each names its chain and its place in it (`seq`, from 1), and
-/// `hash` covers every field below but `id` together with `prev_hash`, the hash of the entry
-/// before it in the same chain (or 64 zeros for the first).
+/// `hash` covers every field below together with `prev_hash`, the hash of the entry before
+/// it in the same chain (or 64 zeros for the first). Format 1 entries (written before
+/// format 2) leave `id` out of the hash; format 2 puts it in.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_events")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    /// The hash format: 1 (without the id) or 2 (with it). Inside the hash itself.
+    pub hash_version: i16,
     /// Stored to the microsecond, so it hashes the same after a round trip on either database.
     pub at: DateTimeUtc,
     /// USER, CLIENT, OPERATOR (the CLI) or ANONYMOUS.
