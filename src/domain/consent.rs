@@ -184,9 +184,7 @@ pub async fn withdraw_consent(
     let result = async {
         // The contact first (lock order), then the consent as it is now.
         let contact = contacts::locked_contact(&txn, contact.id).await?;
-        let consent = transition::locked::<consent::Entity>(&txn, consent.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let consent = transition::locked::<consent::Entity>(&txn, consent.id).await?;
         if consent.withdrawn_at.is_some() {
             return Err(AppError::conflict(
                 "consentId",
@@ -357,9 +355,7 @@ async fn locked_override(
     found: &consent_override::Model,
 ) -> AppResult<(consent_override::Model, contact::Model)> {
     let contact = contacts::locked_contact(txn, found.contact_id).await?;
-    let existing = transition::locked::<consent_override::Entity>(txn, found.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let existing = transition::locked::<consent_override::Entity>(txn, found.id).await?;
     Ok((existing, contact))
 }
 

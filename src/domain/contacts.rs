@@ -699,9 +699,7 @@ async fn change_contact(
 /// The contact, locked inside the write transaction: every change to a contact or to the
 /// consent, overrides and requests under it takes this lock first.
 pub async fn locked_contact(txn: &DatabaseTransaction, id: Uuid) -> AppResult<contact::Model> {
-    transition::locked::<contact::Entity>(txn, id)
-        .await?
-        .ok_or(AppError::NotFound)
+    transition::locked::<contact::Entity>(txn, id).await
 }
 
 fn already_decided() -> AppError {

@@ -106,9 +106,7 @@ pub async fn request(
     let txn = begin_write(&core.db).await?;
     let result = async {
         // The contact is the episode's parent: its lock queues step-downs of one contact.
-        transition::locked::<contact::Entity>(&txn, contact.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        transition::locked::<contact::Entity>(&txn, contact.id).await?;
         let open = episode::Entity::find()
             .filter(episode::Column::ContactId.eq(contact.id))
             .filter(
@@ -182,9 +180,7 @@ pub async fn update(
     let found = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
     let txn = begin_write(&core.db).await?;
     let result = async {
-        let existing = transition::locked::<episode::Entity>(&txn, found.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let existing = transition::locked::<episode::Entity>(&txn, found.id).await?;
         let recorded = replaces_recorded(&existing, &change);
         let corrected = transition::correcting(
             recorded,

@@ -369,9 +369,7 @@ pub async fn record_return(
     }
     let txn = begin_write(&core.db).await?;
     let result = async {
-        let episode = transition::locked::<missing_episode::Entity>(&txn, episode.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let episode = transition::locked::<missing_episode::Entity>(&txn, episode.id).await?;
         if episode.returned_at.is_some() {
             return Err(AppError::conflict(
                 "episodeId",
@@ -421,9 +419,7 @@ pub async fn record_interview(
     let txn = begin_write(&core.db).await?;
     let result = async {
         // The episode is the interview's parent: its lock also queues this behind the return.
-        let episode = transition::locked::<missing_episode::Entity>(&txn, episode.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let episode = transition::locked::<missing_episode::Entity>(&txn, episode.id).await?;
         let interview = interview_for(&txn, &episode).await?.ok_or_else(|| {
             AppError::conflict("episodeId", "the child's return is not recorded yet")
         })?;

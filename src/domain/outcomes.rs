@@ -364,9 +364,7 @@ pub async fn update_referral(
     let allocation = allocation.checked()?;
     let txn = begin_write(&core.db).await?;
     let result = async {
-        let current = transition::locked::<referral::Entity>(&txn, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let current = transition::locked::<referral::Entity>(&txn, id).await?;
         let mut corrected = false;
         let mut active: referral::ActiveModel = current.clone().into();
         if let Some(outcome) = &outcome {
@@ -428,9 +426,7 @@ pub async fn start_assessment(
     let result = async {
         // A referral may have several assessments: the lock only queues this one behind
         // other changes to the referral.
-        transition::locked::<referral::Entity>(&txn, referral.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        transition::locked::<referral::Entity>(&txn, referral.id).await?;
         let due_at =
             clock::working_days_after(&txn, referral.referred_at, ASSESSMENT_WORKING_DAYS).await?;
         let id = Uuid::now_v7();
@@ -507,9 +503,7 @@ pub async fn update_assessment(
     let allocation = input.allocation.checked()?;
     let txn = begin_write(&core.db).await?;
     let result = async {
-        let current = transition::locked::<assessment::Entity>(&txn, existing.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let current = transition::locked::<assessment::Entity>(&txn, existing.id).await?;
         if current.authorised_at.is_some() && (authorised.is_some() || outcome.is_some()) {
             return Err(AppError::conflict(
                 "assessmentId",
@@ -605,9 +599,7 @@ pub async fn record_strategy_discussion(
     let result = async {
         // A referral may have several discussions: the lock only queues this one behind other
         // changes to the referral.
-        transition::locked::<referral::Entity>(&txn, referral.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        transition::locked::<referral::Entity>(&txn, referral.id).await?;
         let id = Uuid::now_v7();
         strategy::ActiveModel {
             id: Set(id),
@@ -687,9 +679,7 @@ pub async fn record_section47_outcome(
     )?;
     let txn = begin_write(&core.db).await?;
     let result = async {
-        let current = transition::locked::<section47::Entity>(&txn, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let current = transition::locked::<section47::Entity>(&txn, id).await?;
         if conference_of(&txn, id).await? {
             return Err(AppError::conflict(
                 "section47Id",
@@ -747,9 +737,7 @@ pub async fn record_conference(
     let allocation = input.allocation.checked()?;
     let txn = begin_write(&core.db).await?;
     let result = async {
-        let enquiry = transition::locked::<section47::Entity>(&txn, enquiry.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let enquiry = transition::locked::<section47::Entity>(&txn, enquiry.id).await?;
         if enquiry.outcome.as_deref().is_some_and(|o| o != ICPC) {
             return Err(AppError::conflict(
                 "section47Id",

@@ -477,9 +477,7 @@ async fn open_request(
     txn: &DatabaseTransaction,
     id: Uuid,
 ) -> AppResult<information_request::Model> {
-    let request = transition::locked::<information_request::Entity>(txn, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let request = transition::locked::<information_request::Entity>(txn, id).await?;
     if request.status != "OPEN" {
         return Err(AppError::conflict(
             "requestId",

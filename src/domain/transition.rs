@@ -20,11 +20,12 @@ use super::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
-/// The record with this primary key, locked until the transaction ends (None if absent).
+/// The record with this primary key, locked until the transaction ends; NOT_FOUND if absent
+/// (the caller found it before opening the transaction, so it was deleted meanwhile).
 pub async fn locked<E>(
     txn: &DatabaseTransaction,
     id: <E::PrimaryKey as PrimaryKeyTrait>::ValueType,
-) -> AppResult<Option<E::Model>>
+) -> AppResult<E::Model>
 where
     E: EntityTrait,
 {
@@ -32,7 +33,7 @@ where
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         query = query.lock_exclusive();
     }
-    Ok(query.one(txn).await?)
+    query.one(txn).await?.ok_or(AppError::NotFound)
 }
 
 /// Ends a state change's transaction: commits on success; on failure rolls back, and records
