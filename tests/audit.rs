@@ -566,7 +566,7 @@ async fn deleting_the_newest_entries_is_caught_by_an_exported_checkpoint() {
 
         let result = verify(&server, &activity.auditor, Some(&activity.exported)).await;
         assert_failure(&result, "TRUNCATED", chain, pinned);
-        // Without the auditor's copy the deletion cannot be seen (DESIGN.md principle 4:
+        // Without the auditor's copy the deletion cannot be seen (docs/design.md "The audit trail":
         // only up to the newest checkpoint the auditor holds).
         let result = verify(&server, &activity.auditor, None).await;
         assert_eq!(result["ok"], true, "{result}");

@@ -1,7 +1,7 @@
 //! The council's 2020 scrutiny report, reproduced: records equivalent to its figures are
 //! loaded through the API (with their `occurredAt`), and `performanceReport` must return
 //! exactly the report's numbers. The expected figures below are copied from the report
-//! (reference/walsall-mash-scrutiny-report-2020.txt), not computed from the loaded plan.
+//! (docs/figures.md), not computed from the loaded plan.
 mod common;
 
 use std::sync::Arc;

@@ -10,7 +10,7 @@ pub struct Model {
     pub name: String,
     /// LOCAL_AUTHORITY, POLICE, HEALTH, ...
     pub kind: String,
-    /// National contact-source code (codes.md) that contacts from this agency carry by default.
+    /// National contact-source code (docs/codes.md) that contacts from this agency carry by default.
     pub source_code: String,
     pub hosts_mash: bool,
     pub active: bool,

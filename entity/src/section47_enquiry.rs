@@ -12,7 +12,7 @@ pub struct Model {
     pub started_at: DateTimeUtc,
     /// End of the 15th working day after the strategy discussion.
     pub icpc_due_at: DateTimeUtc,
-    /// A section 47 outcome code (codes.md).
+    /// A section 47 outcome code (docs/codes.md).
     pub outcome: Option<String>,
     pub completed_at: Option<DateTimeUtc>,
     pub allocated_team: Option<String>,

@@ -1,5 +1,5 @@
 //! Ofsted ILACS Annex A, lists 1–5 (the lists nearest the front door): child-level rows for
-//! inspection, with the column headings and coded values Annex A uses (codes.md "Annex A
+//! inspection, with the column headings and coded values Annex A uses (docs/codes.md "Annex A
 //! columns"). MASH managers export through GraphQL; the local operator exports CSV from the
 //! command line with a reason. Every export is audited, naming every child in it, before a
 //! single row is returned.
@@ -34,7 +34,7 @@ const MAX_REASON: usize = 500;
 /// Children fetched per query (well inside both databases' bind-parameter limits).
 const CHUNK: usize = 1000;
 
-/// The national contact / referral source codes and their Annex A form (codes.md "Contact /
+/// The national contact / referral source codes and their Annex A form (docs/codes.md "Contact /
 /// referral source"): the one table Annex A lists 1 and 3 use.
 pub const SOURCE_FORMS: [(&str, &str); 22] = [
     ("1A", "a) 1A: Individual"),
@@ -76,7 +76,7 @@ pub const COMMON_HEADINGS: [&str; 5] = [
     "Age of Child (Years)",
 ];
 
-/// Each list's own columns, after the common ones (codes.md "Annex A columns").
+/// Each list's own columns, after the common ones (docs/codes.md "Ofsted ILACS Annex A lists").
 pub fn list_headings(list: u8) -> &'static [&'static str] {
     match list {
         1 => &["Date of Contact", "Contact Source"],

@@ -2,13 +2,13 @@
 //! change; every refused call writes one of its own. Entries hold metadata and ids only:
 //! never a password, a token or case content.
 //!
-//! The trail is tamper-evident (DESIGN.md principle 4): entries are spread over `CHAINS`
+//! The trail is tamper-evident (docs/design.md "The audit trail"): entries are spread over `CHAINS`
 //! hash chains, each entry naming its chain, its place in it (`seq`, from 1) and the hash of
 //! the entry before it, and carrying the SHA-256 of all of that and its own content
 //! (`entry_hash`). Each chain's newest (seq, hash) is kept in `audit_chain_heads`; a writer
 //! locks only the head of the chain it appends to, so concurrent requests — in one process or
 //! several — spread over the chains instead of queueing on one global lock
-//! (reference/perf-baselines.md). Signed checkpoints of the heads are in `audit_trail`,
+//! (docs/design.md, "The audit trail"). Signed checkpoints of the heads are in `audit_trail`,
 //! verification in `audit_verify`.
 use chrono::{SubsecRound, Utc};
 use entity::audit_event;
@@ -45,7 +45,7 @@ pub struct AuditEntry {
     pub detail: Option<Json>,
     /// Why the data moved (derived from the operation), e.g. "safeguarding.triage".
     pub purpose: Option<&'static str>,
-    /// The lawful basis code of a disclosure (codes.md), where one applies.
+    /// The lawful basis code of a disclosure (docs/codes.md), where one applies.
     pub lawful_basis: Option<String>,
     /// The consent or override that allowed it: "consent:<id>" or "override:<id>".
     pub consent_ref: Option<String>,

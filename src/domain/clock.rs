@@ -1,4 +1,4 @@
-//! Statutory clocks (DESIGN.md "Clocks"): working days on the England & Wales calendar,
+//! Statutory clocks (docs/design.md "Clocks"): working days on the England & Wales calendar,
 //! with bank holidays held as data in `bank_holidays`, and days in Europe/London.
 use std::collections::HashSet;
 

@@ -105,7 +105,7 @@ impl AgencyKind {
         AgencyKind::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// The national contact-source codes (codes.md) an agency of this kind may map to;
+    /// The national contact-source codes (docs/codes.md) an agency of this kind may map to;
     /// the first is the default.
     pub fn source_codes(self) -> &'static [&'static str] {
         match self {

@@ -1,4 +1,4 @@
-//! Consent and overrides (DESIGN.md "Access policy", principle 5): information requests
+//! Consent and overrides (docs/design.md "Consent and overrides"): information requests
 //! need consent covering the agency asked, or an override authorised by a MASH manager who
 //! is not the requester — except break-glass on an immediate-risk contact, which then waits
 //! for a second manager's review.

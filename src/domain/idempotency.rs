@@ -1,4 +1,4 @@
-//! Idempotency keys (DESIGN.md "Idempotency"): scoped to the calling principal and the
+//! Idempotency keys (docs/design.md "Idempotency"): scoped to the calling principal and the
 //! operation; a retry with the same payload gets the first result, a different payload
 //! with the same key is CONFLICT. Claimed inside the operation's write transaction, so
 //! concurrent retries yield one record.

@@ -1,4 +1,4 @@
-//! Identifier checks (codes.md "Identifier checks"): NHS number mod 11, UPN check letter.
+//! Identifier checks (docs/codes.md "Identifier checks"): NHS number mod 11, UPN check letter.
 use crate::error::{AppError, AppResult};
 
 const UPN_LETTERS: &[u8; 23] = b"ABCDEFGHJKLMNPQRTUVWXYZ";

@@ -657,7 +657,7 @@ async fn the_enquiry(
     found(core, ctx, action, row).await
 }
 
-/// The outcome of a section 47 enquiry (codes.md). It is recorded once; changing a recorded
+/// The outcome of a section 47 enquiry (docs/codes.md "Section 47 outcome"). It is recorded once; changing a recorded
 /// one is a `correction`. Once the conference is recorded the outcome is the conference's and
 /// is not changed at all.
 pub async fn record_section47_outcome(

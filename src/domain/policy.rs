@@ -1,4 +1,4 @@
-//! The one access policy (DESIGN.md "Access policy"). Services ask it before they touch
+//! The one access policy (docs/design.md "Access policy"). Services ask it before they touch
 //! anything; nothing reads or changes records around it.
 use entity::{
     agency, contact, disclosure, early_help_episode, information_request, missing_episode,
@@ -270,7 +270,7 @@ pub fn may_answer_request(actor: &Actor, request: &information_request::Model) -
         && same_agency(actor, request.to_agency_id)
 }
 
-/// How a disclosure appears to a caller (originator control, codes.md "Handling codes").
+/// How a disclosure appears to a caller (originator control, docs/codes.md "Handling codes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DisclosureVisibility {
     Full,
@@ -302,7 +302,7 @@ pub fn disclosure_visibility(
     }
 }
 
-/// Whether the MASH may pass a disclosure on to `to` (codes.md "Handling codes in frontdoor").
+/// Whether the MASH may pass a disclosure on to `to` (docs/codes.md "Handling codes").
 pub fn onward_share_check(
     disclosure: &disclosure::Model,
     to: &agency::Model,

@@ -1,5 +1,5 @@
 //! The performance report: the figures a council's scrutiny committee and Ofsted judge its
-//! front door on (the seed report, `reference/walsall-mash-scrutiny-report-2020.txt`), per
+//! front door on (the council scrutiny report, docs/figures.md), per
 //! calendar month, for the whole period, and for the period before it.
 //!
 //! Aggregates only: no child's identity leaves this module. MASH managers and auditors of
@@ -8,14 +8,14 @@
 //! Rules, one for every figure:
 //! - A period is an inclusive range of Europe/London calendar dates. An event belongs to it
 //!   when the London date of its time does (`clock::london_date`).
-//! - Every figure uses the event's `occurredAt`-side time (DESIGN.md "Event times"):
+//! - Every figure uses the event's `occurredAt`-side time (docs/design.md "Event times and recorded times"):
 //!   contacts by `occurred_at`, referrals by `referred_at`, assessments completed by
 //!   `authorised_at`, strategy discussions by `held_at`, section 47 enquiries by
 //!   `started_at`, information requests by `sent_at`, early help by `requested_at`.
 //! - Missing children are counted by the month the notification was received
 //!   (`la_notified_at`, or `reported_missing_at` when no notification time is recorded), and
-//!   each episode's return home interview with its episode (codes.md "The seed report's
-//!   missing-children figures").
+//!   each episode's return home interview with its episode (docs/figures.md, "Counting
+//!   rules that make the figures match").
 //! - Percentages are whole numbers rounded half away from zero, and null when there is
 //!   nothing to divide by (22 of 49 is 45%).
 //! - Medians and percentiles interpolate linearly between the two nearest ranks (the

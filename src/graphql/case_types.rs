@@ -441,7 +441,7 @@ impl Contact {
     async fn status(&self) -> Option<ContactStatus> {
         ContactStatus::from_code(&self.0.contact.status)
     }
-    /// National contact-source code (codes.md).
+    /// National contact-source code (docs/codes.md "Contact and referral source").
     async fn source_code(&self) -> &str {
         &self.0.contact.source_code
     }

@@ -129,7 +129,7 @@ code_enum!(
 );
 
 code_enum!(
-    /// The lawful basis of a disclosure (codes.md).
+    /// The lawful basis of a disclosure (docs/codes.md "Lawful basis of a disclosure").
     LawfulBasis {
         /// UK GDPR Art 6(1)(e) public task.
         #[graphql(name = "UK_GDPR_6_1_E_PUBLIC_TASK")]
@@ -216,7 +216,7 @@ code_enum!(
 );
 
 code_enum!(
-    /// How a section 47 enquiry ended (codes.md).
+    /// How a section 47 enquiry ended (docs/codes.md "Section 47 outcome").
     Section47Outcome {
         /// An initial child protection conference.
         InitialChildProtectionConference => "INITIAL_CHILD_PROTECTION_CONFERENCE",
