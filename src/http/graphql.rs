@@ -152,6 +152,13 @@ fn argument_named(message: &str) -> Option<String> {
     Some(field)
 }
 
+pub async fn graphiql(State(state): State<AppState>) -> Response {
+    if state.core.config.is_production() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::argument_named;
@@ -170,11 +177,4 @@ mod tests {
         assert_eq!(named("first").as_deref(), Some("first"));
         assert_eq!(argument_named("Unknown field"), None);
     }
-}
-
-pub async fn graphiql(State(state): State<AppState>) -> Response {
-    if state.core.config.is_production() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
 }
