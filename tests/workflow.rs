@@ -354,7 +354,7 @@ async fn bad_contact_input_names_the_field_and_writes_nothing() {
             ("a police source code from a school", Box::new(|v| v["sourceCode"] = json!("6")), "sourceCode"),
             ("public-caller code from a school", Box::new(|v| v["sourceCode"] = json!("1A")), "sourceCode"),
             ("unknown consent agency", Box::new(|v| v["consent"] = json!({ "position": "GIVEN", "givenBy": "Parent", "relationship": "mother", "agencyIds": ["QWdlbmN5OjAxOTAwMDAwLTAwMDAtNzAwMC04MDAwLTAwMDAwMDAwMDAwMA"] })), "consent.agencyIds"),
-            ("unknown gender", Box::new(|v| v["child"]["gender"] = json!("UNKNOWN")), "input.child.gender"),
+            ("unknown gender", Box::new(|v| v["child"]["gender"] = json!("UNKNOWN")), "child.gender"),
         ];
         for (what, change, field) in cases {
             let mut input = contact_input("A concern.");

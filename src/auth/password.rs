@@ -18,6 +18,12 @@ fn argon2() -> Argon2<'static> {
 }
 
 pub fn validate_new_password(field: &str, password: &str) -> AppResult<()> {
+    if crate::domain::checks::forbidden_anywhere(password).is_some() {
+        return Err(AppError::bad_input(
+            field,
+            "must not contain control characters",
+        ));
+    }
     let len = password.chars().count();
     if len < MIN_PASSWORD_LEN {
         return Err(AppError::bad_input(

@@ -20,6 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
+use super::checks::{self, Kind};
 use super::clock::london_date;
 use super::policy::CaseOperation;
 use super::{ActorKind, RequestCtx};
@@ -588,16 +589,13 @@ pub async fn export(
     if !LISTS.contains(&list) {
         return Err(AppError::bad_input("list", "must be 1, 2, 3, 4 or 5"));
     }
+    checks::date("from", from)?;
+    checks::date("to", to)?;
     if to < from {
         return Err(AppError::bad_input("to", "must not be before from"));
     }
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    if reason.is_some_and(|r| r.chars().count() > MAX_REASON) {
-        return Err(AppError::bad_input(
-            "reason",
-            format!("must be at most {MAX_REASON} characters"),
-        ));
-    }
+    let reason = checks::optional_max("reason", reason, Kind::Note, MAX_REASON)?;
+    let reason = reason.as_deref();
     if ctx.actor.kind == ActorKind::Operator && reason.is_none() {
         return Err(AppError::bad_input(
             "reason",

@@ -23,6 +23,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
+use super::checks::{self, Kind};
 use super::page::{Page, PageRequest};
 use super::policy::{self, CaseOperation, Permission};
 use super::RequestCtx;
@@ -158,6 +159,7 @@ impl ExportedCheckpoint {
 
     /// Parses an exported checkpoint; a malformed one is BAD_USER_INPUT on `field`.
     pub fn parse(text: &str, field: &str) -> AppResult<ExportedCheckpoint> {
+        checks::text(field, text, Kind::Prose)?;
         let parsed: ExportedCheckpoint = serde_json::from_str(text).map_err(|_| {
             AppError::bad_input(field, "not an exported audit checkpoint (JSON expected)")
         })?;
@@ -451,6 +453,11 @@ async fn query_events(
     page: PageRequest,
 ) -> AppResult<Page<EventWithRefs>> {
     let after = id_after(&page)?;
+    for (field, value) in [("action", &filter.action), ("outcome", &filter.outcome)] {
+        if let Some(value) = value {
+            checks::text(field, value, Kind::Line)?;
+        }
+    }
     let mut query = audit_event::Entity::find();
     if let Some(action) = &filter.action {
         query = query.filter(audit_event::Column::Action.eq(action.as_str()));

@@ -11,6 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
+use super::checks::{self, Kind};
 use super::policy::CaseOperation;
 use super::{identifiers, RequestCtx};
 use crate::db::begin_write;
@@ -41,37 +42,10 @@ pub struct ChildDetails {
     pub local_id: Option<String>,
 }
 
-fn optional_text(field: &str, value: Option<String>, max: usize) -> AppResult<Option<String>> {
-    match value
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-    {
-        Some(v) if v.chars().count() > max => Err(AppError::bad_input(
-            field,
-            format!("must be at most {max} characters"),
-        )),
-        other => Ok(other),
-    }
-}
-
-pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(AppError::bad_input(field, "must not be empty"));
-    }
-    if value.chars().count() > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(value.to_string())
-}
-
 impl ChildDetails {
     /// Checks and normalises every field; `prefix` names the input (e.g. "child").
     pub fn validated(self, prefix: &str) -> AppResult<ChildDetails> {
-        let f = |name: &str| format!("{prefix}.{name}");
+        let f = |name: &str| checks::path(prefix, name);
         let today = Utc::now().date_naive();
         if let Some(dob) = self.date_of_birth {
             if dob > today {
@@ -95,7 +69,8 @@ impl ChildDetails {
             ));
         }
         let ethnicity =
-            optional_text(&f("ethnicity"), self.ethnicity, 4)?.map(|e| e.to_uppercase());
+            checks::optional_max(&f("ethnicity"), self.ethnicity.as_deref(), Kind::Line, 4)?
+                .map(|e| e.to_uppercase());
         if let Some(e) = &ethnicity {
             if !ETHNICITIES.contains(&e.as_str()) {
                 return Err(AppError::bad_input(
@@ -105,22 +80,43 @@ impl ChildDetails {
             }
         }
         Ok(ChildDetails {
-            first_name: required_text(&f("firstName"), &self.first_name, 100)?,
-            last_name: required_text(&f("lastName"), &self.last_name, 100)?,
+            first_name: checks::required(&f("firstName"), &self.first_name, Kind::Name)?,
+            last_name: checks::required(&f("lastName"), &self.last_name, Kind::Name)?,
             date_of_birth: self.date_of_birth,
             gender,
             ethnicity,
             disability: self.disability,
-            address: optional_text(&f("address"), self.address, 500)?,
-            postcode: optional_text(&f("postcode"), self.postcode, 10)?.map(|p| p.to_uppercase()),
-            nhs_number: optional_text(&f("nhsNumber"), self.nhs_number, 20)?
-                .map(|n| identifiers::nhs_number(&f("nhsNumber"), &n))
-                .transpose()?,
-            upn: optional_text(&f("upn"), self.upn, 13)?
+            address: checks::optional_max(&f("address"), self.address.as_deref(), Kind::Note, 500)?,
+            postcode: checks::optional_max(
+                &f("postcode"),
+                self.postcode.as_deref(),
+                Kind::Line,
+                10,
+            )?
+            .map(|p| p.to_uppercase()),
+            nhs_number: checks::optional_max(
+                &f("nhsNumber"),
+                self.nhs_number.as_deref(),
+                Kind::Line,
+                20,
+            )?
+            .map(|n| identifiers::nhs_number(&f("nhsNumber"), &n))
+            .transpose()?,
+            upn: checks::optional_max(&f("upn"), self.upn.as_deref(), Kind::Line, 13)?
                 .map(|u| identifiers::upn(&f("upn"), &u))
                 .transpose()?,
-            police_id: optional_text(&f("policeId"), self.police_id, 50)?,
-            local_id: optional_text(&f("localId"), self.local_id, 50)?,
+            police_id: checks::optional_max(
+                &f("policeId"),
+                self.police_id.as_deref(),
+                Kind::Line,
+                50,
+            )?,
+            local_id: checks::optional_max(
+                &f("localId"),
+                self.local_id.as_deref(),
+                Kind::Line,
+                50,
+            )?,
         })
     }
 }
@@ -288,9 +284,10 @@ pub async fn search_children(
             query = query.filter(child::Column::NhsNumber.eq(nhs));
         }
         (None, Some(name)) => {
-            let name = required_text("lastName", &name, 100)?;
+            let name = checks::required("lastName", &name, Kind::Name)?;
             query = query.filter(lower_eq(child::Column::LastName, name.to_lowercase()));
             if let Some(dob) = date_of_birth {
+                checks::date("dateOfBirth", dob)?;
                 query = query.filter(child::Column::DateOfBirth.eq(dob));
             }
         }
@@ -325,7 +322,7 @@ pub async fn update_child(
     details: ChildDetails,
 ) -> AppResult<ChildRecord> {
     super::allow_case(core, ctx, "child.update", CaseOperation::MashWork).await?;
-    let details = details.validated("input")?;
+    let details = details.validated("")?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let existing = audit::on_refusal(
         &core.db,

@@ -11,7 +11,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::audit::{self, AuditEntry};
-use super::children::required_text;
+use super::checks::{self, Kind};
 use super::policy::{self, Permission};
 use super::RequestCtx;
 use crate::db::begin_write;
@@ -101,7 +101,8 @@ pub async fn add_bank_holiday(
         policy::authorize(&ctx.actor, Permission::ManageCalendar),
     )
     .await?;
-    let name = required_text("name", name, 200)?;
+    let name = checks::required("name", name, Kind::Line)?;
+    checks::date("date", day)?;
     if matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
         return Err(AppError::bad_input(
             "date",
@@ -144,6 +145,9 @@ pub async fn bank_holidays(
     year: i32,
 ) -> AppResult<Vec<bank_holiday::Model>> {
     policy::authorize(&ctx.actor, Permission::ReadCalendar)?;
+    if year < 1900 {
+        return Err(AppError::bad_input("year", "must not be before 1900"));
+    }
     let (from, to) = (
         NaiveDate::from_ymd_opt(year, 1, 1)
             .ok_or_else(|| AppError::bad_input("year", "not a year"))?,

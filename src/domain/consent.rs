@@ -13,7 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
-use super::children::required_text;
+use super::checks::{self, Kind};
 use super::contacts::{self, load_view, ConsentInput, ContactView};
 use super::policy::{self, CaseOperation};
 use super::{transition, RequestCtx};
@@ -121,11 +121,11 @@ pub async fn record_consent(
     }
     if input.position != "GIVEN" {
         return Err(AppError::bad_input(
-            "input.position",
+            "position",
             "record consent as GIVEN; a refusal stays recorded on the contact",
         ));
     }
-    let valid = contacts::validate_consent(&core.db, "input", &input)
+    let valid = contacts::validate_consent(&core.db, "", &input)
         .await?
         .ok_or(AppError::Internal("no consent".into()))?;
     let actor_id = ctx.actor.id.ok_or(AppError::Forbidden)?;
@@ -232,7 +232,7 @@ pub async fn request_override(
             format!("must be one of {}", OVERRIDE_REASONS.join(", ")),
         ));
     }
-    let justification = required_text("justification", justification, contacts::MAX_NARRATIVE)?;
+    let justification = checks::required("justification", justification, Kind::Prose)?;
     let (contact, _) = contacts::scoped_contact(core, ctx, ACTION, contact_id).await?;
     let txn = begin_write(&core.db).await?;
     contacts::locked_contact(&txn, contact.id).await?;

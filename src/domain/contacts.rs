@@ -13,7 +13,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
-use super::children::{self, required_text, ChildDetails};
+use super::checks::{self, event_time, Kind};
+use super::children::{self, ChildDetails};
 use super::codes::AgencyKind;
 use super::idempotency::{self, Outcome};
 use super::page::{Page, PageRequest};
@@ -23,7 +24,6 @@ use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
-pub const MAX_NARRATIVE: usize = 20_000;
 /// Codes a MASH worker may choose when recording a call from the public.
 pub const PUBLIC_SOURCE_CODES: [&str; 6] = ["1A", "1B", "1C", "1D", "9", "10"];
 pub const OUTCOMES: [&str; 5] = [
@@ -33,18 +33,6 @@ pub const OUTCOMES: [&str; 5] = [
     "REFERRAL_FOR_ASSESSMENT",
     "STRATEGY_DISCUSSION",
 ];
-
-/// An event's time: supplied by the caller or now, never in the future.
-pub fn event_time(field: &str, supplied: Option<DateTime<Utc>>) -> AppResult<DateTime<Utc>> {
-    let now = Utc::now();
-    match supplied {
-        None => Ok(now),
-        Some(at) if at > now + chrono::Duration::seconds(60) => {
-            Err(AppError::bad_input(field, "must not be in the future"))
-        }
-        Some(at) => Ok(at),
-    }
-}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ConsentInput {
@@ -87,17 +75,28 @@ pub async fn validate_consent<C: ConnectionTrait>(
     prefix: &str,
     input: &ConsentInput,
 ) -> AppResult<Option<ValidConsent>> {
-    let f = |name: &str| format!("{prefix}.{name}");
+    let f = |name: &str| checks::path(prefix, name);
     match input.position.as_str() {
         "GIVEN" => {
-            let given_by =
-                required_text(&f("givenBy"), input.given_by.as_deref().unwrap_or(""), 200)?;
-            let relationship = required_text(
+            let given_by = checks::required(
+                &f("givenBy"),
+                input.given_by.as_deref().unwrap_or(""),
+                Kind::Name,
+            )?;
+            let relationship = checks::required_max(
                 &f("relationship"),
                 input.relationship.as_deref().unwrap_or(""),
+                Kind::Line,
                 100,
             )?;
             let obtained_at = event_time(&f("obtainedAt"), input.obtained_at)?;
+            if let Some(ids) = &input.agency_ids {
+                checks::list(&f("agencyIds"), ids, checks::MAX_CONSENT_AGENCIES)?;
+            }
+            checks::list(&f("purposes"), &input.purposes, checks::MAX_PURPOSES)?;
+            for (i, purpose) in input.purposes.iter().enumerate() {
+                checks::required_max(&format!("{}[{i}]", f("purposes")), purpose, Kind::Line, 100)?;
+            }
             let mut ids = Vec::new();
             for id in input.agency_ids.iter().flatten() {
                 let known = match id {
@@ -133,10 +132,10 @@ pub async fn validate_consent<C: ConnectionTrait>(
             }))
         }
         "NOT_SOUGHT" => {
-            required_text(
+            checks::required(
                 &f("notSoughtReason"),
                 input.not_sought_reason.as_deref().unwrap_or(""),
-                1000,
+                Kind::Note,
             )?;
             Ok(None)
         }
@@ -201,6 +200,7 @@ fn checked_source_code(
 }
 
 fn checked_categories(categories: &[String]) -> AppResult<String> {
+    checks::list("concernCategories", categories, checks::MAX_FACTORS)?;
     if categories.is_empty() {
         return Err(AppError::bad_input(
             "concernCategories",
@@ -434,9 +434,9 @@ pub async fn submit_contact(
     let child_details = input.child.clone().validated("child")?;
     let source_code = checked_source_code(ctx, &agency, input.source_code.as_deref())?;
     let categories = checked_categories(&input.concern_categories)?;
-    let narrative = required_text("narrative", &input.narrative, MAX_NARRATIVE)?;
+    let narrative = checks::required("narrative", &input.narrative, Kind::Prose)?;
     let referrer_name = match &input.referrer_name {
-        Some(name) => required_text("referrerName", name, 200)?,
+        Some(name) => checks::required("referrerName", name, Kind::Name)?,
         None => actor.label.clone(),
     };
     let occurred_at = event_time("occurredAt", input.occurred_at)?;
@@ -747,7 +747,7 @@ pub async fn recommend(
     rationale: &str,
 ) -> AppResult<ContactView> {
     let outcome = checked_outcome("outcome", outcome)?;
-    let rationale = required_text("rationale", rationale, MAX_NARRATIVE)?;
+    let rationale = checks::required("rationale", rationale, Kind::Prose)?;
     let actor_id = ctx.actor.id;
     change_contact(
         core,
@@ -788,7 +788,7 @@ pub async fn decide(
             "must be 1, 2, 3 or 4",
         ));
     }
-    let rationale = required_text("rationale", rationale, MAX_NARRATIVE)?;
+    let rationale = checks::required("rationale", rationale, Kind::Prose)?;
     let decided_at = event_time("occurredAt", occurred_at)?;
     let actor_id = ctx.actor.id;
     const ACTION: &str = "contact.decide";

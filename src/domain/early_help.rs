@@ -14,8 +14,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
-use super::children::required_text;
-use super::contacts::event_time;
+use super::checks::event_time;
+use super::checks::{self, Kind};
 use super::page::{Page, PageRequest};
 use super::policy::{self, CaseOperation};
 use super::{transition, RequestCtx};
@@ -257,7 +257,11 @@ fn episode_change(
         active.assessment_completed_at = Set(Some(at));
     }
     if let Some(organisation) = &change.organisation {
-        active.organisation = Set(Some(required_text("organisation", organisation, 200)?));
+        active.organisation = Set(Some(checks::required(
+            "organisation",
+            organisation,
+            Kind::Line,
+        )?));
     }
     Ok(active)
 }

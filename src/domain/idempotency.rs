@@ -6,6 +6,7 @@ use chrono::Utc;
 use entity::idempotency_key;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, SqlErr};
 
+use super::checks::{self, Kind};
 use super::Actor;
 use crate::auth::password::sha256_hex;
 use crate::error::{AppError, AppResult};
@@ -38,6 +39,19 @@ pub fn principal(actor: &Actor) -> String {
     )
 }
 
+/// A key as given (trimmed): 1–200 bytes on one line; `field` names it in a refusal.
+pub fn checked_key<'k>(field: &str, key: &'k str) -> AppResult<&'k str> {
+    let key = key.trim();
+    if key.is_empty() || key.len() > MAX_KEY_LEN {
+        return Err(AppError::bad_input(
+            field,
+            format!("must be 1–{MAX_KEY_LEN} characters"),
+        ));
+    }
+    checks::text(field, key, Kind::Line)?;
+    Ok(key)
+}
+
 /// Checks a key inside the write transaction `conn`.
 pub async fn check<C: ConnectionTrait>(
     conn: &C,
@@ -46,13 +60,7 @@ pub async fn check<C: ConnectionTrait>(
     key: &str,
     payload: &serde_json::Value,
 ) -> AppResult<Outcome> {
-    let key = key.trim();
-    if key.is_empty() || key.len() > MAX_KEY_LEN {
-        return Err(AppError::bad_input(
-            "idempotencyKey",
-            format!("must be 1–{MAX_KEY_LEN} characters"),
-        ));
-    }
+    let key = checked_key("idempotencyKey", key)?;
     let principal = principal(actor);
     let payload_hash = sha256_hex(&payload.to_string());
     let existing = idempotency_key::Entity::find_by_id((

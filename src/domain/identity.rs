@@ -9,6 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
+use super::checks::{self, Kind};
 use super::codes::{AgencyKind, Role, SCOPES};
 use super::page::{Page, PageRequest};
 use super::policy::{self, Permission};
@@ -18,25 +19,9 @@ use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
-const MAX_NAME_LEN: usize = 200;
-
 async fn authorize_admin(core: &Core, ctx: &RequestCtx, action: &'static str) -> AppResult<()> {
     let result = policy::authorize(&ctx.actor, Permission::ManageIdentity);
     audit::on_refusal(&core.db, ctx, action, result).await
-}
-
-fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(AppError::bad_input(field, "must not be empty"));
-    }
-    if value.chars().count() > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(value.to_string())
 }
 
 fn normalized_username(value: &str) -> AppResult<String> {
@@ -107,7 +92,7 @@ pub async fn create_agency(
     input: NewAgency,
 ) -> AppResult<agency::Model> {
     authorize_admin(core, ctx, "agency.create").await?;
-    let name = required_text("name", &input.name, MAX_NAME_LEN)?;
+    let name = checks::required("name", &input.name, Kind::Line)?;
     let source_code = input
         .kind
         .checked_source_code(input.source_code.as_deref())?;
@@ -171,7 +156,7 @@ pub async fn update_agency(
     let name = changes
         .name
         .as_deref()
-        .map(|n| required_text("name", n, MAX_NAME_LEN))
+        .map(|n| checks::required("name", n, Kind::Line))
         .transpose()?;
     let found = agency::Entity::find_by_id(id).one(&core.db).await?;
     let existing = audit::on_refusal(
@@ -278,8 +263,9 @@ pub async fn create_user(
 ) -> AppResult<UserWithAgency> {
     authorize_admin(core, ctx, "user.create").await?;
     let username = normalized_username(&input.username)?;
-    let display_name = required_text("displayName", &input.display_name, MAX_NAME_LEN)?;
+    let display_name = checks::required("displayName", &input.display_name, Kind::Name)?;
     password::validate_new_password("password", &input.password)?;
+    checks::list("roles", &input.roles, checks::MAX_CODES)?;
     let roles = dedup_roles(input.roles);
     let agency = agency_for_input(core, "agencyId", input.agency_id).await?;
     policy::check_roles_for_agency(&roles, &agency)?;
@@ -356,6 +342,7 @@ pub async fn set_user_roles(
 ) -> AppResult<UserWithAgency> {
     authorize_admin(core, ctx, "user.set_roles").await?;
     let (existing, agency) = target_user(core, ctx, "user.set_roles", id).await?;
+    checks::list("roles", &roles, checks::MAX_CODES)?;
     let roles = dedup_roles(roles);
     policy::check_roles_for_agency(&roles, &agency)?;
     let txn = begin_write(&core.db).await?;
@@ -503,7 +490,8 @@ pub async fn create_client(
     input: NewClient,
 ) -> AppResult<(ClientWithAgency, String)> {
     authorize_admin(core, ctx, "client.create").await?;
-    let name = required_text("name", &input.name, MAX_NAME_LEN)?;
+    let name = checks::required("name", &input.name, Kind::Line)?;
+    checks::list("scopes", &input.scopes, checks::MAX_CODES)?;
     if input.scopes.is_empty() {
         return Err(AppError::bad_input(
             "scopes",

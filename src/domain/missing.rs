@@ -14,8 +14,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
+use super::checks::event_time;
 use super::children::{self, ChildDetails};
-use super::contacts::event_time;
 use super::idempotency::{self, Outcome};
 use super::page::{Page, PageRequest};
 use super::policy::{self, CaseOperation};
@@ -25,7 +25,7 @@ use crate::error::{AppError, AppResult};
 use crate::Core;
 
 pub const RISK_GRADES: [&str; 4] = ["HIGH", "MEDIUM", "LOW", "NO_APPARENT_RISK"];
-pub const MAX_BATCH: usize = 500;
+pub const MAX_BATCH: usize = super::checks::MAX_EPISODES;
 pub const LATE_REASONS: [&str; 4] = [
     "POLICE_NOTIFICATION_DELAY",
     "EARLIEST_CONVENIENCE",
@@ -66,6 +66,9 @@ pub struct EpisodeView {
 fn validate(prefix: &str, input: &EpisodeInput) -> AppResult<ChildDetails> {
     let f = |name: &str| format!("{prefix}{name}");
     let child = input.child.clone().validated(&f("child"))?;
+    if let Some(key) = &input.idempotency_key {
+        idempotency::checked_key(&f("idempotencyKey"), key)?;
+    }
     if !RISK_GRADES.contains(&input.risk_grade.as_str()) {
         return Err(AppError::bad_input(
             &f("riskGrade"),
@@ -308,7 +311,7 @@ fn entry(action: &'static str, view: &EpisodeView) -> AuditEntry {
 
 pub async fn report(core: &Core, ctx: &RequestCtx, input: EpisodeInput) -> AppResult<EpisodeView> {
     super::allow_case(core, ctx, "missing.report", CaseOperation::ReportMissing).await?;
-    let child = validate("input.", &input)?;
+    let child = validate("", &input)?;
     store(core, ctx, &input, child).await
 }
 
@@ -455,6 +458,12 @@ fn interview_change(
     active.not_offered_reason = Set(None);
     if let Some(offered) = input.offered_at {
         event_time("offeredAt", Some(offered))?;
+        if offered < returned {
+            return Err(AppError::bad_input(
+                "offeredAt",
+                "cannot be before the child's return",
+            ));
+        }
         active.offered_at = Set(Some(offered));
     }
     match input.outcome.as_str() {

@@ -3,6 +3,7 @@ pub mod annex_a;
 pub mod audit;
 pub mod audit_trail;
 pub mod audit_verify;
+pub mod checks;
 pub mod children;
 pub mod clock;
 pub mod codes;

@@ -17,8 +17,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
-use super::children::required_text;
-use super::contacts::event_time;
+use super::checks::{self, Kind};
 use super::page::{Page, PageRequest};
 use super::policy::CaseOperation;
 use super::{clock, transition, RequestCtx};
@@ -55,7 +54,6 @@ pub const REFERRING_DECISIONS: [&str; 2] = ["REFERRAL_FOR_ASSESSMENT", "STRATEGY
 pub const ASSESSMENT_WORKING_DAYS: u32 = 45;
 /// Working Together: the ICPC within 15 working days of the strategy discussion.
 pub const ICPC_WORKING_DAYS: u32 = 15;
-const MAX_NAME: usize = 200;
 const PURPOSE: &str = "safeguarding.outcome";
 
 /// Allocated team and worker, as Annex A reports them; omitted parts stay as they are.
@@ -67,14 +65,12 @@ pub struct Allocation {
 
 impl Allocation {
     fn checked(self) -> AppResult<Allocation> {
-        let check = |field: &str, value: Option<String>| {
-            value
-                .map(|v| required_text(field, &v, MAX_NAME))
-                .transpose()
+        let check = |field: &str, value: Option<String>, kind: Kind| {
+            value.map(|v| checks::required(field, &v, kind)).transpose()
         };
         Ok(Allocation {
-            team: check("allocatedTeam", self.team)?,
-            worker: check("allocatedWorker", self.worker)?,
+            team: check("allocatedTeam", self.team, Kind::Line)?,
+            worker: check("allocatedWorker", self.worker, Kind::Name)?,
         })
     }
 }
@@ -88,23 +84,6 @@ fn checked_code(field: &str, code: &str, allowed: &[&str]) -> AppResult<String> 
             format!("must be one of {}", allowed.join(", ")),
         ))
     }
-}
-
-/// An event time that may not precede an earlier step (`after`, named for the message).
-fn time_after(
-    field: &str,
-    at: Option<DateTime<Utc>>,
-    after: DateTime<Utc>,
-    what: &str,
-) -> AppResult<DateTime<Utc>> {
-    let at = event_time(field, at)?;
-    if at < after {
-        return Err(AppError::bad_input(
-            field,
-            format!("cannot be before {what}"),
-        ));
-    }
-    Ok(at)
 }
 
 /// A step of the chain with the steps that follow from it.
@@ -415,7 +394,7 @@ pub async fn start_assessment(
 ) -> AppResult<ReferralView> {
     const ACTION: &str = "assessment.start";
     let referral = the_referral(core, ctx, ACTION, input.referral_id).await?;
-    let started_at = time_after(
+    let started_at = checks::event_time_after(
         "startedAt",
         input.started_at,
         referral.referred_at,
@@ -476,7 +455,7 @@ pub async fn update_assessment(
     let seen = input
         .child_seen_at
         .map(|at| {
-            time_after(
+            checks::event_time_after(
                 "childSeenAt",
                 Some(at),
                 existing.started_at,
@@ -492,7 +471,7 @@ pub async fn update_assessment(
     let authorised = input
         .authorised_at
         .map(|at| {
-            time_after(
+            checks::event_time_after(
                 "authorisedAt",
                 Some(at),
                 existing.started_at,
@@ -561,7 +540,7 @@ pub async fn record_strategy_discussion(
 ) -> AppResult<ReferralView> {
     const ACTION: &str = "strategy_discussion.record";
     let referral = the_referral(core, ctx, ACTION, input.referral_id).await?;
-    let held_at = time_after(
+    let held_at = checks::event_time_after(
         "heldAt",
         input.held_at,
         referral.referred_at,
@@ -579,6 +558,11 @@ pub async fn record_strategy_discussion(
             ));
         }
     }
+    checks::list(
+        "agenciesPresent",
+        &input.agencies_present,
+        checks::MAX_AGENCIES_PRESENT,
+    )?;
     let wanted: Vec<Uuid> = input
         .agencies_present
         .iter()
@@ -671,7 +655,7 @@ pub async fn record_section47_outcome(
     const ACTION: &str = "section47.outcome";
     let enquiry = the_enquiry(core, ctx, ACTION, id).await?;
     let outcome = checked_code("outcome", outcome, &SECTION47_OUTCOMES)?;
-    let completed_at = time_after(
+    let completed_at = checks::event_time_after(
         "completedAt",
         completed_at,
         enquiry.started_at,
@@ -727,7 +711,7 @@ pub async fn record_conference(
 ) -> AppResult<ReferralView> {
     const ACTION: &str = "conference.record";
     let enquiry = the_enquiry(core, ctx, ACTION, input.section47_id).await?;
-    let held_at = time_after(
+    let held_at = checks::event_time_after(
         "heldAt",
         input.held_at,
         enquiry.started_at,

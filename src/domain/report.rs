@@ -138,6 +138,8 @@ fn start_of_day(day: NaiveDate) -> DateTime<Utc> {
 
 /// Checks the period: `to` not before `from`, and at most [`MAX_MONTHS`] long.
 pub fn validate(from: NaiveDate, to: NaiveDate) -> AppResult<Window> {
+    super::checks::date("from", from)?;
+    super::checks::date("to", to)?;
     if to < from {
         return Err(AppError::bad_input("to", "must not be before from"));
     }

@@ -11,8 +11,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
-use super::children::required_text;
-use super::contacts::{self, event_time, locked_contact, MAX_NARRATIVE};
+use super::checks::event_time;
+use super::checks::{self, Kind};
+use super::contacts::{self, locked_contact};
 use super::idempotency::{self, Outcome};
 use super::page::{Page, PageRequest};
 use super::policy::{self, CaseOperation, DisclosureVisibility};
@@ -121,7 +122,7 @@ pub async fn send_request(
     }
     .filter(|a| a.active && !a.hosts_mash)
     .ok_or_else(|| AppError::bad_input("toAgencyId", "no such partner agency"))?;
-    let questions = required_text("questions", &input.questions, MAX_NARRATIVE)?;
+    let questions = checks::required("questions", &input.questions, Kind::Prose)?;
     if !PRIORITIES.contains(&input.priority.as_str()) {
         return Err(AppError::bad_input(
             "priority",
@@ -283,8 +284,8 @@ struct ValidDisclosure {
 
 fn validate_disclosure(i: usize, input: &DisclosureInput) -> AppResult<ValidDisclosure> {
     let f = |name: &str| format!("disclosures[{i}].{name}");
-    let content = required_text(&f("content"), &input.content, MAX_NARRATIVE)?;
-    let category = required_text(&f("category"), &input.category, 100)?;
+    let content = checks::required(&f("content"), &input.content, Kind::Prose)?;
+    let category = checks::required_max(&f("category"), &input.category, Kind::Line, 100)?;
     if !LAWFUL_BASES.contains(&input.lawful_basis.as_str()) {
         return Err(AppError::bad_input(
             &f("lawfulBasis"),
@@ -297,17 +298,22 @@ fn validate_disclosure(i: usize, input: &DisclosureInput) -> AppResult<ValidDisc
             "must be P, C or a legacy code 1–5",
         ));
     }
-    let conditions = input
-        .handling_conditions
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
+    let conditions = checks::optional(
+        &f("handlingConditions"),
+        input.handling_conditions.as_deref(),
+        Kind::Note,
+    )?;
     if input.handling_code == "C" && conditions.is_none() {
         return Err(AppError::bad_input(
             &f("handlingConditions"),
             "handling code C needs its conditions",
         ));
     }
+    checks::list(
+        &f("audienceRestrictions"),
+        &input.audience_restrictions,
+        checks::MAX_CODES,
+    )?;
     if let Some(bad) = input
         .audience_restrictions
         .iter()
@@ -324,9 +330,7 @@ fn validate_disclosure(i: usize, input: &DisclosureInput) -> AppResult<ValidDisc
         lawful_basis: input.lawful_basis.clone(),
         special_category: input.special_category,
         handling_code: input.handling_code.clone(),
-        handling_conditions: conditions
-            .map(|c| required_text(&f("handlingConditions"), c, 2000))
-            .transpose()?,
+        handling_conditions: conditions,
         audience_restrictions: input.audience_restrictions.join(","),
         occurred_at: event_time(&f("occurredAt"), input.occurred_at)?,
     })
@@ -363,6 +367,7 @@ pub async fn respond(
             "give at least one disclosure, or decline the request",
         ));
     }
+    checks::list("disclosures", &disclosures, checks::MAX_DISCLOSURES)?;
     let valid = disclosures
         .iter()
         .enumerate()
@@ -497,7 +502,7 @@ pub async fn decline(
     const ACTION: &str = "request.decline";
     super::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
     let request = answerable_request(core, ctx, ACTION, request_id).await?;
-    let reason = required_text("reason", reason, 2000)?;
+    let reason = checks::required("reason", reason, Kind::Note)?;
     let txn = begin_write(&core.db).await?;
     let result = async {
         locked_contact(&txn, request.contact_id).await?;
@@ -537,6 +542,7 @@ pub async fn share_onward(
 ) -> AppResult<disclosure::Model> {
     const ACTION: &str = "disclosure.share_onward";
     super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let authorisation = checks::optional("authorisation", authorisation.as_deref(), Kind::Note)?;
     let found = disclosure::Entity::find_by_id(disclosure_id)
         .one(&core.db)
         .await?

@@ -5,6 +5,7 @@ mod case_ops;
 pub mod case_types;
 pub mod codes;
 pub mod ids;
+mod input_guard;
 mod missing_ops;
 mod mutation;
 mod outcome_ops;
@@ -54,6 +55,8 @@ pub fn build_schema(core: Option<Core>, production: bool) -> FrontdoorSchema {
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(64)
+        // The guard wraps the labeller, so a refused request is still labelled.
+        .extension(input_guard::InputGuard)
         .extension(OperationLabeller);
     if let Some(core) = core {
         builder = builder.data(core);

@@ -128,10 +128,28 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     GraphQLResponse::from(response).into_response()
 }
 
-/// The argument an input-coercion error names (`Invalid value for argument "input.gender", …`).
+/// The field an input-coercion error names, in the services' path format: the engine's
+/// `Invalid value for argument "input.child.gender", …` names `child.gender`, and
+/// `"episodes.2.riskGrade"` names `episodes[2].riskGrade`.
 fn argument_named(message: &str) -> Option<String> {
     let rest = message.split_once("argument \"")?.1;
-    Some(rest.split_once('"')?.0.to_string())
+    let engine_path = rest.split_once('"')?.0;
+    let mut segments = engine_path.split('.').peekable();
+    if segments.peek() == Some(&"input") && engine_path != "input" {
+        segments.next();
+    }
+    let mut field = String::new();
+    for segment in segments {
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            field.push_str(&format!("[{segment}]"));
+        } else {
+            if !field.is_empty() {
+                field.push('.');
+            }
+            field.push_str(segment);
+        }
+    }
+    Some(field)
 }
 
 pub async fn graphiql(State(state): State<AppState>) -> Response {
@@ -139,4 +157,24 @@ pub async fn graphiql(State(state): State<AppState>) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     }
     Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::argument_named;
+
+    #[test]
+    fn coercion_errors_name_fields_relative_to_the_input() {
+        let named =
+            |path: &str| argument_named(&format!("Invalid value for argument \"{path}\", x"));
+        assert_eq!(named("input.child.gender").as_deref(), Some("child.gender"));
+        assert_eq!(named("input.gender").as_deref(), Some("gender"));
+        assert_eq!(named("input").as_deref(), Some("input"));
+        assert_eq!(
+            named("episodes.2.child.gender").as_deref(),
+            Some("episodes[2].child.gender")
+        );
+        assert_eq!(named("first").as_deref(), Some("first"));
+        assert_eq!(argument_named("Unknown field"), None);
+    }
 }
