@@ -151,6 +151,7 @@ impl Config {
 
     /// Everything but the bind address and timeout, from the shared flags.
     pub fn from_args(args: &GlobalArgs) -> Result<Config, String> {
+        let idempotency_window = idempotency_window(args.idempotency_window_hours)?;
         let signing_key = resolve_signing_key(args)?;
         let audit_key = args
             .audit_key
@@ -171,7 +172,7 @@ impl Config {
             request_due_hours: parse_due_hours(&args.request_due_hours)?,
             audit_key,
             audit_checkpoint_interval: Duration::from_secs(60),
-            idempotency_window: idempotency_window(args.idempotency_window_hours)?,
+            idempotency_window,
             housekeeping_interval: Duration::from_secs(3600),
         })
     }

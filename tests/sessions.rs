@@ -673,3 +673,23 @@ async fn a_sweep_removes_exactly_the_lapsed_rows_and_never_the_audit_trail() {
     })
     .await;
 }
+
+#[test]
+fn an_idempotency_window_under_a_day_is_refused_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("w.db").display());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_frontdoor"))
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .env("FRONTDOOR_IDEMPOTENCY_WINDOW_HOURS", "12")
+        .output()
+        .expect("run frontdoor");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("FRONTDOOR_IDEMPOTENCY_WINDOW_HOURS is 12, but must be at least 24"),
+        "{stderr}"
+    );
+    let created: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(created.is_empty(), "nothing was created: {created:?}");
+}

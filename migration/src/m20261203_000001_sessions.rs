@@ -40,7 +40,7 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Alias::new("refresh_tokens"))
-                    .add_column(&mut time_null("used_at"))
+                    .add_column(time_null("used_at"))
                     .to_owned(),
             )
             .await?;
