@@ -84,7 +84,20 @@ pub struct GlobalArgs {
         global = true
     )]
     pub db_max_connections: u32,
+    /// Hours an idempotency key is honoured (a retry within them gets the first result);
+    /// at least 24.
+    #[arg(
+        long,
+        env = "FRONTDOOR_IDEMPOTENCY_WINDOW_HOURS",
+        default_value_t = 48,
+        global = true
+    )]
+    pub idempotency_window_hours: u64,
 }
+
+/// The shortest idempotency window accepted: a client retrying over a day must still be
+/// recognised.
+pub const MIN_IDEMPOTENCY_WINDOW_HOURS: u64 = 24;
 
 #[derive(Clone, Debug)]
 pub struct LoginThrottlePolicy {
@@ -125,6 +138,10 @@ pub struct Config {
     pub audit_key: Option<[u8; 32]>,
     /// How often `serve` signs a checkpoint of the audit trail; zero turns it off.
     pub audit_checkpoint_interval: Duration,
+    /// How long an idempotency key is honoured; older keys are ignored and swept.
+    pub idempotency_window: Duration,
+    /// How often `serve` sweeps lapsed rows (`domain::housekeeping`); zero turns it off.
+    pub housekeeping_interval: Duration,
 }
 
 impl Config {
@@ -134,6 +151,7 @@ impl Config {
 
     /// Everything but the bind address and timeout, from the shared flags.
     pub fn from_args(args: &GlobalArgs) -> Result<Config, String> {
+        let idempotency_window = idempotency_window(args.idempotency_window_hours)?;
         let signing_key = resolve_signing_key(args)?;
         let audit_key = args
             .audit_key
@@ -154,6 +172,8 @@ impl Config {
             request_due_hours: parse_due_hours(&args.request_due_hours)?,
             audit_key,
             audit_checkpoint_interval: Duration::from_secs(60),
+            idempotency_window,
+            housekeeping_interval: Duration::from_secs(3600),
         })
     }
 
@@ -175,8 +195,23 @@ impl Config {
             request_due_hours: [4, 24, 72],
             audit_key: None,
             audit_checkpoint_interval: Duration::from_secs(60),
+            idempotency_window: Duration::from_secs(48 * 3600),
+            housekeeping_interval: Duration::from_secs(3600),
         }
     }
+}
+
+fn idempotency_window(hours: u64) -> Result<Duration, String> {
+    if hours < MIN_IDEMPOTENCY_WINDOW_HOURS {
+        return Err(format!(
+            "FRONTDOOR_IDEMPOTENCY_WINDOW_HOURS is {hours}, but must be at least {MIN_IDEMPOTENCY_WINDOW_HOURS}: \
+             a client retrying a submission within a day must get the first result, not a duplicate"
+        ));
+    }
+    hours
+        .checked_mul(3600)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("FRONTDOOR_IDEMPOTENCY_WINDOW_HOURS {hours} is too large"))
 }
 
 /// `RED=4,AMBER=24,GREEN=72` → [4, 24, 72].

@@ -7,6 +7,7 @@ use frontdoor::domain::annex_a;
 use frontdoor::domain::audit_trail::{self, ExportedCheckpoint};
 use frontdoor::domain::audit_verify;
 use frontdoor::domain::codes::{AgencyKind, Role};
+use frontdoor::domain::housekeeping;
 use frontdoor::domain::identity::{self, NewAgency, NewClient, NewUser};
 use frontdoor::domain::RequestCtx;
 use frontdoor::error::AppError;
@@ -47,6 +48,10 @@ enum Command {
         /// were written since the last one); 0 turns them off.
         #[arg(long, env = "FRONTDOOR_AUDIT_CHECKPOINT_SECS", default_value_t = 60)]
         audit_checkpoint_secs: u64,
+        /// Seconds between housekeeping sweeps (expired refresh tokens and sessions, lapsed
+        /// idempotency keys and login-throttle rows; never audit entries); 0 turns them off.
+        #[arg(long, env = "FRONTDOOR_HOUSEKEEPING_SECS", default_value_t = 3600)]
+        housekeeping_secs: u64,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -248,6 +253,7 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
             no_history,
             request_timeout,
             audit_checkpoint_secs,
+            housekeeping_secs,
         } => {
             if with_demo && config.is_production() {
                 return Err("--demo loads users with a published password and is refused in production mode".into());
@@ -256,7 +262,14 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
             config.request_timeout = std::time::Duration::from_secs(request_timeout);
             config.audit_checkpoint_interval =
                 std::time::Duration::from_secs(audit_checkpoint_secs);
+            config.housekeeping_interval = std::time::Duration::from_secs(housekeeping_secs);
             let core = start(config.clone()).await?;
+            if !config.housekeeping_interval.is_zero() {
+                tokio::spawn(housekeeping::run_scheduled(
+                    core.clone(),
+                    config.housekeeping_interval,
+                ));
+            }
             if !config.audit_checkpoint_interval.is_zero() {
                 tokio::spawn(audit_trail::run_scheduled_checkpoints(
                     core.clone(),

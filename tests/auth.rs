@@ -91,6 +91,12 @@ async fn forged_expired_none_and_refresh_tokens_are_unauthenticated() {
         );
         let key = server.core.config.signing_key.clone();
         let future = chrono::Utc::now().timestamp() + 600;
+        // A user's token names its session; the look-alikes below name the real one.
+        let claims_for = |sub: &str, agency: &str, exp: i64| {
+            let mut claims = claims_for(sub, agency, exp);
+            claims["sid"] = real["sid"].clone();
+            claims
+        };
 
         // Sanity: a token crafted here with the real key and claims is accepted,
         // so each refusal below is down to the one thing changed.
@@ -325,7 +331,7 @@ async fn a_deactivated_user_is_locked_out_at_once() {
             .await;
         assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
 
-        // Reactivated, the old access token works again; the session was never revoked.
+        // Reactivated, the old access token stays refused: deactivation ended the session.
         server
             .gql(
                 Some(&admin),
@@ -333,7 +339,7 @@ async fn a_deactivated_user_is_locked_out_at_once() {
                 json!({ "id": id }),
             )
             .await;
-        assert_eq!(me(&server, &access).await.0, 200);
+        assert_eq!(me(&server, &access).await.0, 401);
     })
     .await;
 }
@@ -360,7 +366,24 @@ async fn refresh_tokens_rotate_and_a_replay_ends_the_session() {
             .to_string();
         assert_eq!(me(&server, &access).await.0, 200);
 
-        // Replaying the first token fails and revokes the whole family, second included.
+        // Sent again at once, the first token is a double-fired request: CONFLICT, and the
+        // session goes on.
+        let again = server.gql(None, REFRESH, json!({ "t": first })).await;
+        assert_eq!(error_code(&again), Some("CONFLICT"), "{again}");
+        assert_eq!(me(&server, &access).await.0, 200);
+
+        // Past the grace period (moved back here rather than waited for), replaying the first
+        // token fails and revokes the whole family, second included.
+        let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+        entity::refresh_token::Entity::update_many()
+            .col_expr(
+                entity::refresh_token::Column::UsedAt,
+                sea_orm::sea_query::Expr::value(past),
+            )
+            .filter(entity::refresh_token::Column::UsedAt.is_not_null())
+            .exec(server.db())
+            .await
+            .unwrap();
         assert_eq!(
             error_code(&server.gql(None, REFRESH, json!({ "t": first })).await),
             Some("UNAUTHENTICATED")
@@ -369,6 +392,7 @@ async fn refresh_tokens_rotate_and_a_replay_ends_the_session() {
             error_code(&server.gql(None, REFRESH, json!({ "t": second })).await),
             Some("UNAUTHENTICATED")
         );
+        assert_eq!(me(&server, &access).await.0, 401, "the session has ended");
 
         // Logout ends a session.
         let third = server.login_tokens("mash.social.worker", PASSWORD).await["data"]["login"]

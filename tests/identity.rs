@@ -67,6 +67,7 @@ fn admin_operations(
             json!({ "a": police }),
         ),
         ("deactivateClient", "mutation($id: ID!) { deactivateClient(clientId: $id) { id } }".into(), json!({ "id": some_client })),
+        ("reactivateClient", "mutation($id: ID!) { reactivateClient(clientId: $id) { id } }".into(), json!({ "id": some_client })),
     ]
 }
 

@@ -15,6 +15,9 @@ pub struct Model {
     /// Space-separated OAuth scopes.
     pub scopes: String,
     pub active: bool,
+    /// Carried in every token; bumped on deactivation, so reactivating the client does not
+    /// revive tokens issued before.
+    pub token_epoch: i32,
     pub created_at: DateTimeUtc,
 }
 

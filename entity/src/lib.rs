@@ -23,5 +23,6 @@ pub mod referral;
 pub mod refresh_token;
 pub mod return_home_interview;
 pub mod section47_enquiry;
+pub mod session;
 pub mod strategy_discussion;
 pub mod user;

@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-/// A refresh token, stored as a SHA-256 hash. Rotating one revokes it; reusing a revoked
-/// one revokes its whole family (every token descended from the same login).
+/// A refresh token, stored as a SHA-256 hash. Its family is the session it belongs to
+/// (`family_id` is the session's id). Rotating one marks it used; presenting a used one
+/// again after the grace period ends its session.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "refresh_tokens")]
 pub struct Model {
@@ -14,6 +15,8 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
+    /// When it was exchanged for a new pair (it works once).
+    pub used_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,7 @@ mod m20261126_000002_mash;
 mod m20261126_000003_missing;
 mod m20261126_000004_outcomes;
 mod m20261202_000001_child_identity;
+mod m20261203_000001_sessions;
 mod m20261203_000020_audit_hash_v2;
 
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_missing::Migration),
             Box::new(m20261126_000004_outcomes::Migration),
             Box::new(m20261202_000001_child_identity::Migration),
+            Box::new(m20261203_000001_sessions::Migration),
             Box::new(m20261203_000020_audit_hash_v2::Migration),
         ]
     }

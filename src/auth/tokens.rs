@@ -1,5 +1,6 @@
 //! JWTs per RFC 8725: one pinned algorithm (HS256), `iss`, `aud`, `exp`, `sub` and the
-//! token type all required and checked, access and refresh tokens never interchangeable.
+//! token type all required and checked, `nbf` checked when present, access and refresh
+//! tokens never interchangeable. A user's tokens name their session (`sid`).
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -62,6 +63,8 @@ struct Claims {
     aud: String,
     sub: String,
     exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
     iat: i64,
     jti: String,
     token_use: TokenUse,
@@ -73,6 +76,23 @@ struct Claims {
     /// A client's granted scopes, space-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
+    /// A user's session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+}
+
+/// What a token says about its principal.
+#[derive(Clone, Debug)]
+pub struct TokenFor {
+    pub subject: Subject,
+    /// The agency the principal belongs to.
+    pub agency_id: Uuid,
+    /// The principal's token epoch at issue.
+    pub epoch: Option<i32>,
+    /// A user's session.
+    pub session: Option<Uuid>,
+    /// A client's granted scopes, space-separated.
+    pub scope: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -81,6 +101,8 @@ pub struct VerifiedToken {
     pub agency_id: Uuid,
     pub epoch: Option<i32>,
     pub scope: Option<String>,
+    /// The session named by `sid`; None when absent (or not a uuid).
+    pub session: Option<Uuid>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -101,6 +123,7 @@ impl TokenKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 5;
         TokenKeys {
             encoding: EncodingKey::from_secret(secret),
@@ -109,28 +132,22 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(
-        &self,
-        token_use: TokenUse,
-        subject: Subject,
-        agency_id: Uuid,
-        epoch: Option<i32>,
-        scope: Option<String>,
-        ttl: Duration,
-    ) -> IssuedToken {
+    pub fn issue(&self, token_use: TokenUse, principal: TokenFor, ttl: Duration) -> IssuedToken {
         let now = Utc::now();
         let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
         let claims = Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
-            sub: subject.encode(),
+            sub: principal.subject.encode(),
             exp: expires_at.timestamp(),
+            nbf: Some(now.timestamp()),
             iat: now.timestamp(),
             jti: Uuid::new_v4().to_string(),
             token_use,
-            agency: agency_id.to_string(),
-            epoch,
-            scope,
+            agency: principal.agency_id.to_string(),
+            epoch: principal.epoch,
+            scope: principal.scope,
+            sid: principal.session.map(|id| id.to_string()),
         };
         let mut header = Header::new(ALGORITHM);
         header.typ = Some(token_use.header_type().into());
@@ -138,7 +155,7 @@ impl TokenKeys {
         IssuedToken { token, expires_at }
     }
 
-    /// Checks signature, algorithm, issuer, audience, expiry and that the token is of the
+    /// Checks signature, algorithm, issuer, audience, expiry, not-before and that the token is of the
     /// expected use. Any failure is simply `None`: the caller answers UNAUTHENTICATED.
     pub fn verify(&self, token: &str, expected: TokenUse) -> Option<VerifiedToken> {
         let header = decode_header(token).ok()?;
@@ -155,6 +172,7 @@ impl TokenKeys {
             agency_id: Uuid::parse_str(&claims.agency).ok()?,
             epoch: claims.epoch,
             scope: claims.scope,
+            session: claims.sid.as_deref().and_then(|s| Uuid::parse_str(s).ok()),
             expires_at: DateTime::from_timestamp(claims.exp, 0)?,
         })
     }

@@ -444,7 +444,16 @@ pub async fn submit_contact(
 
     let txn = begin_write(&core.db).await?;
     let claim = match &input.idempotency_key {
-        Some(key) => match idempotency::check(&txn, actor, "submitContact", key, &payload).await? {
+        Some(key) => match idempotency::check(
+            &txn,
+            core.config.idempotency_window,
+            actor,
+            "submitContact",
+            key,
+            &payload,
+        )
+        .await?
+        {
             Outcome::Replay(id) => {
                 txn.rollback().await?;
                 return replay(core, ctx, &id).await;

@@ -2,9 +2,16 @@
 //! operation; a retry with the same payload gets the first result, a different payload
 //! with the same key is CONFLICT. Claimed inside the operation's write transaction, so
 //! concurrent retries yield one record.
+//!
+//! A key is honoured for the idempotency window (`FRONTDOOR_IDEMPOTENCY_WINDOW_HOURS`):
+//! an older one is treated as never used, even before housekeeping removes it.
+use std::time::Duration;
+
 use chrono::Utc;
 use entity::idempotency_key;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr,
+};
 
 use super::checks::{self, Kind};
 use super::Actor;
@@ -52,9 +59,15 @@ pub fn checked_key<'k>(field: &str, key: &'k str) -> AppResult<&'k str> {
     Ok(key)
 }
 
-/// Checks a key inside the write transaction `conn`.
+/// The oldest `created_at` still honoured.
+pub fn window_start(window: Duration) -> chrono::DateTime<Utc> {
+    Utc::now() - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Checks a key inside the write transaction `conn`; `window` is how long keys are honoured.
 pub async fn check<C: ConnectionTrait>(
     conn: &C,
+    window: Duration,
     actor: &Actor,
     operation: &'static str,
     key: &str,
@@ -70,6 +83,21 @@ pub async fn check<C: ConnectionTrait>(
     ))
     .one(conn)
     .await?;
+    let existing = match existing {
+        Some(row) if row.created_at < window_start(window) => {
+            // Lapsed: forget it (unless a concurrent request has already replaced it) and
+            // treat the key as new.
+            idempotency_key::Entity::delete_many()
+                .filter(idempotency_key::Column::Principal.eq(&row.principal))
+                .filter(idempotency_key::Column::Operation.eq(&row.operation))
+                .filter(idempotency_key::Column::Key.eq(&row.key))
+                .filter(idempotency_key::Column::CreatedAt.lt(window_start(window)))
+                .exec(conn)
+                .await?;
+            None
+        }
+        other => other,
+    };
     match existing {
         Some(row) if row.payload_hash == payload_hash => Ok(Outcome::Replay(row.result_id)),
         Some(_) => Err(AppError::conflict(

@@ -1,6 +1,7 @@
 //! Administration of agencies, users and machine clients (ADMIN, or the CLI operator).
 use chrono::Utc;
 use entity::{agency, client, user};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Select, Set, SqlErr,
@@ -13,6 +14,7 @@ use super::checks::{self, Kind};
 use super::codes::{AgencyKind, Role, SCOPES};
 use super::page::{Page, PageRequest};
 use super::policy::{self, Permission};
+use super::sessions::{self, EndReason};
 use super::{throttle, RequestCtx};
 use crate::auth::password;
 use crate::db::begin_write;
@@ -167,6 +169,7 @@ pub async fn update_agency(
     )
     .await?;
     let kind = AgencyKind::parse(&existing.kind).unwrap_or(AgencyKind::Other);
+    let deactivating = existing.active && changes.active == Some(false);
     let source_code = changes
         .source_code
         .as_deref()
@@ -187,12 +190,31 @@ pub async fn update_agency(
         .update(&txn)
         .await
         .map_err(|e| unique_violation(e, "name", "an agency with this name already exists"))?;
+    // Deactivating an agency ends its users' sessions and its clients' tokens, so that
+    // reactivating it later revives none of them.
+    let mut ended = 0;
+    if deactivating {
+        ended =
+            sessions::end_agency_sessions(&txn, updated.id, EndReason::AgencyDeactivated).await?;
+        client::Entity::update_many()
+            .col_expr(
+                client::Column::TokenEpoch,
+                Expr::col(client::Column::TokenEpoch).add(1),
+            )
+            .filter(client::Column::AgencyId.eq(updated.id))
+            .exec(&txn)
+            .await?;
+    }
+    let mut detail = json!({ "active": updated.active, "sourceCode": updated.source_code });
+    if deactivating {
+        detail["endedSessions"] = json!(ended);
+    }
     audit::record(
         &txn,
         ctx,
         AuditEntry::success("agency.update")
             .entity("Agency", updated.id)
-            .detail(json!({ "active": updated.active, "sourceCode": updated.source_code })),
+            .detail(detail),
     )
     .await?;
     txn.commit().await?;
@@ -362,7 +384,10 @@ pub async fn set_user_roles(
     Ok((updated, agency))
 }
 
-/// Deactivation takes effect at the user's next request: every request re-reads the user.
+/// Deactivation ends every session of the user: their tokens stop at their next request,
+/// and reactivation does not revive them. Conditional on the current state inside the write
+/// transaction: deactivating an inactive user (or reactivating an active one) is CONFLICT
+/// on `userId`, so of concurrent identical calls exactly one succeeds.
 pub async fn set_user_active(
     core: &Core,
     ctx: &RequestCtx,
@@ -375,18 +400,39 @@ pub async fn set_user_active(
         "user.deactivate"
     };
     authorize_admin(core, ctx, action).await?;
-    let (existing, agency) = target_user(core, ctx, action, id).await?;
+    let (_, agency) = target_user(core, ctx, action, id).await?;
     let txn = begin_write(&core.db).await?;
-    let mut active: user::ActiveModel = existing.into();
-    active.active = Set(active_flag);
-    active.updated_at = Set(Utc::now());
-    let updated = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        ctx,
-        AuditEntry::success(action).entity("User", updated.id),
-    )
-    .await?;
+    let changed = user::Entity::update_many()
+        .col_expr(user::Column::Active, Expr::value(active_flag))
+        .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(user::Column::Id.eq(id))
+        .filter(user::Column::Active.eq(!active_flag))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::conflict(
+            "userId",
+            if active_flag {
+                "the user is already active"
+            } else {
+                "the user is already deactivated"
+            },
+        ));
+    }
+    let ended = if active_flag {
+        0
+    } else {
+        sessions::end_user_sessions(&txn, id, EndReason::UserDeactivated).await?
+    };
+    let updated = user::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut entry = AuditEntry::success(action).entity("User", updated.id);
+    if !active_flag {
+        entry = entry.detail(json!({ "endedSessions": ended }));
+    }
+    audit::record(&txn, ctx, entry).await?;
     txn.commit().await?;
     Ok((updated, agency))
 }
@@ -402,12 +448,15 @@ pub async fn reset_password(
     let (existing, agency) = target_user(core, ctx, "user.reset_password", id).await?;
     let hash = password::hash(new_password.to_string()).await?;
     let txn = begin_write(&core.db).await?;
-    let updated = super::sessions::set_password(&txn, existing, hash).await?;
+    let (updated, ended) =
+        sessions::set_password(&txn, existing, hash, EndReason::PasswordReset).await?;
     throttle::clear(&txn, &throttle::key_for(&updated.username)).await?;
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("user.reset_password").entity("User", updated.id),
+        AuditEntry::success("user.reset_password")
+            .entity("User", updated.id)
+            .detail(json!({ "endedSessions": ended })),
     )
     .await?;
     txn.commit().await?;
@@ -527,6 +576,7 @@ pub async fn create_client(
         secret_hash: Set(password::sha256_hex(&secret)),
         scopes: Set(scopes.join(" ")),
         active: Set(true),
+        token_epoch: Set(0),
         created_at: Set(Utc::now()),
     }
     .insert(&txn)
@@ -544,6 +594,9 @@ pub async fn create_client(
     Ok(((created, agency), secret))
 }
 
+/// Deactivation bumps the client's token epoch: its tokens stop at their next request and
+/// reactivation does not revive them. Conditional on the current state inside the write
+/// transaction, like `set_user_active` (CONFLICT on `clientId`).
 pub async fn set_client_active(
     core: &Core,
     ctx: &RequestCtx,
@@ -556,11 +609,32 @@ pub async fn set_client_active(
         "client.deactivate"
     };
     authorize_admin(core, ctx, action).await?;
-    let (existing, agency) = target_client(core, ctx, action, id).await?;
+    let (_, agency) = target_client(core, ctx, action, id).await?;
     let txn = begin_write(&core.db).await?;
-    let mut active: client::ActiveModel = existing.into();
-    active.active = Set(active_flag);
-    let updated = active.update(&txn).await?;
+    let mut update = client::Entity::update_many()
+        .col_expr(client::Column::Active, Expr::value(active_flag))
+        .filter(client::Column::Id.eq(id))
+        .filter(client::Column::Active.eq(!active_flag));
+    if !active_flag {
+        update = update.col_expr(
+            client::Column::TokenEpoch,
+            Expr::col(client::Column::TokenEpoch).add(1),
+        );
+    }
+    if update.exec(&txn).await?.rows_affected != 1 {
+        return Err(AppError::conflict(
+            "clientId",
+            if active_flag {
+                "the client is already active"
+            } else {
+                "the client is already deactivated"
+            },
+        ));
+    }
+    let updated = client::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     audit::record(
         &txn,
         ctx,

@@ -252,7 +252,16 @@ async fn store(
         Some(key) => {
             let payload =
                 serde_json::to_value(input).map_err(|e| AppError::Internal(e.to_string()))?;
-            match idempotency::check(&txn, actor, "reportMissingEpisode", key, &payload).await? {
+            match idempotency::check(
+                &txn,
+                core.config.idempotency_window,
+                actor,
+                "reportMissingEpisode",
+                key,
+                &payload,
+            )
+            .await?
+            {
                 Outcome::Replay(id) => {
                     let id = Uuid::parse_str(&id).map_err(|e| AppError::Internal(e.to_string()))?;
                     let episode = missing_episode::Entity::find_by_id(id)

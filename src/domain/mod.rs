@@ -10,6 +10,7 @@ pub mod codes;
 pub mod consent;
 pub mod contacts;
 pub mod early_help;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod identifiers;
 pub mod identity;

@@ -388,7 +388,15 @@ pub async fn respond(
         locked_contact(&txn, request.contact_id).await?;
         let claim = match &idempotency_key {
             Some(key) => {
-                match idempotency::check(&txn, &ctx.actor, RESPOND_OPERATION, key, &payload).await?
+                match idempotency::check(
+                    &txn,
+                    core.config.idempotency_window,
+                    &ctx.actor,
+                    RESPOND_OPERATION,
+                    key,
+                    &payload,
+                )
+                .await?
                 {
                     Outcome::Replay(_) => return Ok(Answered::Replay),
                     Outcome::Fresh(claim) => Some(claim),

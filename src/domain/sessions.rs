@@ -1,9 +1,14 @@
-//! Logging in and out, refresh-token rotation, password changes, the OAuth client-credentials
-//! grant, and turning a bearer token into an `Actor` on every request.
+//! Logging in and out, sessions, refresh-token rotation, password changes, the OAuth
+//! client-credentials grant, and turning a bearer token into an `Actor` on every request.
+//!
+//! A login starts a session; its access and refresh tokens carry the session's id (`sid`)
+//! and its refresh tokens form the family with the same id. Every request reads the
+//! session, so ending one (logout, refresh-token reuse, password change or reset, user or
+//! agency deactivation) stops its tokens at their next use on every instance.
 use chrono::{DateTime, Utc};
-use entity::{agency, client, refresh_token, user};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use entity::{agency, client, refresh_token, session, user};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -12,12 +17,41 @@ use super::codes::Role;
 use super::policy::{self, Permission};
 use super::{throttle, Actor, ActorKind, RequestCtx};
 use crate::auth::password;
-use crate::auth::tokens::{Subject, TokenUse};
+use crate::auth::tokens::{Subject, TokenFor, TokenUse};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
 const BAD_CREDENTIALS: &str = "invalid username or password";
+
+/// How long after a refresh token was rotated a second presentation of it is taken for a
+/// client that sent the same refresh twice (CONFLICT) rather than a replay (which ends the
+/// session).
+pub const REFRESH_GRACE: chrono::Duration = chrono::Duration::seconds(5);
+
+/// Why a session ended (stored in `sessions.end_reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    Logout,
+    RefreshTokenReuse,
+    PasswordChange,
+    PasswordReset,
+    UserDeactivated,
+    AgencyDeactivated,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Logout => "logout",
+            EndReason::RefreshTokenReuse => "refresh_token_reuse",
+            EndReason::PasswordChange => "password_change",
+            EndReason::PasswordReset => "password_reset",
+            EndReason::UserDeactivated => "user_deactivated",
+            EndReason::AgencyDeactivated => "agency_deactivated",
+        }
+    }
+}
 
 /// What a successful login, refresh or password change returns.
 #[derive(Clone, Debug)]
@@ -39,38 +73,56 @@ async fn find_user_with_agency(
         .and_then(|(u, a)| a.map(|a| (u, a))))
 }
 
-/// Issues an access token and a refresh token (in `family`), storing the refresh token's hash.
-async fn issue_session<C: sea_orm::ConnectionTrait>(
+/// Starts a session for `user` and issues its first pair of tokens.
+async fn start_session<C: ConnectionTrait>(
     core: &Core,
     conn: &C,
     user: &user::Model,
-    family: Uuid,
+) -> AppResult<(Uuid, SessionTokens)> {
+    let id = Uuid::now_v7();
+    session::ActiveModel {
+        id: Set(id),
+        user_id: Set(user.id),
+        created_at: Set(Utc::now()),
+        ended_at: Set(None),
+        end_reason: Set(None),
+    }
+    .insert(conn)
+    .await?;
+    Ok((id, issue_tokens(core, conn, user, id).await?))
+}
+
+/// Issues an access token and a refresh token of `session`, storing the refresh token's hash.
+async fn issue_tokens<C: ConnectionTrait>(
+    core: &Core,
+    conn: &C,
+    user: &user::Model,
+    session: Uuid,
 ) -> AppResult<SessionTokens> {
-    let subject = Subject::User(user.id);
+    let principal = TokenFor {
+        subject: Subject::User(user.id),
+        agency_id: user.agency_id,
+        epoch: Some(user.token_epoch),
+        session: Some(session),
+        scope: None,
+    };
     let access = core.keys.issue(
         TokenUse::Access,
-        subject,
-        user.agency_id,
-        Some(user.token_epoch),
-        None,
+        principal.clone(),
         core.config.access_token_ttl,
     );
-    let refresh = core.keys.issue(
-        TokenUse::Refresh,
-        subject,
-        user.agency_id,
-        Some(user.token_epoch),
-        None,
-        core.config.refresh_token_ttl,
-    );
+    let refresh = core
+        .keys
+        .issue(TokenUse::Refresh, principal, core.config.refresh_token_ttl);
     refresh_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
-        family_id: Set(family),
+        family_id: Set(session),
         token_hash: Set(password::sha256_hex(&refresh.token)),
         expires_at: Set(refresh.expires_at),
         created_at: Set(Utc::now()),
         revoked_at: Set(None),
+        used_at: Set(None),
     }
     .insert(conn)
     .await?;
@@ -80,6 +132,82 @@ async fn issue_session<C: sea_orm::ConnectionTrait>(
         refresh_token: refresh.token,
         refresh_token_expires_at: refresh.expires_at,
     })
+}
+
+/// Ends one session and revokes its refresh tokens. True if it was open until now.
+pub async fn end_session<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    reason: EndReason,
+) -> AppResult<bool> {
+    let now = Utc::now();
+    let ended = session::Entity::update_many()
+        .col_expr(session::Column::EndedAt, Expr::value(now))
+        .col_expr(session::Column::EndReason, Expr::value(reason.as_str()))
+        .filter(session::Column::Id.eq(id))
+        .filter(session::Column::EndedAt.is_null())
+        .exec(conn)
+        .await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::FamilyId.eq(id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(ended.rows_affected == 1)
+}
+
+/// Ends every open session of a user and revokes all their refresh tokens; how many ended.
+pub async fn end_user_sessions<C: ConnectionTrait>(
+    conn: &C,
+    user_id: Uuid,
+    reason: EndReason,
+) -> AppResult<u64> {
+    let now = Utc::now();
+    let ended = session::Entity::update_many()
+        .col_expr(session::Column::EndedAt, Expr::value(now))
+        .col_expr(session::Column::EndReason, Expr::value(reason.as_str()))
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::EndedAt.is_null())
+        .exec(conn)
+        .await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(ended.rows_affected)
+}
+
+/// Ends every open session of every user of an agency; how many ended.
+pub async fn end_agency_sessions<C: ConnectionTrait>(
+    conn: &C,
+    agency_id: Uuid,
+    reason: EndReason,
+) -> AppResult<u64> {
+    let now = Utc::now();
+    let users_of_agency = || {
+        Query::select()
+            .column(user::Column::Id)
+            .from(user::Entity)
+            .and_where(user::Column::AgencyId.eq(agency_id))
+            .to_owned()
+    };
+    let ended = session::Entity::update_many()
+        .col_expr(session::Column::EndedAt, Expr::value(now))
+        .col_expr(session::Column::EndReason, Expr::value(reason.as_str()))
+        .filter(session::Column::UserId.in_subquery(users_of_agency()))
+        .filter(session::Column::EndedAt.is_null())
+        .exec(conn)
+        .await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::UserId.in_subquery(users_of_agency()))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(ended.rows_affected)
 }
 
 fn usable(user: &user::Model, agency: &agency::Model) -> bool {
@@ -110,7 +238,7 @@ pub async fn login(
         Some((user, agency)) if password_ok && usable(&user, &agency) => {
             let txn = begin_write(&core.db).await?;
             throttle::clear(&txn, &key).await?;
-            let tokens = issue_session(core, &txn, &user, Uuid::now_v7()).await?;
+            let (session_id, tokens) = start_session(core, &txn, &user).await?;
             let ctx = RequestCtx {
                 actor: actor_for_user(user.clone(), agency),
                 request_id: ctx.request_id.clone(),
@@ -118,7 +246,9 @@ pub async fn login(
             audit::record(
                 &txn,
                 &ctx,
-                AuditEntry::success("login").entity("User", user.id),
+                AuditEntry::success("login")
+                    .entity("User", user.id)
+                    .detail(json!({ "sessionId": session_id })),
             )
             .await?;
             txn.commit().await?;
@@ -137,98 +267,169 @@ pub async fn login(
     }
 }
 
-/// Rotates a refresh token: the old one is revoked, a new one issued in the same family.
-/// Presenting an already-revoked token revokes the whole family (it was stolen or replayed).
+const INVALID_REFRESH: AppError = AppError::Unauthenticated("invalid or expired refresh token");
+
+/// Rotates a refresh token: it is marked used and a new pair issued in the same session.
+///
+/// The check and the conditional write are one write transaction, so of concurrent uses of
+/// one token exactly one rotates it. Another presentation within `REFRESH_GRACE` of that
+/// rotation is CONFLICT on `refreshToken` (a client that sent the same refresh twice); a
+/// later one, or one of a revoked token while its session is open, is a replay: the session
+/// ends and the answer is UNAUTHENTICATED.
 pub async fn refresh(core: &Core, ctx: &RequestCtx, token: &str) -> AppResult<SessionTokens> {
-    const INVALID: AppError = AppError::Unauthenticated("invalid or expired refresh token");
-    let result = async {
-        let verified = core.keys.verify(token, TokenUse::Refresh).ok_or(INVALID)?;
-        let Subject::User(user_id) = verified.subject else {
-            return Err(INVALID);
-        };
-        let stored = refresh_token::Entity::find()
-            .filter(refresh_token::Column::TokenHash.eq(password::sha256_hex(token)))
-            .one(&core.db)
+    let result = rotate(core, ctx, token).await;
+    match result {
+        Err(Refused::Recorded(err)) => Err(err),
+        Err(Refused::Plain(err)) => {
+            audit::on_refusal(&core.db, ctx, "session.refresh", Err(err)).await
+        }
+        Ok(tokens) => Ok(tokens),
+    }
+}
+
+enum Refused {
+    /// The refusal's audit entry is already written.
+    Recorded(AppError),
+    Plain(AppError),
+}
+
+impl From<AppError> for Refused {
+    fn from(err: AppError) -> Refused {
+        Refused::Plain(err)
+    }
+}
+
+impl From<sea_orm::DbErr> for Refused {
+    fn from(err: sea_orm::DbErr) -> Refused {
+        Refused::Plain(err.into())
+    }
+}
+
+async fn rotate(core: &Core, ctx: &RequestCtx, token: &str) -> Result<SessionTokens, Refused> {
+    let verified = core
+        .keys
+        .verify(token, TokenUse::Refresh)
+        .ok_or(INVALID_REFRESH)?;
+    let Subject::User(user_id) = verified.subject else {
+        return Err(INVALID_REFRESH.into());
+    };
+    let hash = password::sha256_hex(token);
+    let txn = begin_write(&core.db).await?;
+    let stored = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash))
+        .one(&txn)
+        .await?
+        .ok_or(INVALID_REFRESH)?;
+    let session_id = stored.family_id;
+    if stored.user_id != user_id || verified.session.is_some_and(|sid| sid != session_id) {
+        return Err(INVALID_REFRESH.into());
+    }
+    let now = Utc::now();
+    // Conditional update: of concurrent uses of one token, only one marks it used.
+    let marked = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(stored.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .filter(refresh_token::Column::ExpiresAt.gt(now))
+        .exec(&txn)
+        .await?;
+    if marked.rows_affected != 1 {
+        // Read again: a concurrent rotation has committed by now.
+        let current = refresh_token::Entity::find_by_id(stored.id)
+            .one(&txn)
             .await?
-            .ok_or(INVALID)?;
-        let (user, agency) = find_user_with_agency(core, user_id).await?.ok_or(INVALID)?;
-        let now = Utc::now();
-        if stored.revoked_at.is_some() {
-            revoke_family(core, stored.family_id).await?;
-            return Err(INVALID);
+            .ok_or(INVALID_REFRESH)?;
+        if current.expires_at <= now {
+            return Err(INVALID_REFRESH.into());
         }
-        if stored.expires_at <= now
-            || !usable(&user, &agency)
-            || verified.epoch != Some(user.token_epoch)
-        {
-            return Err(INVALID);
+        if let (Some(used_at), None) = (current.used_at, current.revoked_at) {
+            if now - used_at <= REFRESH_GRACE {
+                return Err(AppError::conflict(
+                    "refreshToken",
+                    "this refresh token was just exchanged by another request; use the tokens it returned",
+                )
+                .into());
+            }
         }
-        let txn = begin_write(&core.db).await?;
-        // Conditional update: of two concurrent uses of one token, only one rotates it.
-        let revoked = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-            .filter(refresh_token::Column::Id.eq(stored.id))
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
-        if revoked.rows_affected != 1 {
-            return Err(INVALID);
+        let ended = end_session(&txn, session_id, EndReason::RefreshTokenReuse).await?;
+        if !ended {
+            return Err(INVALID_REFRESH.into());
         }
-        let tokens = issue_session(core, &txn, &user, stored.family_id).await?;
-        let ctx = RequestCtx {
-            actor: actor_for_user(user.clone(), agency),
-            request_id: ctx.request_id.clone(),
-        };
         audit::record(
             &txn,
-            &ctx,
-            AuditEntry::success("session.refresh").entity("User", user.id),
+            ctx,
+            AuditEntry::refused("session.refresh", &INVALID_REFRESH)
+                .entity("Session", session_id)
+                .detail(json!({
+                    "userId": user_id,
+                    "reason": EndReason::RefreshTokenReuse.as_str(),
+                    "sessionEnded": true,
+                })),
         )
         .await?;
         txn.commit().await?;
-        Ok(tokens)
+        return Err(Refused::Recorded(INVALID_REFRESH));
     }
-    .await;
-    audit::on_refusal(&core.db, ctx, "session.refresh", result).await
+    let (session, user, agency) = session::Entity::find_by_id(session_id)
+        .find_also_related(user::Entity)
+        .and_also_related(agency::Entity)
+        .one(&txn)
+        .await?
+        .ok_or(INVALID_REFRESH)?;
+    let (Some(user), Some(agency)) = (user, agency) else {
+        return Err(INVALID_REFRESH.into());
+    };
+    if session.ended_at.is_some()
+        || session.user_id != user_id
+        || !usable(&user, &agency)
+        || verified.epoch != Some(user.token_epoch)
+    {
+        return Err(INVALID_REFRESH.into());
+    }
+    let tokens = issue_tokens(core, &txn, &user, session_id).await?;
+    let ctx = RequestCtx {
+        actor: actor_for_user(user.clone(), agency),
+        request_id: ctx.request_id.clone(),
+    };
+    audit::record(
+        &txn,
+        &ctx,
+        AuditEntry::success("session.refresh")
+            .entity("User", user.id)
+            .detail(json!({ "sessionId": session_id })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(tokens)
 }
 
-async fn revoke_family(core: &Core, family: Uuid) -> AppResult<()> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_token::Column::FamilyId.eq(family))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(&core.db)
-        .await?;
-    Ok(())
-}
-
-/// Revokes the session the refresh token belongs to (its whole family). Idempotent.
+/// Ends the session the refresh token belongs to: its access and refresh tokens stop
+/// working at their next use. True if a session was ended now; idempotent.
 pub async fn logout(core: &Core, ctx: &RequestCtx, token: &str) -> AppResult<bool> {
     let Some(verified) = core.keys.verify(token, TokenUse::Refresh) else {
         return Ok(false);
     };
+    let Subject::User(user_id) = verified.subject else {
+        return Ok(false);
+    };
+    let txn = begin_write(&core.db).await?;
     let Some(stored) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(password::sha256_hex(token)))
-        .one(&core.db)
+        .one(&txn)
         .await?
     else {
         return Ok(false);
     };
-    let txn = begin_write(&core.db).await?;
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_token::Column::FamilyId.eq(stored.family_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(&txn)
-        .await?;
-    let user_id = match verified.subject {
-        Subject::User(id) => id,
-        Subject::Client(id) => id,
-    };
+    if stored.user_id != user_id || !end_session(&txn, stored.family_id, EndReason::Logout).await? {
+        return Ok(false);
+    }
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("logout").entity("User", user_id),
+        AuditEntry::success("logout")
+            .entity("User", user_id)
+            .detail(json!({ "sessionId": stored.family_id })),
     )
     .await?;
     txn.commit().await?;
@@ -236,7 +437,8 @@ pub async fn logout(core: &Core, ctx: &RequestCtx, token: &str) -> AppResult<boo
 }
 
 /// Checks the current password (throttled like a login), stores the new hash, and ends
-/// every other session: older access tokens fail at their next request on any instance.
+/// every session of the user; the caller gets a new one. The old tokens fail at their next
+/// request on any instance.
 pub async fn change_password(
     core: &Core,
     ctx: &RequestCtx,
@@ -270,24 +472,28 @@ pub async fn change_password(
     let hash = password::hash(new_password.to_string()).await?;
     let txn = begin_write(&core.db).await?;
     throttle::clear(&txn, &key).await?;
-    let updated = set_password(&txn, user, hash).await?;
-    let tokens = issue_session(core, &txn, &updated, Uuid::now_v7()).await?;
+    let (updated, ended) = set_password(&txn, user, hash, EndReason::PasswordChange).await?;
+    let (session_id, tokens) = start_session(core, &txn, &updated).await?;
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("user.change_password").entity("User", updated.id),
+        AuditEntry::success("user.change_password")
+            .entity("User", updated.id)
+            .detail(json!({ "endedSessions": ended, "sessionId": session_id })),
     )
     .await?;
     txn.commit().await?;
     Ok(tokens)
 }
 
-/// Stores a new hash, bumps the token epoch and revokes every refresh token of the user.
-pub async fn set_password<C: sea_orm::ConnectionTrait>(
+/// Stores a new hash, bumps the token epoch and ends every session of the user; returns
+/// the user and how many sessions ended.
+pub async fn set_password<C: ConnectionTrait>(
     conn: &C,
     user: user::Model,
     hash: String,
-) -> AppResult<user::Model> {
+    reason: EndReason,
+) -> AppResult<(user::Model, u64)> {
     let epoch = user.token_epoch + 1;
     let id = user.id;
     let mut active: user::ActiveModel = user.into();
@@ -295,13 +501,8 @@ pub async fn set_password<C: sea_orm::ConnectionTrait>(
     active.token_epoch = Set(epoch);
     active.updated_at = Set(Utc::now());
     let updated = active.update(conn).await?;
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_token::Column::UserId.eq(id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(updated)
+    let ended = end_user_sessions(conn, id, reason).await?;
+    Ok((updated, ended))
 }
 
 pub fn actor_for_user(user: user::Model, agency: agency::Model) -> Actor {
@@ -344,16 +545,29 @@ fn actor_for_client(
     }
 }
 
-/// Resolves a bearer token to the current state of its principal. A deactivated user or
-/// client, a deactivated agency, or a token from before a password change is refused here,
-/// at once and on every instance.
+/// Resolves a bearer token to the current state of its principal, in one read: for a user
+/// the session named by the token with its user and agency, for a client the client with its
+/// agency. An ended or unknown session, a deactivated user or client, a deactivated agency,
+/// or a token from before a password change (or a client's deactivation) is refused here,
+/// at the next request and on every instance.
 pub async fn authenticate(core: &Core, token: &str) -> AppResult<Actor> {
     const INVALID: AppError = AppError::Unauthenticated("invalid or expired access token");
     let verified = core.keys.verify(token, TokenUse::Access).ok_or(INVALID)?;
     match verified.subject {
         Subject::User(id) => {
-            let (user, agency) = find_user_with_agency(core, id).await?.ok_or(INVALID)?;
-            if !usable(&user, &agency)
+            let sid = verified.session.ok_or(INVALID)?;
+            let (session, user, agency) = session::Entity::find_by_id(sid)
+                .find_also_related(user::Entity)
+                .and_also_related(agency::Entity)
+                .one(&core.db)
+                .await?
+                .ok_or(INVALID)?;
+            let (Some(user), Some(agency)) = (user, agency) else {
+                return Err(INVALID);
+            };
+            if session.ended_at.is_some()
+                || session.user_id != id
+                || !usable(&user, &agency)
                 || verified.epoch != Some(user.token_epoch)
                 || user.agency_id != verified.agency_id
             {
@@ -368,7 +582,11 @@ pub async fn authenticate(core: &Core, token: &str) -> AppResult<Actor> {
                 .await?
                 .and_then(|(c, a)| a.map(|a| (c, a)))
                 .ok_or(INVALID)?;
-            if !client.active || !agency.active || client.agency_id != verified.agency_id {
+            if !client.active
+                || !agency.active
+                || client.agency_id != verified.agency_id
+                || verified.epoch.unwrap_or(0) != client.token_epoch
+            {
                 return Err(INVALID);
             }
             Ok(actor_for_client(client, agency, verified.scope))
@@ -442,10 +660,13 @@ pub async fn client_credentials(
     let ttl = core.config.access_token_ttl;
     let issued = core.keys.issue(
         TokenUse::Access,
-        Subject::Client(client.id),
-        agency.id,
-        None,
-        Some(scope.clone()),
+        TokenFor {
+            subject: Subject::Client(client.id),
+            agency_id: agency.id,
+            epoch: Some(client.token_epoch),
+            session: None,
+            scope: Some(scope.clone()),
+        },
         ttl,
     );
     let ctx = RequestCtx {

@@ -38,6 +38,24 @@ pub async fn reserve_attempt(
     policy: &LoginThrottlePolicy,
     key: &str,
 ) -> AppResult<()> {
+    // Housekeeping may remove a lapsed row between the insert and the update below; the
+    // second pass then finds it absent and inserts it afresh.
+    for _ in 0..2 {
+        if let Some(result) = try_reserve(db, policy, key).await? {
+            return result;
+        }
+    }
+    Err(AppError::Internal(
+        "login throttle row vanished twice".into(),
+    ))
+}
+
+/// One pass: None when the row vanished between the insert and the update.
+async fn try_reserve(
+    db: &DatabaseConnection,
+    policy: &LoginThrottlePolicy,
+    key: &str,
+) -> AppResult<Option<AppResult<()>>> {
     let backend = db.get_database_backend();
     let now = Utc::now();
     db.execute_raw(statement(
@@ -73,16 +91,18 @@ pub async fn reserve_attempt(
     );
     let counted = db.query_one_raw(statement(backend, &sql, values)).await?;
     if counted.is_some() {
-        return Ok(());
+        return Ok(Some(Ok(())));
     }
-    let locked_until = login_throttle::Entity::find_by_id(key.to_string())
+    let Some(row) = login_throttle::Entity::find_by_id(key.to_string())
         .one(db)
         .await?
-        .and_then(|row| row.locked_until)
-        .unwrap_or(now);
-    Err(AppError::RateLimited {
+    else {
+        return Ok(None);
+    };
+    let locked_until = row.locked_until.unwrap_or(now);
+    Ok(Some(Err(AppError::RateLimited {
         retry_after_secs: (locked_until - now).num_seconds().max(1) as u64,
-    })
+    })))
 }
 
 /// A successful login (or an ADMIN) clears the count. The row is reset, not deleted, so a

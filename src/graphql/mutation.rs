@@ -80,8 +80,9 @@ impl IdentityMutation {
         ))
     }
 
-    /// Exchange a refresh token for a new pair. Each refresh token works once; reusing one
-    /// ends the session it belongs to.
+    /// Exchange a refresh token for a new pair in the same session. Each refresh token works
+    /// once: a second use within 5 seconds of the first is CONFLICT (`refreshToken`; keep the
+    /// tokens the first use returned), a later one ends the session (UNAUTHENTICATED).
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
         let (core, request) = env(ctx);
         Ok(AuthPayload(
@@ -89,13 +90,15 @@ impl IdentityMutation {
         ))
     }
 
-    /// End the session the refresh token belongs to. True if a session was ended.
+    /// End the session the refresh token belongs to: its access and refresh tokens stop
+    /// working at their next use. True if a session was ended.
     async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> Result<bool> {
         let (core, request) = env(ctx);
         Ok(sessions::logout(core, request, &refresh_token).await?)
     }
 
-    /// Change your own password. Ends all your other sessions and returns fresh tokens.
+    /// Change your own password. Ends all your sessions, this one included, and returns the
+    /// tokens of a new one.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -166,7 +169,9 @@ impl IdentityMutation {
         Ok(User(user, agency))
     }
 
-    /// Deactivate a user (ADMIN): their tokens stop working at their next request.
+    /// Deactivate a user (ADMIN): all their sessions end, so their tokens stop working at
+    /// their next request and stay refused if they are reactivated. CONFLICT (`userId`) if
+    /// already deactivated.
     async fn deactivate_user(&self, ctx: &Context<'_>, user_id: ID) -> Result<User> {
         let (core, request) = env(ctx);
         let (user, agency) =
@@ -174,7 +179,8 @@ impl IdentityMutation {
         Ok(User(user, agency))
     }
 
-    /// Reactivate a user (ADMIN).
+    /// Reactivate a user (ADMIN): they can sign in again; no old token works. CONFLICT
+    /// (`userId`) if already active.
     async fn reactivate_user(&self, ctx: &Context<'_>, user_id: ID) -> Result<User> {
         let (core, request) = env(ctx);
         let (user, agency) =
@@ -223,11 +229,22 @@ impl IdentityMutation {
         })
     }
 
-    /// Deactivate a machine client (ADMIN): its tokens stop working at once.
+    /// Deactivate a machine client (ADMIN): its tokens stop working at their next request,
+    /// and stay refused if it is reactivated. CONFLICT (`clientId`) if already deactivated.
     async fn deactivate_client(&self, ctx: &Context<'_>, client_id: ID) -> Result<Client> {
         let (core, request) = env(ctx);
         let (client, agency) =
             identity::set_client_active(core, request, ids::target("Client", &client_id), false)
+                .await?;
+        Ok(Client(client, agency))
+    }
+
+    /// Reactivate a machine client (ADMIN): it can obtain new tokens; tokens issued before
+    /// its deactivation stay refused. CONFLICT (`clientId`) if already active.
+    async fn reactivate_client(&self, ctx: &Context<'_>, client_id: ID) -> Result<Client> {
+        let (core, request) = env(ctx);
+        let (client, agency) =
+            identity::set_client_active(core, request, ids::target("Client", &client_id), true)
                 .await?;
         Ok(Client(client, agency))
     }
