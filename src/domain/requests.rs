@@ -1,5 +1,7 @@
 //! Information requests from the MASH to partner agencies, and what partners disclose in
 //! answer (or their recorded decision not to share); onward sharing under handling codes.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::{agency, child, contact, disclosure, information_request};
 use sea_orm::{
@@ -48,15 +50,41 @@ async fn load_view(
     ctx: &RequestCtx,
     request: information_request::Model,
 ) -> AppResult<RequestView> {
-    let to_agency = agency::Entity::find_by_id(request.to_agency_id)
-        .one(&core.db)
+    load_views(core, ctx, vec![request])
         .await?
-        .ok_or(AppError::NotFound)?;
-    let child = child::Entity::find_by_id(request.child_id)
-        .one(&core.db)
-        .await?;
-    let disclosures = disclosure::Entity::find()
-        .filter(disclosure::Column::RequestId.eq(request.id))
+        .pop()
+        .ok_or(AppError::NotFound)
+}
+
+/// The views of a page of requests in four queries whatever its size: the agencies asked,
+/// the children, the disclosures, and the agencies those name.
+async fn load_views(
+    core: &Core,
+    ctx: &RequestCtx,
+    requests: Vec<information_request::Model>,
+) -> AppResult<Vec<RequestView>> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let agency_ids: Vec<Uuid> = requests.iter().map(|r| r.to_agency_id).collect();
+    let child_ids: Vec<Uuid> = requests.iter().map(|r| r.child_id).collect();
+    let request_ids: Vec<Uuid> = requests.iter().map(|r| r.id).collect();
+    let agencies: HashMap<Uuid, agency::Model> = agency::Entity::find()
+        .filter(agency::Column::Id.is_in(agency_ids))
+        .all(&core.db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let children: HashMap<Uuid, child::Model> = child::Entity::find()
+        .filter(child::Column::Id.is_in(child_ids))
+        .all(&core.db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let visible: Vec<(disclosure::Model, DisclosureVisibility)> = disclosure::Entity::find()
+        .filter(disclosure::Column::RequestId.is_in(request_ids))
         .order_by_asc(disclosure::Column::Id)
         .all(&core.db)
         .await?
@@ -66,15 +94,33 @@ async fn load_view(
             (d, v)
         })
         .filter(|(_, v)| *v != DisclosureVisibility::Hidden)
-        .collect::<Vec<_>>();
-    let agency_names = contacts::agency_names(&core.db, &disclosures).await?;
-    Ok(RequestView {
-        request,
-        to_agency,
-        child,
-        disclosures,
-        agency_names,
-    })
+        .collect();
+    let agency_names = contacts::agency_names(&core.db, &visible).await?;
+    let mut by_request: HashMap<Uuid, Vec<(disclosure::Model, DisclosureVisibility)>> =
+        HashMap::new();
+    for (d, v) in visible {
+        if let Some(request_id) = d.request_id {
+            by_request.entry(request_id).or_default().push((d, v));
+        }
+    }
+    let mut views = Vec::with_capacity(requests.len());
+    for request in requests {
+        // Several requests of a page may share an agency or a child.
+        let to_agency = agencies
+            .get(&request.to_agency_id)
+            .cloned()
+            .ok_or(AppError::NotFound)?;
+        let child = children.get(&request.child_id).cloned();
+        let disclosures = by_request.remove(&request.id).unwrap_or_default();
+        views.push(RequestView {
+            request,
+            to_agency,
+            child,
+            disclosures,
+            agency_names: agency_names.clone(),
+        });
+    }
+    Ok(views)
 }
 
 fn read_entry(action: &'static str, views: &[RequestView]) -> AuditEntry {
@@ -247,10 +293,7 @@ pub async fn list_requests(
     let mut rows = query.limit(page.first + 1).all(&core.db).await?;
     let has_next_page = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        items.push(load_view(core, ctx, row).await?);
-    }
+    let items = load_views(core, ctx, rows).await?;
     audit::record_alone(&core.db, ctx, read_entry(ACTION, &items)).await?;
     Ok(Page {
         items,
