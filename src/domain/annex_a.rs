@@ -585,7 +585,7 @@ pub async fn export(
     to: NaiveDate,
     reason: Option<&str>,
 ) -> AppResult<AnnexAExport> {
-    super::allow_case(core, ctx, ACTION, CaseOperation::AnnexAExport).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::AnnexAExport).await?;
     if !LISTS.contains(&list) {
         return Err(AppError::bad_input("list", "must be 1, 2, 3, 4 or 5"));
     }

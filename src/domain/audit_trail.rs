@@ -384,7 +384,7 @@ pub async fn child_access_log(
     page: PageRequest,
 ) -> AppResult<Page<EventWithRefs>> {
     const ACTION: &str = "child.access_log";
-    super::allow_case(core, ctx, ACTION, CaseOperation::ChildAccessLog).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::ChildAccessLog).await?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
     audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
     let filter = EventFilter {
@@ -414,7 +414,7 @@ pub async fn disclosure_access_log(
     page: PageRequest,
 ) -> AppResult<Page<EventWithRefs>> {
     const ACTION: &str = "disclosure.access_log";
-    super::allow_case(core, ctx, ACTION, CaseOperation::DisclosureAccessLog).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::DisclosureAccessLog).await?;
     let found = disclosure::Entity::find_by_id(disclosure_id)
         .one(&core.db)
         .await?

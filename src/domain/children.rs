@@ -228,7 +228,7 @@ async fn load_record<C: ConnectionTrait>(conn: &C, child: child::Model) -> AppRe
 
 /// MASH staff read a child's record (audited with the child).
 pub async fn get_child(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ChildRecord> {
-    super::allow_case(core, ctx, "child.read", CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, "child.read", CaseOperation::MashWork).await?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let child =
         audit::on_refusal(&core.db, ctx, "child.read", found.ok_or(AppError::NotFound)).await?;
@@ -253,7 +253,7 @@ pub async fn get_child_identifiers(
     id: Uuid,
 ) -> AppResult<child::Model> {
     const ACTION: &str = "child.read_identifiers";
-    super::allow_case(core, ctx, ACTION, CaseOperation::ReadChildIdentifiers).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::ReadChildIdentifiers).await?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let child = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
     audit::record_alone(
@@ -276,7 +276,7 @@ pub async fn search_children(
     last_name: Option<String>,
     date_of_birth: Option<NaiveDate>,
 ) -> AppResult<Vec<child::Model>> {
-    super::allow_case(core, ctx, "child.search", CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, "child.search", CaseOperation::MashWork).await?;
     let mut query = child::Entity::find();
     match (nhs_number, last_name) {
         (Some(nhs), _) => {
@@ -321,7 +321,7 @@ pub async fn update_child(
     id: Uuid,
     details: ChildDetails,
 ) -> AppResult<ChildRecord> {
-    super::allow_case(core, ctx, "child.update", CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, "child.update", CaseOperation::MashWork).await?;
     let details = details.validated("")?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let existing = audit::on_refusal(
@@ -369,7 +369,7 @@ pub async fn link_children(
     related: Option<Uuid>,
     relationship: &str,
 ) -> AppResult<ChildRecord> {
-    super::allow_case(core, ctx, "child.link", CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, "child.link", CaseOperation::MashWork).await?;
     if !matches!(relationship, "SIBLING" | "HOUSEHOLD") {
         return Err(AppError::bad_input(
             "relationship",

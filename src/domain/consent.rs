@@ -114,7 +114,7 @@ pub async fn record_consent(
     input: ConsentInput,
 ) -> AppResult<ContactView> {
     const ACTION: &str = "consent.record";
-    super::allow_case(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
     let (existing, access) = contacts::scoped_contact(core, ctx, ACTION, contact_id).await?;
     if !policy::may_record_consent(&ctx.actor, &existing) {
         return audit::on_refusal(&core.db, ctx, ACTION, Err(AppError::NotFound)).await;
@@ -168,7 +168,7 @@ pub async fn withdraw_consent(
     consent_id: Uuid,
 ) -> AppResult<ContactView> {
     const ACTION: &str = "consent.withdraw";
-    super::allow_case(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
     let found = consent::Entity::find_by_id(consent_id)
         .one(&core.db)
         .await?;
@@ -225,7 +225,7 @@ pub async fn request_override(
     justification: &str,
 ) -> AppResult<consent_override::Model> {
     const ACTION: &str = "override.request";
-    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     if !OVERRIDE_REASONS.contains(&reason) {
         return Err(AppError::bad_input(
             "reason",
@@ -275,7 +275,7 @@ async fn scoped_override(
     action: &'static str,
     id: Uuid,
 ) -> AppResult<(consent_override::Model, contact::Model)> {
-    super::allow_case(core, ctx, action, CaseOperation::DecideOverride).await?;
+    super::policy::allow_case(core, ctx, action, CaseOperation::DecideOverride).await?;
     let found = consent_override::Entity::find_by_id(id)
         .one(&core.db)
         .await?;
@@ -416,7 +416,7 @@ pub async fn review_queue(
     ctx: &RequestCtx,
 ) -> AppResult<Vec<consent_override::Model>> {
     const ACTION: &str = "override.review_queue";
-    super::allow_case(core, ctx, ACTION, CaseOperation::DecideOverride).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::DecideOverride).await?;
     let pending = consent_override::Entity::find()
         .filter(consent_override::Column::ReviewStatus.eq("PENDING"))
         .order_by_asc(consent_override::Column::Id)

@@ -425,7 +425,7 @@ pub async fn submit_contact(
     ctx: &RequestCtx,
     input: NewContact,
 ) -> AppResult<ContactView> {
-    super::allow_case(core, ctx, "contact.submit", CaseOperation::SubmitContact).await?;
+    super::policy::allow_case(core, ctx, "contact.submit", CaseOperation::SubmitContact).await?;
     let actor = &ctx.actor;
     let agency = actor.agency.clone().ok_or(AppError::Forbidden)?;
     let actor_id = actor.id.ok_or(AppError::Forbidden)?;
@@ -553,7 +553,7 @@ async fn get_contact_as(
     id: Uuid,
     action: &'static str,
 ) -> AppResult<ContactView> {
-    super::allow_case(core, ctx, action, CaseOperation::ReadContacts).await?;
+    super::policy::allow_case(core, ctx, action, CaseOperation::ReadContacts).await?;
     let (contact, access) = scoped_contact(core, ctx, action, id).await?;
     let view = load_view(&core.db, ctx, contact, access).await?;
     audit::record_alone(&core.db, ctx, read_entry(action, &view)).await?;
@@ -590,7 +590,7 @@ pub async fn list_contacts(
     filter: ContactFilter,
     page: PageRequest,
 ) -> AppResult<Page<ContactView>> {
-    super::allow_case(core, ctx, "contact.list", CaseOperation::ReadContacts).await?;
+    super::policy::allow_case(core, ctx, "contact.list", CaseOperation::ReadContacts).await?;
     let mut condition = Condition::all().add(policy::contact_scope(&ctx.actor));
     if let Some(status) = &filter.status {
         condition = condition.add(contact::Column::Status.eq(status.as_str()));
@@ -681,7 +681,7 @@ async fn change_contact(
     id: Uuid,
     change: impl FnOnce(&contact::Model) -> AppResult<(contact::ActiveModel, serde_json::Value)>,
 ) -> AppResult<ContactView> {
-    super::allow_case(core, ctx, action, operation).await?;
+    super::policy::allow_case(core, ctx, action, operation).await?;
     let (_, access) = scoped_contact(core, ctx, action, id).await?;
     let txn = begin_write(&core.db).await?;
     let result = async {
@@ -789,7 +789,7 @@ pub async fn decide(
     rationale: &str,
     occurred_at: Option<DateTime<Utc>>,
 ) -> AppResult<ContactView> {
-    super::allow_case(core, ctx, "contact.decide", CaseOperation::DecideContact).await?;
+    super::policy::allow_case(core, ctx, "contact.decide", CaseOperation::DecideContact).await?;
     let outcome = checked_outcome("outcome", outcome)?;
     if !(1..=4).contains(&threshold_level) {
         return Err(AppError::bad_input(

@@ -84,7 +84,7 @@ pub async fn request(
     requested_at: Option<DateTime<Utc>>,
 ) -> AppResult<EpisodeView> {
     const ACTION: &str = "early_help.request";
-    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let contact = match contact_id {
         Some(id) => contact::Entity::find_by_id(id).one(&core.db).await?,
         None => None,
@@ -172,7 +172,7 @@ pub async fn update(
     change: EpisodeUpdate,
 ) -> AppResult<EpisodeView> {
     const ACTION: &str = "early_help.update";
-    super::allow_case(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
     let found = episode::Entity::find_by_id(id)
         .one(&core.db)
         .await?
@@ -273,7 +273,7 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Page<EpisodeView>> {
     const ACTION: &str = "early_help.list";
-    super::allow_case(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
     let condition = Condition::all().add(policy::early_help_scope(&ctx.actor));
     let total_count = episode::Entity::find()
         .filter(condition.clone())

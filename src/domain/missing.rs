@@ -319,7 +319,7 @@ fn entry(action: &'static str, view: &EpisodeView) -> AuditEntry {
 }
 
 pub async fn report(core: &Core, ctx: &RequestCtx, input: EpisodeInput) -> AppResult<EpisodeView> {
-    super::allow_case(core, ctx, "missing.report", CaseOperation::ReportMissing).await?;
+    super::policy::allow_case(core, ctx, "missing.report", CaseOperation::ReportMissing).await?;
     let child = validate("", &input)?;
     store(core, ctx, &input, child).await
 }
@@ -330,7 +330,7 @@ pub async fn report_batch(
     ctx: &RequestCtx,
     inputs: Vec<EpisodeInput>,
 ) -> AppResult<Vec<AppResult<EpisodeView>>> {
-    super::allow_case(core, ctx, "missing.report", CaseOperation::ReportMissing).await?;
+    super::policy::allow_case(core, ctx, "missing.report", CaseOperation::ReportMissing).await?;
     if inputs.is_empty() || inputs.len() > MAX_BATCH {
         return Err(AppError::bad_input(
             "episodes",
@@ -357,7 +357,7 @@ pub async fn record_return(
     return_notified_at: Option<DateTime<Utc>>,
 ) -> AppResult<EpisodeView> {
     const ACTION: &str = "missing.return";
-    super::allow_case(core, ctx, ACTION, CaseOperation::ReportMissing).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::ReportMissing).await?;
     let found = missing_episode::Entity::find_by_id(episode_id)
         .one(&core.db)
         .await?
@@ -423,7 +423,7 @@ pub async fn record_interview(
     input: InterviewInput,
 ) -> AppResult<EpisodeView> {
     const ACTION: &str = "missing.interview";
-    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let found = missing_episode::Entity::find_by_id(episode_id)
         .one(&core.db)
         .await?;
@@ -534,7 +534,7 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Page<EpisodeView>> {
     const ACTION: &str = "missing.list";
-    super::allow_case(core, ctx, ACTION, CaseOperation::ReadMissing).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::ReadMissing).await?;
     let mut condition = Condition::all().add(policy::missing_scope(&ctx.actor));
     if let Some(child) = child {
         condition = condition.add(missing_episode::Column::ChildId.eq(child));
@@ -593,7 +593,7 @@ fn episode_end(episode: &missing_episode::Model, now: DateTime<Utc>) -> DateTime
 /// child named. Ordered by the start of the overlap.
 pub async fn overlaps(core: &Core, ctx: &RequestCtx, child_id: Uuid) -> AppResult<Vec<Overlap>> {
     const ACTION: &str = "missing.overlaps";
-    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
     audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
     let now = Utc::now();

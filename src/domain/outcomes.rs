@@ -245,7 +245,7 @@ async fn the_referral(
     action: &'static str,
     id: Uuid,
 ) -> AppResult<referral::Model> {
-    super::allow_case(core, ctx, action, CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, action, CaseOperation::MashWork).await?;
     let row = referral::Entity::find_by_id(id).one(&core.db).await?;
     found(core, ctx, action, row).await
 }
@@ -295,7 +295,7 @@ pub async fn list_referrals(
     page: PageRequest,
 ) -> AppResult<Page<ReferralView>> {
     const ACTION: &str = "referral.list";
-    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let mut condition = Condition::all();
     if let Some(child) = child {
         condition = condition.add(referral::Column::ChildId.eq(child));
@@ -447,7 +447,7 @@ pub async fn update_assessment(
     input: UpdateAssessment,
 ) -> AppResult<ReferralView> {
     const ACTION: &str = "assessment.update";
-    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let row = assessment::Entity::find_by_id(input.assessment_id)
         .one(&core.db)
         .await?;
@@ -636,7 +636,7 @@ async fn the_enquiry(
     action: &'static str,
     id: Uuid,
 ) -> AppResult<section47::Model> {
-    super::allow_case(core, ctx, action, CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, action, CaseOperation::MashWork).await?;
     let row = section47::Entity::find_by_id(id).one(&core.db).await?;
     found(core, ctx, action, row).await
 }

@@ -197,6 +197,17 @@ pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> 
     }
 }
 
+/// Asks the policy whether the caller's role may ever perform `operation`; a refusal is
+/// audited under `action` before it is returned.
+pub async fn allow_case(
+    core: &crate::Core,
+    ctx: &super::RequestCtx,
+    action: &'static str,
+    operation: CaseOperation,
+) -> crate::error::AppResult<()> {
+    super::audit::on_refusal(&core.db, ctx, action, authorize_case(&ctx.actor, operation)).await
+}
+
 /// How much of a contact a caller sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContactAccess {

@@ -1079,7 +1079,7 @@ pub async fn performance_report(
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<PerformanceReport> {
-    super::allow_case(core, ctx, ACTION, CaseOperation::PerformanceReport).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::PerformanceReport).await?;
     let window = validate(from, to)?;
     let report = compute(&core.db, window).await?;
     audit::record_alone(

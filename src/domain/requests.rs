@@ -160,7 +160,7 @@ pub async fn send_request(
     input: NewRequest,
 ) -> AppResult<RequestView> {
     const ACTION: &str = "request.send";
-    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let (contact, _) = contacts::scoped_contact(core, ctx, ACTION, input.contact_id).await?;
     let to_agency = match input.to_agency_id {
         Some(id) => agency::Entity::find_by_id(id).one(&core.db).await?,
@@ -402,7 +402,7 @@ pub async fn respond(
     idempotency_key: Option<String>,
 ) -> AppResult<RequestView> {
     const ACTION: &str = "request.respond";
-    super::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
     let request = answerable_request(core, ctx, ACTION, request_id).await?;
     if disclosures.is_empty() {
         return Err(AppError::bad_input(
@@ -551,7 +551,7 @@ pub async fn decline(
     reason: &str,
 ) -> AppResult<RequestView> {
     const ACTION: &str = "request.decline";
-    super::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
     let request = answerable_request(core, ctx, ACTION, request_id).await?;
     let reason = checks::required("reason", reason, Kind::Note)?;
     let txn = begin_write(&core.db).await?;
@@ -592,7 +592,7 @@ pub async fn share_onward(
     authorisation: Option<String>,
 ) -> AppResult<disclosure::Model> {
     const ACTION: &str = "disclosure.share_onward";
-    super::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let authorisation = checks::optional("authorisation", authorisation.as_deref(), Kind::Note)?;
     let found = disclosure::Entity::find_by_id(disclosure_id)
         .one(&core.db)
