@@ -200,7 +200,7 @@ fn describe(err: AppError) -> String {
         AppError::BadUserInput { field, message } | AppError::Conflict { field, message } => {
             format!("{field}: {message}")
         }
-        AppError::Internal(detail) => format!("internal error: {detail}"),
+        AppError::Internal { detail, at } => format!("internal error at {at}: {detail}"),
         other => other.message(),
     }
 }

@@ -51,7 +51,7 @@ fn hash_now(password: &str) -> String {
 pub async fn hash(password: String) -> AppResult<String> {
     tokio::task::spawn_blocking(move || hash_now(&password))
         .await
-        .map_err(|e| AppError::Internal(format!("hashing task failed: {e}")))
+        .map_err(|e| AppError::internal(format!("hashing task failed: {e}")))
 }
 
 /// A real hash of a random password: checking an unknown username against it costs the
@@ -80,7 +80,7 @@ pub async fn verify(password: String, stored: Option<String>) -> AppResult<bool>
         ok && real
     })
     .await
-    .map_err(|e| AppError::Internal(format!("verification task failed: {e}")))
+    .map_err(|e| AppError::internal(format!("verification task failed: {e}")))
 }
 
 /// Warm the dummy hash at start-up so the first unknown-user login is not the fast one.

@@ -189,8 +189,8 @@ pub async fn record<C: ConnectionTrait>(
             return Ok(());
         }
     }
-    Err(AppError::Internal(
-        "audit chain heads kept moving; entry not written".into(),
+    Err(AppError::internal(
+        "audit chain heads kept moving; entry not written",
     ))
 }
 
@@ -245,7 +245,7 @@ async fn read_head<C: ConnectionTrait>(
             row.try_get("", "hash")?,
             row.try_get("", "next_id")?,
         ))),
-        None if wait || backend != DatabaseBackend::Postgres => Err(AppError::Internal(format!(
+        None if wait || backend != DatabaseBackend::Postgres => Err(AppError::internal(format!(
             "audit chain {chain} has no head row"
         ))),
         None => Ok(None),

@@ -192,10 +192,10 @@ pub async fn find_or_create<C: ConnectionTrait>(
                 .filter(child::Column::NhsNumber.eq(nhs.as_str()))
                 .one(conn)
                 .await?
-                .ok_or_else(|| AppError::Internal("child record vanished".into()))?;
+                .ok_or_else(|| AppError::internal("child record vanished"))?;
             Ok((winner, true))
         }
-        (_, None) => Err(AppError::Internal("child record not written".into())),
+        (_, None) => Err(AppError::internal("child record not written")),
     }
 }
 

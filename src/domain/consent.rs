@@ -127,7 +127,7 @@ pub async fn record_consent(
     }
     let valid = contacts::validate_consent(&core.db, "", &input)
         .await?
-        .ok_or(AppError::Internal("no consent".into()))?;
+        .ok_or_else(|| AppError::internal("no consent"))?;
     let actor_id = ctx.actor.id.ok_or(AppError::Forbidden)?;
     let agency = ctx.actor.agency_id().ok_or(AppError::Forbidden)?;
     let txn = begin_write(&core.db).await?;

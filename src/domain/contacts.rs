@@ -429,7 +429,7 @@ pub async fn submit_contact(
     let actor = &ctx.actor;
     let agency = actor.agency.clone().ok_or(AppError::Forbidden)?;
     let actor_id = actor.id.ok_or(AppError::Forbidden)?;
-    let payload = serde_json::to_value(&input).map_err(|e| AppError::Internal(e.to_string()))?;
+    let payload = serde_json::to_value(&input).map_err(|e| AppError::internal(e.to_string()))?;
 
     let child_details = input.child.clone().validated("child")?;
     let source_code = checked_source_code(ctx, &agency, input.source_code.as_deref())?;
@@ -539,7 +539,7 @@ pub async fn submit_contact(
 
 /// A retried submission returns the first contact; that access is audited like any read.
 async fn replay(core: &Core, ctx: &RequestCtx, id: &str) -> AppResult<ContactView> {
-    let id = Uuid::parse_str(id).map_err(|e| AppError::Internal(e.to_string()))?;
+    let id = Uuid::parse_str(id).map_err(|e| AppError::internal(e.to_string()))?;
     get_contact_as(core, ctx, id, "contact.submit.replay").await
 }
 

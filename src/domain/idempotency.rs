@@ -150,7 +150,7 @@ pub async fn winner<C: ConnectionTrait>(conn: &C, claim: &Claim) -> AppResult<St
     ))
     .one(conn)
     .await?
-    .ok_or_else(|| AppError::Internal("idempotency key vanished".into()))?;
+    .ok_or_else(|| AppError::internal("idempotency key vanished"))?;
     if row.payload_hash == claim.payload_hash {
         Ok(row.result_id)
     } else {

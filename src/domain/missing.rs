@@ -251,7 +251,7 @@ async fn store(
     let claim = match &input.idempotency_key {
         Some(key) => {
             let payload =
-                serde_json::to_value(input).map_err(|e| AppError::Internal(e.to_string()))?;
+                serde_json::to_value(input).map_err(|e| AppError::internal(e.to_string()))?;
             match idempotency::check(
                 &txn,
                 core.config.idempotency_window,
@@ -263,7 +263,7 @@ async fn store(
             .await?
             {
                 Outcome::Replay(id) => {
-                    let id = Uuid::parse_str(&id).map_err(|e| AppError::Internal(e.to_string()))?;
+                    let id = Uuid::parse_str(&id).map_err(|e| AppError::internal(e.to_string()))?;
                     let episode = missing_episode::Entity::find_by_id(id)
                         .one(&txn)
                         .await?
@@ -651,7 +651,7 @@ pub async fn overlaps(core: &Core, ctx: &RequestCtx, child_id: Uuid) -> AppResul
         views
             .get(id)
             .cloned()
-            .ok_or_else(|| AppError::Internal(format!("missing episode {id} vanished")))
+            .ok_or_else(|| AppError::internal(format!("missing episode {id} vanished")))
     };
     let mut result = Vec::with_capacity(pairs.len());
     for (asked, other) in &pairs {
@@ -660,7 +660,7 @@ pub async fn overlaps(core: &Core, ctx: &RequestCtx, child_id: Uuid) -> AppResul
         let child = children
             .get(&episode.episode.child_id)
             .cloned()
-            .ok_or_else(|| AppError::Internal(format!("child of episode {other} not found")))?;
+            .ok_or_else(|| AppError::internal(format!("child of episode {other} not found")))?;
         let starts_at = overlapped
             .episode
             .reported_missing_at

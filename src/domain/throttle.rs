@@ -45,9 +45,7 @@ pub async fn reserve_attempt(
             return result;
         }
     }
-    Err(AppError::Internal(
-        "login throttle row vanished twice".into(),
-    ))
+    Err(AppError::internal("login throttle row vanished twice"))
 }
 
 /// One pass: None when the row vanished between the insert and the update.
