@@ -10,6 +10,7 @@ use frontdoor::domain::codes::{AgencyKind, Role};
 use frontdoor::domain::identity::{self, NewAgency, NewClient, NewUser};
 use frontdoor::domain::RequestCtx;
 use frontdoor::error::AppError;
+use frontdoor::http::serve::{self, ServeOptions};
 use frontdoor::{auth, build_app, demo, graphql, logging, Core};
 
 #[derive(Parser)]
@@ -47,6 +48,27 @@ enum Command {
         /// were written since the last one); 0 turns them off.
         #[arg(long, env = "FRONTDOOR_AUDIT_CHECKPOINT_SECS", default_value_t = 60)]
         audit_checkpoint_secs: u64,
+        /// Seconds a connection has to send a request's complete headers.
+        #[arg(long, env = "FRONTDOOR_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+        header_timeout_secs: u64,
+        /// Seconds a connection with no request in flight stays open.
+        #[arg(long, env = "FRONTDOOR_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+        idle_timeout_secs: u64,
+        /// Failed logins and token requests allowed per source address per window; 0 turns
+        /// the limit off.
+        #[arg(long, env = "FRONTDOOR_SOURCE_FAILURE_LIMIT", default_value_t = 100)]
+        source_failure_limit: u32,
+        /// The window of FRONTDOOR_SOURCE_FAILURE_LIMIT, in seconds.
+        #[arg(
+            long,
+            env = "FRONTDOOR_SOURCE_FAILURE_WINDOW_SECS",
+            default_value_t = 300
+        )]
+        source_failure_window_secs: u64,
+        /// Reverse proxies (comma-separated IPs or CIDR blocks) whose X-Forwarded-For names
+        /// the real client; empty: the peer address is the source.
+        #[arg(long, env = "FRONTDOOR_TRUSTED_PROXIES", default_value = "")]
+        trusted_proxies: String,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -224,6 +246,31 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Ctrl-C or SIGTERM (what a service manager or container runtime sends): stop accepting,
+/// answer what is in flight, exit 0.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
 async fn start(config: Config) -> Result<Core, String> {
     Core::start(config)
         .await
@@ -248,6 +295,11 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
             no_history,
             request_timeout,
             audit_checkpoint_secs,
+            header_timeout_secs,
+            idle_timeout_secs,
+            source_failure_limit,
+            source_failure_window_secs,
+            trusted_proxies,
         } => {
             if with_demo && config.is_production() {
                 return Err("--demo loads users with a published password and is refused in production mode".into());
@@ -256,6 +308,12 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
             config.request_timeout = std::time::Duration::from_secs(request_timeout);
             config.audit_checkpoint_interval =
                 std::time::Duration::from_secs(audit_checkpoint_secs);
+            config.header_timeout = std::time::Duration::from_secs(header_timeout_secs.max(1));
+            config.idle_timeout = std::time::Duration::from_secs(idle_timeout_secs.max(1));
+            config.source_limit.failures = source_failure_limit;
+            config.source_limit.window =
+                std::time::Duration::from_secs(source_failure_window_secs.max(1));
+            config.trusted_proxies = frontdoor::config::parse_trusted_proxies(&trusted_proxies)?;
             let core = start(config.clone()).await?;
             if !config.audit_checkpoint_interval.is_zero() {
                 tokio::spawn(audit_trail::run_scheduled_checkpoints(
@@ -284,12 +342,12 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
                 .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
             tracing::info!(%bind, mode = ?config.mode, "frontdoor listening");
             println!("frontdoor listening on http://{bind}/graphql");
-            axum::serve(listener, build_app(core))
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
+            let options = ServeOptions::from_config(config);
+            serve::serve(listener, build_app(core), options, shutdown_signal())
                 .await
-                .map_err(|e| format!("server error: {e}"))
+                .map_err(|e| format!("server error: {e}"))?;
+            tracing::info!("frontdoor stopped: requests in flight were answered");
+            Ok(())
         }
         Command::Migrate => {
             start(config.clone()).await?;
