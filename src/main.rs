@@ -107,9 +107,13 @@ enum ExportCommand {
         #[arg(long)]
         reason: String,
         /// Write the CSV to this file (created readable by its owner only) instead of
-        /// standard output.
+        /// standard output. Never through a symbolic link; not over an existing file
+        /// without --force.
         #[arg(long)]
         output: Option<std::path::PathBuf>,
+        /// With --output: replace the file if it exists (still never through a symbolic link).
+        #[arg(long, requires = "output")]
+        force: bool,
     },
 }
 
@@ -195,14 +199,38 @@ fn os_user() -> String {
         .unwrap_or_else(|_| "unknown-operator".into())
 }
 
-/// Creates (or truncates) a file only its owner can read: the export holds child-level data.
-fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+/// Refuses an output path that is a symbolic link, or an existing file unless `force`:
+/// checked before the export is audited, and again when the file is opened.
+fn check_output_path(path: &std::path::Path, force: bool) -> Result<(), String> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(format!(
+            "{} is a symbolic link: refusing to write through it",
+            path.display()
+        )),
+        Ok(_) if !force => Err(format!(
+            "{} already exists: pass --force to replace it",
+            path.display()
+        )),
+        Ok(meta) if !meta.is_file() => Err(format!("{} is not a regular file", path.display())),
+        _ => Ok(()),
+    }
+}
+
+/// Creates a file only its owner can read (the export holds child-level data), never
+/// through a symbolic link; an existing file is replaced only with `force`.
+fn private_file(path: &std::path::Path, force: bool) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        // O_EXCL: fails on an existing file and on any symbolic link, dangling or not.
+        options.create_new(true);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
         let file = options.open(path)?;
         // A file that already existed keeps its mode on open: narrow it too.
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
@@ -421,8 +449,12 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
             to,
             reason,
             output,
+            force,
         }) => {
             use std::io::Write;
+            if let Some(path) = &output {
+                check_output_path(path, force)?;
+            }
             let core = start(config.clone()).await?;
             // Audited before a byte is written; a file is only created for an export.
             let export = annex_a::export(&core, &ctx, list, from, to, Some(&reason))
@@ -431,7 +463,7 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
             let csv = export.to_csv();
             match &output {
                 Some(path) => {
-                    private_file(path)
+                    private_file(path, force)
                         .and_then(|mut file| {
                             file.write_all(csv.as_bytes())?;
                             file.sync_all()

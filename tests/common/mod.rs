@@ -376,6 +376,21 @@ impl ServerProcess {
     }
 }
 
+impl ServerProcess {
+    /// The process id, to send it signals.
+    pub fn pid(&self) -> u32 {
+        self._child.id().expect("the server process is running")
+    }
+
+    /// Waits for the process to exit on its own.
+    pub async fn wait(mut self) -> std::process::ExitStatus {
+        self._child
+            .wait()
+            .await
+            .expect("wait for the server process")
+    }
+}
+
 /// The servers a race is run against: on PostgreSQL this test's server and a second
 /// process on the same database; on SQLite this test's server alone.
 pub struct Instances {
