@@ -49,8 +49,9 @@ fn hash_now(password: &str) -> String {
         .to_string()
 }
 
-/// Longest a hash waits for a free core before the caller is told to come back later.
-pub const HASH_QUEUE_WAIT: Duration = Duration::from_secs(2);
+/// Longest a hash waits for a free core before the caller is told to come back later
+/// (a waiter holds no hashing memory, only its connection).
+pub const HASH_QUEUE_WAIT: Duration = Duration::from_secs(5);
 /// Waiting hashes allowed per core; more are refused at once.
 pub const HASH_WAITERS_PER_CORE: usize = 32;
 /// What a caller refused by the queue is told to wait.

@@ -230,7 +230,7 @@ mod tests {
         );
         assert_eq!(
             count_tokens("# comment\n{ a(s: \"x, y \\\" z\") ...F }", 100),
-            9
+            10
         );
         assert_eq!(
             count_tokens("{ a(s: \"\"\"block \"\" text\"\"\") }", 100),
