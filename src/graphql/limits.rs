@@ -234,7 +234,7 @@ mod tests {
         );
         assert_eq!(
             count_tokens("{ a(s: \"\"\"block \"\" text\"\"\") }", 100),
-            7
+            8
         );
     }
 
