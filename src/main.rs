@@ -1,6 +1,12 @@
 //! The `frontdoor` command: serve, migrate, schema, admin, demo, audit, export.
 use std::process::ExitCode;
 
+/// mimalloc returns freed memory to the system; glibc's allocator keeps each thread's
+/// 19 MiB Argon2 blocks in per-thread arenas, so a login flood left the process at
+/// hundreds of MiB long after it ended.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use frontdoor::config::{Config, GlobalArgs};
 use frontdoor::domain::annex_a;

@@ -160,7 +160,9 @@ async fn workload(
                 .collect();
             (bodies, tokens)
         }
-        Scenario::MissingBatch => unreachable!("batches are timed by run_batches"),
+        Scenario::MissingBatch | Scenario::LoginFlood => {
+            unreachable!("timed by run_batches and login_flood")
+        }
         Scenario::Report => {
             seed_year(http, base).await;
             tokens.push(login(http, base, "mash.manager").await);
