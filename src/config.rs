@@ -1,5 +1,5 @@
 //! Settings from environment variables and flags (every one is in the README's table).
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -142,6 +142,104 @@ pub struct Config {
     pub idempotency_window: Duration,
     /// How often `serve` sweeps lapsed rows (`domain::housekeeping`); zero turns it off.
     pub housekeeping_interval: Duration,
+    /// A connection must send a request's complete headers within this time.
+    pub header_timeout: Duration,
+    /// A connection with no request in flight for this long is closed.
+    pub idle_timeout: Duration,
+    /// Failed logins and token requests allowed per source address per window.
+    pub source_limit: SourceLimitPolicy,
+    /// Peers whose `X-Forwarded-For` names the real client (reverse proxies).
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SourceLimitPolicy {
+    /// Failures allowed per source in one window; 0 turns the limit off.
+    pub failures: u32,
+    pub window: Duration,
+    /// Sources remembered at once; the oldest is forgotten first.
+    pub max_sources: usize,
+}
+
+impl Default for SourceLimitPolicy {
+    fn default() -> Self {
+        Self {
+            failures: 100,
+            window: Duration::from_secs(300),
+            max_sources: 10_000,
+        }
+    }
+}
+
+/// An address or a CIDR block: `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(text: &str) -> Result<IpNet, String> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let addr: IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP address or CIDR block"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{text:?} has a bad prefix length"))?,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical_ip(ip);
+        match (canonical_ip(self.addr), ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An IPv4 address seen through an IPv6 socket (`::ffff:a.b.c.d`) as plain IPv4.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    }
+}
+
+/// `FRONTDOOR_TRUSTED_PROXIES`: comma-separated addresses and CIDR blocks.
+pub fn parse_trusted_proxies(text: &str) -> Result<Vec<IpNet>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| IpNet::parse(p).map_err(|e| format!("FRONTDOOR_TRUSTED_PROXIES: {e}")))
+        .collect()
 }
 
 impl Config {
@@ -174,6 +272,10 @@ impl Config {
             audit_checkpoint_interval: Duration::from_secs(60),
             idempotency_window,
             housekeeping_interval: Duration::from_secs(3600),
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            source_limit: SourceLimitPolicy::default(),
+            trusted_proxies: Vec::new(),
         })
     }
 
@@ -197,6 +299,10 @@ impl Config {
             audit_checkpoint_interval: Duration::from_secs(60),
             idempotency_window: Duration::from_secs(48 * 3600),
             housekeeping_interval: Duration::from_secs(3600),
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            source_limit: SourceLimitPolicy::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

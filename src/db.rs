@@ -7,7 +7,46 @@ use sea_orm::{
     DatabaseTransaction, DbErr, Statement, TransactionOptions, TransactionTrait, Value,
 };
 
+/// The file a SQLite URL names, unless it is an in-memory database.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (rest, ""),
+    };
+    let path = path.strip_prefix("//").unwrap_or(path);
+    if path.is_empty() || path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
+/// Creates a SQLite database file readable by its owner only (it holds case data), before
+/// the driver would create it with the default mode. An existing file is left as it is.
+fn create_private_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    if let Some(path) = sqlite_path(url) {
+        create_private_sqlite_file(&path).map_err(|e| {
+            DbErr::Custom(format!(
+                "cannot create database file {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
     let mut opt = ConnectOptions::new(url.to_string());
     opt.max_connections(max_connections)
         .min_connections(1)

@@ -27,6 +27,8 @@ pub struct CoreInner {
     pub db: DatabaseConnection,
     pub config: Config,
     pub keys: TokenKeys,
+    /// Failed logins and token requests per source address (this instance's memory).
+    pub sources: domain::source_limit::SourceLimiter,
 }
 
 impl Deref for Core {
@@ -42,7 +44,13 @@ impl Core {
         let db = db::connect(&config.database_url, config.db_max_connections).await?;
         Migrator::up(&db, None).await?;
         let keys = TokenKeys::new(&config.signing_key);
-        Ok(Core(Arc::new(CoreInner { db, config, keys })))
+        let sources = domain::source_limit::SourceLimiter::new(config.source_limit.clone());
+        Ok(Core(Arc::new(CoreInner {
+            db,
+            config,
+            keys,
+            sources,
+        })))
     }
 }
 

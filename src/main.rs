@@ -1,6 +1,12 @@
 //! The `frontdoor` command: serve, migrate, schema, admin, demo, audit, export.
 use std::process::ExitCode;
 
+/// mimalloc returns freed memory to the system; glibc's allocator keeps each thread's
+/// 19 MiB Argon2 blocks in per-thread arenas, so a login flood left the process at
+/// hundreds of MiB long after it ended.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use frontdoor::config::{Config, GlobalArgs};
 use frontdoor::domain::annex_a;
@@ -11,6 +17,7 @@ use frontdoor::domain::housekeeping;
 use frontdoor::domain::identity::{self, NewAgency, NewClient, NewUser};
 use frontdoor::domain::RequestCtx;
 use frontdoor::error::AppError;
+use frontdoor::http::serve::{self, ServeOptions};
 use frontdoor::{auth, build_app, demo, graphql, logging, Core};
 
 #[derive(Parser)]
@@ -52,6 +59,27 @@ enum Command {
         /// idempotency keys and login-throttle rows; never audit entries); 0 turns them off.
         #[arg(long, env = "FRONTDOOR_HOUSEKEEPING_SECS", default_value_t = 3600)]
         housekeeping_secs: u64,
+        /// Seconds a connection has to send a request's complete headers.
+        #[arg(long, env = "FRONTDOOR_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+        header_timeout_secs: u64,
+        /// Seconds a connection with no request in flight stays open.
+        #[arg(long, env = "FRONTDOOR_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+        idle_timeout_secs: u64,
+        /// Failed logins and token requests allowed per source address per window; 0 turns
+        /// the limit off.
+        #[arg(long, env = "FRONTDOOR_SOURCE_FAILURE_LIMIT", default_value_t = 100)]
+        source_failure_limit: u32,
+        /// The window of FRONTDOOR_SOURCE_FAILURE_LIMIT, in seconds.
+        #[arg(
+            long,
+            env = "FRONTDOOR_SOURCE_FAILURE_WINDOW_SECS",
+            default_value_t = 300
+        )]
+        source_failure_window_secs: u64,
+        /// Reverse proxies (comma-separated IPs or CIDR blocks) whose X-Forwarded-For names
+        /// the real client; empty: the peer address is the source.
+        #[arg(long, env = "FRONTDOOR_TRUSTED_PROXIES", default_value = "")]
+        trusted_proxies: String,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -90,9 +118,13 @@ enum ExportCommand {
         #[arg(long)]
         reason: String,
         /// Write the CSV to this file (created readable by its owner only) instead of
-        /// standard output.
+        /// standard output. Never through a symbolic link; not over an existing file
+        /// without --force.
         #[arg(long)]
         output: Option<std::path::PathBuf>,
+        /// With --output: replace the file if it exists (still never through a symbolic link).
+        #[arg(long, requires = "output")]
+        force: bool,
     },
 }
 
@@ -178,14 +210,38 @@ fn os_user() -> String {
         .unwrap_or_else(|_| "unknown-operator".into())
 }
 
-/// Creates (or truncates) a file only its owner can read: the export holds child-level data.
-fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+/// Refuses an output path that is a symbolic link, or an existing file unless `force`:
+/// checked before the export is audited, and again when the file is opened.
+fn check_output_path(path: &std::path::Path, force: bool) -> Result<(), String> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(format!(
+            "{} is a symbolic link: refusing to write through it",
+            path.display()
+        )),
+        Ok(_) if !force => Err(format!(
+            "{} already exists: pass --force to replace it",
+            path.display()
+        )),
+        Ok(meta) if !meta.is_file() => Err(format!("{} is not a regular file", path.display())),
+        _ => Ok(()),
+    }
+}
+
+/// Creates a file only its owner can read (the export holds child-level data), never
+/// through a symbolic link; an existing file is replaced only with `force`.
+fn private_file(path: &std::path::Path, force: bool) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        // O_EXCL: fails on an existing file and on any symbolic link, dangling or not.
+        options.create_new(true);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
         let file = options.open(path)?;
         // A file that already existed keeps its mode on open: narrow it too.
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
@@ -229,6 +285,31 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Ctrl-C or SIGTERM (what a service manager or container runtime sends): stop accepting,
+/// answer what is in flight, exit 0.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
 async fn start(config: Config) -> Result<Core, String> {
     Core::start(config)
         .await
@@ -254,6 +335,11 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
             request_timeout,
             audit_checkpoint_secs,
             housekeeping_secs,
+            header_timeout_secs,
+            idle_timeout_secs,
+            source_failure_limit,
+            source_failure_window_secs,
+            trusted_proxies,
         } => {
             if with_demo && config.is_production() {
                 return Err("--demo loads users with a published password and is refused in production mode".into());
@@ -263,6 +349,12 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
             config.audit_checkpoint_interval =
                 std::time::Duration::from_secs(audit_checkpoint_secs);
             config.housekeeping_interval = std::time::Duration::from_secs(housekeeping_secs);
+            config.header_timeout = std::time::Duration::from_secs(header_timeout_secs.max(1));
+            config.idle_timeout = std::time::Duration::from_secs(idle_timeout_secs.max(1));
+            config.source_limit.failures = source_failure_limit;
+            config.source_limit.window =
+                std::time::Duration::from_secs(source_failure_window_secs.max(1));
+            config.trusted_proxies = frontdoor::config::parse_trusted_proxies(&trusted_proxies)?;
             let core = start(config.clone()).await?;
             if !config.housekeeping_interval.is_zero() {
                 tokio::spawn(housekeeping::run_scheduled(
@@ -297,12 +389,12 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
                 .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
             tracing::info!(%bind, mode = ?config.mode, "frontdoor listening");
             println!("frontdoor listening on http://{bind}/graphql");
-            axum::serve(listener, build_app(core))
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
+            let options = ServeOptions::from_config(config);
+            serve::serve(listener, build_app(core), options, shutdown_signal())
                 .await
-                .map_err(|e| format!("server error: {e}"))
+                .map_err(|e| format!("server error: {e}"))?;
+            tracing::info!("frontdoor stopped: requests in flight were answered");
+            Ok(())
         }
         Command::Migrate => {
             start(config.clone()).await?;
@@ -376,8 +468,12 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
             to,
             reason,
             output,
+            force,
         }) => {
             use std::io::Write;
+            if let Some(path) = &output {
+                check_output_path(path, force)?;
+            }
             let core = start(config.clone()).await?;
             // Audited before a byte is written; a file is only created for an export.
             let export = annex_a::export(&core, &ctx, list, from, to, Some(&reason))
@@ -386,7 +482,7 @@ async fn run(command: Command, config: &mut Config) -> Result<(), String> {
             let csv = export.to_csv();
             match &output {
                 Some(path) => {
-                    private_file(path)
+                    private_file(path, force)
                         .and_then(|mut file| {
                             file.write_all(csv.as_bytes())?;
                             file.sync_all()

@@ -39,6 +39,12 @@ enum Scenario {
     /// an assessment or a strategy discussion and section 47 enquiry) and 5,000 missing
     /// episodes (most returned, some interviews recorded).
     Report,
+    /// 64 (or --connections) anonymous loops call `login` with unknown usernames for
+    /// --duration seconds (20 by default for this scenario) while the server's RSS is sampled
+    /// every 100 ms; prints peak RSS, RSS each second for 10 s after the load stops, req/s
+    /// and the count of each answer code. The per-source limit is off for this run, so
+    /// every attempt reaches the password hashing queue (a flood from many addresses).
+    LoginFlood,
 }
 
 #[derive(Parser)]
@@ -154,7 +160,9 @@ async fn workload(
                 .collect();
             (bodies, tokens)
         }
-        Scenario::MissingBatch => unreachable!("batches are timed by run_batches"),
+        Scenario::MissingBatch | Scenario::LoginFlood => {
+            unreachable!("timed by run_batches and login_flood")
+        }
         Scenario::Report => {
             seed_year(http, base).await;
             tokens.push(login(http, base, "mash.manager").await);
@@ -245,6 +253,14 @@ async fn start_server(args: &Args, db: Db) -> Server {
         )
         .env("FRONTDOOR_LOG", "warn")
         .env("FRONTDOOR_DB_MAX_CONNECTIONS", "16")
+        .env(
+            "FRONTDOOR_SOURCE_FAILURE_LIMIT",
+            if args.scenario == Scenario::LoginFlood {
+                "0"
+            } else {
+                "100"
+            },
+        )
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()
@@ -750,6 +766,100 @@ async fn seed_year(http: &reqwest::Client, base: &str) {
     );
 }
 
+/// VmRSS and VmHWM of a process, in KiB, from /proc/PID/status (Linux).
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+async fn login_flood(base: &str, pid: u32, db: Db, connections: usize, measure: Duration) {
+    let (rss_start, _) = rss_kib(pid);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let codes = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<
+        String,
+        u64,
+    >::new()));
+    let url = Arc::new(format!("{base}/graphql"));
+    let mut tasks = Vec::new();
+    for i in 0..connections {
+        let (stop, codes, url) = (stop.clone(), codes.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let body = json!({
+                    "query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }",
+                    "variables": { "u": format!("flood.{i}.{n}"), "p": "not-the-password" }
+                });
+                let code = match http.post(url.as_str()).json(&body).send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        match response.json::<Value>().await {
+                            Ok(v) => v["errors"][0]["extensions"]["code"]
+                                .as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| format!("HTTP {status}")),
+                            Err(_) => format!("HTTP {status} (not JSON)"),
+                        }
+                    }
+                    Err(_) => "connection error".to_string(),
+                };
+                *codes.lock().unwrap().entry(code).or_default() += 1;
+            }
+        }));
+    }
+    let started = Instant::now();
+    let mut peak = rss_start;
+    while started.elapsed() < measure {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        peak = peak.max(rss_kib(pid).0);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        let _ = task.await;
+    }
+    let elapsed = started.elapsed();
+    let (_, hwm) = rss_kib(pid);
+    let codes = codes.lock().unwrap().clone();
+    let total: u64 = codes.values().sum();
+    println!(
+        "login-flood {db:?}: {connections} loops, {:.1} s, {total} requests, {:.0} req/s",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64()
+    );
+    for (code, count) in &codes {
+        println!("  {code}: {count}");
+    }
+    println!(
+        "  RSS before {:.1} MiB, peak sampled {:.1} MiB, VmHWM {:.1} MiB",
+        mib(rss_start),
+        mib(peak),
+        mib(hwm)
+    );
+    let mut after = Vec::new();
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        after.push(format!("{:.1}", mib(rss_kib(pid).0)));
+    }
+    println!(
+        "  RSS each second after the load stopped (MiB): {}",
+        after.join(" ")
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
@@ -762,6 +872,21 @@ async fn main() {
     );
     for db in dbs {
         let server = start_server(&args, db).await;
+        if args.scenario == Scenario::LoginFlood {
+            let pid = server.child.id().expect("server running");
+            for &connections in &args.connections {
+                login_flood(
+                    &server.base,
+                    pid,
+                    db,
+                    connections,
+                    Duration::from_secs(args.duration),
+                )
+                .await;
+            }
+            stop_server(&args, server).await;
+            continue;
+        }
         if args.scenario == Scenario::MissingBatch {
             run_batches(&server.base, db, 10).await;
             stop_server(&args, server).await;

@@ -944,10 +944,16 @@ impl InProcess {
             callers.insert(user.username, actor);
         }
         for client in super::CLIENTS {
-            let token =
-                sessions::client_credentials(core, None, client.client_id, client.secret, None)
-                    .await
-                    .map_err(|e| format!("demo client {}: {e:?}", client.client_id))?;
+            let token = sessions::client_credentials(
+                core,
+                None,
+                None,
+                client.client_id,
+                client.secret,
+                None,
+            )
+            .await
+            .map_err(|e| format!("demo client {}: {e:?}", client.client_id))?;
             let actor = sessions::authenticate(core, &token.access_token)
                 .await
                 .map_err(describe)?;

@@ -22,6 +22,7 @@ pub mod policy;
 pub mod report;
 pub mod requests;
 pub mod sessions;
+pub mod source_limit;
 pub mod throttle;
 pub mod transition;
 

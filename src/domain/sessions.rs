@@ -5,6 +5,8 @@
 //! and its refresh tokens form the family with the same id. Every request reads the
 //! session, so ending one (logout, refresh-token reuse, password change or reset, user or
 //! agency deactivation) stops its tokens at their next use on every instance.
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use entity::{agency, client, refresh_token, session, user};
 use sea_orm::sea_query::{Expr, Query};
@@ -221,6 +223,19 @@ pub async fn login(
     username: &str,
     password_text: &str,
 ) -> AppResult<SessionTokens> {
+    login_from(core, ctx, None, username, password_text).await
+}
+
+/// A login from `source` (the caller's address): a source that has failed too often in
+/// the current window is refused RATE_LIMITED before anything else is looked at.
+pub async fn login_from(
+    core: &Core,
+    ctx: &RequestCtx,
+    source: Option<IpAddr>,
+    username: &str,
+    password_text: &str,
+) -> AppResult<SessionTokens> {
+    let attempt = audit::on_refusal(&core.db, ctx, "login", core.sources.reserve(source)).await?;
     let key = throttle::key_for(username);
     let reserved = throttle::reserve_attempt(&core.db, &core.config.login_throttle, &key).await;
     audit::on_refusal(&core.db, ctx, "login", reserved).await?;
@@ -232,7 +247,9 @@ pub async fn login(
         .await?
         .and_then(|(u, a)| a.map(|a| (u, a)));
     let stored = found.as_ref().map(|(u, _)| u.password_hash.clone());
-    let password_ok = password::verify(password_text.to_string(), stored).await?;
+    // A full hashing queue refuses the attempt (RATE_LIMITED), recorded like a lock.
+    let checked = password::verify(password_text.to_string(), stored).await;
+    let password_ok = audit::on_refusal(&core.db, ctx, "login", checked).await?;
 
     match found {
         Some((user, agency)) if password_ok && usable(&user, &agency) => {
@@ -252,6 +269,7 @@ pub async fn login(
             )
             .await?;
             txn.commit().await?;
+            core.sources.succeeded(attempt);
             Ok(tokens)
         }
         found => {
@@ -459,7 +477,8 @@ pub async fn change_password(
     let key = throttle::key_for(&user.username);
     let reserved = throttle::reserve_attempt(&core.db, &core.config.login_throttle, &key).await;
     audit::on_refusal(&core.db, ctx, "user.change_password", reserved).await?;
-    if !password::verify(current.to_string(), Some(user.password_hash.clone())).await? {
+    let checked = password::verify(current.to_string(), Some(user.password_hash.clone())).await;
+    if !audit::on_refusal(&core.db, ctx, "user.change_password", checked).await? {
         let err = AppError::bad_input("currentPassword", "the current password is not correct");
         audit::record_alone(
             &core.db,
@@ -598,6 +617,10 @@ pub async fn authenticate(core: &Core, token: &str) -> AppResult<Actor> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum GrantError {
     InvalidClient,
+    /// Too many failed requests from this source; try again after this many seconds.
+    RateLimited {
+        retry_after_secs: u64,
+    },
     InvalidScope,
     Internal,
 }
@@ -611,6 +634,7 @@ pub struct ClientToken {
 /// The client-credentials grant: a token bound to the client's agency and granted scopes.
 pub async fn client_credentials(
     core: &Core,
+    source: Option<IpAddr>,
     request_id: Option<String>,
     client_id: &str,
     secret: &str,
@@ -619,6 +643,24 @@ pub async fn client_credentials(
     let anonymous = RequestCtx {
         actor: Actor::anonymous(),
         request_id: request_id.clone(),
+    };
+    let attempt = match core.sources.reserve(source) {
+        Ok(attempt) => attempt,
+        Err(err) => {
+            let retry_after_secs = match err {
+                AppError::RateLimited { retry_after_secs } => retry_after_secs,
+                _ => 1,
+            };
+            audit::record_alone(
+                &core.db,
+                &anonymous,
+                AuditEntry::refused("oauth.token", &err)
+                    .detail(json!({ "reason": "source_rate_limited" })),
+            )
+            .await
+            .map_err(|_| GrantError::Internal)?;
+            return Err(GrantError::RateLimited { retry_after_secs });
+        }
     };
     let found = client::Entity::find()
         .filter(client::Column::ClientId.eq(client_id))
@@ -645,6 +687,8 @@ pub async fn client_credentials(
         .map_err(|_| GrantError::Internal)?;
         return Err(GrantError::InvalidClient);
     };
+    // The client authenticated: a scope it does not hold is a mistake, not a guess.
+    core.sources.succeeded(attempt);
     let held: Vec<&str> = client.scopes.split_whitespace().collect();
     let granted: Vec<&str> = match requested_scope.map(str::split_whitespace) {
         Some(requested) => {

@@ -6,6 +6,7 @@ pub mod case_types;
 pub mod codes;
 pub mod ids;
 mod input_guard;
+pub mod limits;
 mod missing_ops;
 mod mutation;
 mod outcome_ops;
@@ -19,6 +20,7 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
+use async_graphql::registry::Registry;
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema, ServerResult, Variables};
 
 /// Every query: identity and administration, and the MASH workflow.
@@ -57,6 +59,7 @@ pub fn build_schema(core: Option<Core>, production: bool) -> FrontdoorSchema {
         .limit_recursive_depth(64)
         // The guard wraps the labeller, so a refused request is still labelled.
         .extension(input_guard::InputGuard)
+        .extension(limits::DocumentLimits)
         .extension(OperationLabeller);
     if let Some(core) = core {
         builder = builder.data(core);
@@ -117,7 +120,8 @@ impl Extension for OperationLabeller {
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
         if let Some(slot) = ctx.data_opt::<OperationLabel>() {
-            let label = label_for(&document, slot.operation_name.as_deref());
+            let registry = &ctx.schema_env.registry;
+            let label = label_for(&document, slot.operation_name.as_deref(), registry);
             if let Ok(mut guard) = slot.label.lock() {
                 *guard = Some(label);
             }
@@ -126,7 +130,22 @@ impl Extension for OperationLabeller {
     }
 }
 
-fn label_for(document: &ExecutableDocument, name: Option<&str>) -> String {
+/// A root field's name if the schema has it (or introspection's own), else `unknown`:
+/// a document with made-up field names fails validation but must not mint a new label.
+fn known_root_field<'a>(registry: &Registry, root_type: Option<&str>, name: &'a str) -> &'a str {
+    let known = matches!(name, "__typename" | "__schema" | "__type")
+        || root_type
+            .and_then(|t| registry.types.get(t))
+            .and_then(|t| t.field_by_name(name))
+            .is_some();
+    if known {
+        name
+    } else {
+        "unknown"
+    }
+}
+
+fn label_for(document: &ExecutableDocument, name: Option<&str>, registry: &Registry) -> String {
     let operation = match (&document.operations, name) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
@@ -135,10 +154,10 @@ fn label_for(document: &ExecutableDocument, name: Option<&str>) -> String {
     let Some(operation) = operation else {
         return "invalid".into();
     };
-    let kind = match operation.node.ty {
-        OperationType::Query => "query",
-        OperationType::Mutation => "mutation",
-        OperationType::Subscription => "subscription",
+    let (kind, root_type) = match operation.node.ty {
+        OperationType::Query => ("query", Some(registry.query_type.as_str())),
+        OperationType::Mutation => ("mutation", registry.mutation_type.as_deref()),
+        OperationType::Subscription => ("subscription", registry.subscription_type.as_deref()),
     };
     let mut fields: Vec<String> = operation
         .node
@@ -147,7 +166,9 @@ fn label_for(document: &ExecutableDocument, name: Option<&str>) -> String {
         .items
         .iter()
         .filter_map(|item| match &item.node {
-            Selection::Field(field) => Some(field.node.name.node.to_string()),
+            Selection::Field(field) => Some(
+                known_root_field(registry, root_type, field.node.name.node.as_str()).to_string(),
+            ),
             _ => None,
         })
         .collect();

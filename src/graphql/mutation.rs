@@ -75,8 +75,11 @@ impl IdentityMutation {
         password: String,
     ) -> Result<AuthPayload> {
         let (core, request) = env(ctx);
+        let source = ctx
+            .data_opt::<crate::domain::source_limit::ClientSource>()
+            .and_then(|s| s.0);
         Ok(AuthPayload(
-            sessions::login(core, request, &username, &password).await?,
+            sessions::login_from(core, request, source, &username, &password).await?,
         ))
     }
 

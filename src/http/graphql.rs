@@ -4,14 +4,15 @@ use std::time::Instant;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::GraphQLResponse;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
 use super::{request_id, AppState};
+use crate::domain::source_limit::ClientSource;
 use crate::domain::{sessions, Actor, RequestCtx};
-use crate::graphql::OperationLabel;
+use crate::graphql::{limits, OperationLabel};
 
 fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
@@ -41,8 +42,35 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ()> {
     }
 }
 
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// `application/json` or `application/graphql-response+json`, parameters allowed. Anything
+/// else — text/plain, forms, multipart, none at all — is what a cross-site form or a
+/// "simple" browser request sends, and is never executed.
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let media = value.split(';').next().unwrap_or("").trim();
+    media.eq_ignore_ascii_case("application/json")
+        || media.eq_ignore_ascii_case("application/graphql-response+json")
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    Extension(source): Extension<ClientSource>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let started = Instant::now();
+    if !is_json_content_type(&headers) {
+        return error_body(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_USER_INPUT",
+            "the body must be JSON: send Content-Type: application/json",
+        );
+    }
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
         return error_body(
@@ -61,6 +89,10 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             )
         }
     };
+
+    if let Err(err) = limits::check_query_size(&request.query) {
+        return error_body(StatusCode::BAD_REQUEST, err.code(), &err.message());
+    }
 
     let actor = match bearer(&headers) {
         Ok(None) => Actor::anonymous(),
@@ -99,7 +131,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         actor,
         request_id: request_id(&headers),
     };
-    let request = request.data(ctx).data(label.clone());
+    let request = request.data(ctx).data(label.clone()).data(source);
     let mut response = state.schema.execute(request).await;
 
     // Errors raised by the GraphQL engine itself (syntax, validation, limits, input

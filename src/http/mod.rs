@@ -2,11 +2,13 @@
 mod graphql;
 pub mod metrics;
 mod oauth;
+pub mod serve;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderName, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -18,6 +20,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::config::{canonical_ip, IpNet};
+use crate::domain::source_limit::ClientSource;
 use crate::graphql::FrontdoorSchema;
 use crate::Core;
 use metrics::Metrics;
@@ -38,6 +42,55 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
+}
+
+/// The request's source: the peer address, or — when the peer is a trusted proxy — the
+/// nearest address in `X-Forwarded-For` that is not itself a trusted proxy. An entry that
+/// does not parse stops the walk at the peer: a forged header never picks the bucket.
+pub fn client_source(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+) -> Option<IpAddr> {
+    let peer = canonical_ip(peer?);
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(peer) {
+        return Some(peer);
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => {
+                client = canonical_ip(ip);
+                if !is_trusted(client) {
+                    return Some(client);
+                }
+            }
+            Err(_) => return Some(peer),
+        }
+    }
+    Some(client)
+}
+
+async fn mark_source(
+    State(state): State<AppState>,
+    mut request: axum::extract::Request,
+) -> axum::extract::Request {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let source = client_source(peer, request.headers(), &state.core.config.trusted_proxies);
+    request.extensions_mut().insert(ClientSource(source));
+    request
 }
 
 /// Request ids are ours alone: an incoming one is dropped so callers cannot forge the id
@@ -76,6 +129,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(layers)
         .layer(axum::middleware::map_request(drop_incoming_request_id))
+        .layer(axum::middleware::map_request_with_state(
+            state.clone(),
+            mark_source,
+        ))
         .with_state(state)
 }
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::{request_id, AppState};
 use crate::domain::sessions::{self, GrantError};
+use crate::domain::source_limit::ClientSource;
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     let mut response = (
@@ -62,7 +63,12 @@ fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>
     Some(parsed.ok_or(()))
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    Extension(source): Extension<ClientSource>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -130,6 +136,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
     let scope = params.get("scope").map(String::as_str);
     match sessions::client_credentials(
         &state.core,
+        source.0,
         request_id(&headers),
         &client_id,
         &secret,
@@ -155,6 +162,21 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
             "invalid_client",
             "client authentication failed",
         ),
+        Err(GrantError::RateLimited { retry_after_secs }) => {
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(json!({
+                    "error": "rate_limited",
+                    "error_description": "too many failed requests from this address; try again later",
+                    "retry_after_seconds": retry_after_secs,
+                })),
+            )
+                .into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            response
+        }
         Err(GrantError::InvalidScope) => oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_scope",

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::Once;
 
 use frontdoor::config::Config;
+use frontdoor::http::serve::{serve, ServeOptions};
 use frontdoor::{build_app, demo, Core};
 use sea_orm::sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait};
@@ -113,8 +114,11 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = build_app(core.clone());
+        let options = ServeOptions::from_config(&core.config);
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            serve(listener, app, options, std::future::pending())
+                .await
+                .unwrap();
         });
         TestServer {
             backend,
@@ -369,6 +373,21 @@ impl ServerProcess {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("server process did not become ready");
+    }
+}
+
+impl ServerProcess {
+    /// The process id, to send it signals.
+    pub fn pid(&self) -> u32 {
+        self._child.id().expect("the server process is running")
+    }
+
+    /// Waits for the process to exit on its own.
+    pub async fn wait(mut self) -> std::process::ExitStatus {
+        self._child
+            .wait()
+            .await
+            .expect("wait for the server process")
     }
 }
 
