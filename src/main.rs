@@ -261,8 +261,19 @@ fn describe(err: AppError) -> String {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // Password hashes run on the blocking pool; an idle blocking thread exits after a
+        // second and hands its allocator heap back, so a login flood's memory returns
+        // within seconds of the flood rather than after tokio's default ten.
+        .thread_keep_alive(std::time::Duration::from_secs(1))
+        .build()
+        .expect("the async runtime starts")
+        .block_on(cli_main())
+}
+
+async fn cli_main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Schema = cli.command {
         print!("{}", graphql::sdl());
