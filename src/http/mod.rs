@@ -157,3 +157,16 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
         state.metrics.render(&state.core.db),
     )
 }
+
+/// The whole HTTP application, as `serve` runs it and as the tests drive it.
+pub fn build_app(core: Core) -> Router {
+    crate::auth::password::warm_up();
+    let schema = crate::graphql::build_schema(Some(core.clone()), core.config.is_production());
+    let timeout = core.config.request_timeout;
+    let state = AppState {
+        core,
+        schema,
+        metrics: Arc::new(Metrics::new()),
+    };
+    router(state, timeout)
+}

@@ -1,0 +1,46 @@
+//! `Core`: the one handle every service takes — the database, the configuration, the token
+//! keys and this instance's per-source counters. It sits below every layer that uses it.
+use std::ops::Deref;
+use std::sync::Arc;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{DatabaseConnection, DbErr};
+
+use crate::auth::tokens::TokenKeys;
+use crate::config::Config;
+use crate::{db, domain};
+
+/// The services' shared handle: database, configuration, token keys.
+#[derive(Clone)]
+pub struct Core(Arc<CoreInner>);
+
+pub struct CoreInner {
+    pub db: DatabaseConnection,
+    pub config: Config,
+    pub keys: TokenKeys,
+    /// Failed logins and token requests per source address (this instance's memory).
+    pub sources: domain::source_limit::SourceLimiter,
+}
+
+impl Deref for Core {
+    type Target = CoreInner;
+    fn deref(&self) -> &CoreInner {
+        &self.0
+    }
+}
+
+impl Core {
+    /// Connects and brings the schema up to date.
+    pub async fn start(config: Config) -> Result<Core, DbErr> {
+        let db = db::connect(&config.database_url, config.db_max_connections).await?;
+        Migrator::up(&db, None).await?;
+        let keys = TokenKeys::new(&config.signing_key);
+        let sources = domain::source_limit::SourceLimiter::new(config.source_limit.clone());
+        Ok(Core(Arc::new(CoreInner {
+            db,
+            config,
+            keys,
+            sources,
+        })))
+    }
+}
