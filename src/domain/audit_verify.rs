@@ -18,7 +18,6 @@
 //! Step 1 alone catches any edit, deletion or reordering by someone who did not then rehash
 //! the rest of the chain; 3 and 4 catch the rest up to the newest checkpoint the auditor
 //! trusts. The first failure found is reported and the walk stops there.
-use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::VerifyingKey;
 use entity::{audit_chain_head, audit_checkpoint, audit_event};
@@ -41,7 +40,7 @@ const ENTRY_PAGE: u64 = 1000;
 const CHECKPOINT_PAGE: u64 = 100;
 
 /// Why verification failed.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailureReason {
     /// The entry's content no longer matches its hash: it was edited.
     HashMismatch,

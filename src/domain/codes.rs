@@ -1,11 +1,10 @@
 //! The vocabularies of identity: roles, agency kinds, contact-source codes, client scopes.
-use async_graphql::Enum;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
 
 /// What a person may do. Which agencies may hold which role is in `policy`.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
     /// Manages agencies, users and machine clients; sees no case data.
@@ -61,7 +60,7 @@ impl Role {
     }
 }
 
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AgencyKind {
     LocalAuthority,
     Police,

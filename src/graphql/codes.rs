@@ -243,3 +243,71 @@ code_enum!(
         ReturnedToMash => "RETURNED_TO_MASH",
     }
 );
+
+/// What a person may do. Which agencies may hold which role is in `policy`.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::codes::Role")]
+pub enum Role {
+    /// Manages agencies, users and machine clients; sees no case data.
+    Admin,
+    /// Decides on contacts, approves consent overrides (MASH host agency only).
+    MashManager,
+    /// Works contacts in the MASH (MASH host agency only).
+    MashSocialWorker,
+    /// A partner agency's MASH desk: police, health, education officer (not the MASH host).
+    PartnerMashOfficer,
+    /// Any agency's practitioner who reports concerns.
+    Referrer,
+    /// Information governance: audit trail and access logs, no case content (MASH host only).
+    Auditor,
+}
+
+/// The domain's roles as the schema shows them.
+pub fn roles(roles: &[crate::domain::codes::Role]) -> Vec<Role> {
+    roles.iter().copied().map(Role::from).collect()
+}
+
+/// The roles a caller sent, as the domain takes them.
+pub fn domain_roles(roles: Vec<Role>) -> Vec<crate::domain::codes::Role> {
+    roles.into_iter().map(Into::into).collect()
+}
+
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::codes::AgencyKind")]
+pub enum AgencyKind {
+    LocalAuthority,
+    Police,
+    Health,
+    Education,
+    EarlyHelp,
+    Probation,
+    Housing,
+    Voluntary,
+    Other,
+}
+
+/// Why verification failed.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::audit_verify::FailureReason")]
+pub enum FailureReason {
+    /// The entry's content no longer matches its hash: it was edited.
+    HashMismatch,
+    /// The entry's previous hash is not the hash of the entry before it.
+    BrokenLink,
+    /// The chain has no entry at this seq: it was deleted (a gap).
+    MissingEntry,
+    /// The chain's head row does not name its last entry, or is missing.
+    HeadMismatch,
+    /// An entry outside the known chains, or with a seq below 1.
+    UnexpectedEntry,
+    /// A checkpoint's signature is not the configured key's (forged, altered or malformed).
+    CheckpointSignatureInvalid,
+    /// The entry at a checkpointed seq has another hash than the checkpoint recorded: the
+    /// chain up to there was rewritten.
+    CheckpointMismatch,
+    /// The chain ends before a checkpointed seq: its newest entries were deleted.
+    Truncated,
+    /// The entry is in an older hash format than an entry before it in its chain (formats
+    /// only ever move forward), or in a format this build does not know.
+    FormatDowngrade,
+}

@@ -1,8 +1,8 @@
 use async_graphql::{Context, InputObject, Object, Result, ID};
 
+use super::codes::{domain_roles, AgencyKind, Role};
 use super::types::{Agency, AuditCheckpoint, AuthPayload, Client, CreateClientPayload, User};
 use super::{env, ids};
-use crate::domain::codes::{AgencyKind, Role};
 use crate::domain::{audit_trail, identity, sessions};
 
 #[derive(Default)]
@@ -122,7 +122,7 @@ impl IdentityMutation {
             request,
             identity::NewAgency {
                 name: input.name,
-                kind: input.kind,
+                kind: input.kind.into(),
                 source_code: input.source_code,
                 hosts_mash: input.hosts_mash,
             },
@@ -152,7 +152,7 @@ impl IdentityMutation {
             agency_id: ids::decode("Agency", &input.agency_id),
             username: input.username,
             display_name: input.display_name,
-            roles: input.roles,
+            roles: domain_roles(input.roles),
             password: input.password,
         };
         let (user, agency) = identity::create_user(core, request, new).await?;
@@ -167,8 +167,13 @@ impl IdentityMutation {
         roles: Vec<Role>,
     ) -> Result<User> {
         let (core, request) = env(ctx);
-        let (user, agency) =
-            identity::set_user_roles(core, request, ids::target("User", &user_id), roles).await?;
+        let (user, agency) = identity::set_user_roles(
+            core,
+            request,
+            ids::target("User", &user_id),
+            domain_roles(roles),
+        )
+        .await?;
         Ok(User(user, agency))
     }
 

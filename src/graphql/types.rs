@@ -3,10 +3,10 @@ use async_graphql::{Enum, Interface, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::{agency, audit_checkpoint, client, user};
 
+use super::codes::{AgencyKind, FailureReason, Role};
 use super::ids;
 use crate::domain::audit_trail::{self, EventWithRefs, ExportedCheckpoint};
-use crate::domain::audit_verify::{Failure, FailureReason, Verification};
-use crate::domain::codes::{AgencyKind, Role};
+use crate::domain::audit_verify::{Failure, Verification};
 use crate::domain::page::{encode_cursor, Page};
 use crate::domain::sessions::SessionTokens;
 use crate::domain::{Actor, ActorKind};
@@ -26,7 +26,8 @@ impl Agency {
     }
     /// What kind of organisation it is.
     async fn kind(&self) -> AgencyKind {
-        AgencyKind::parse(&self.0.kind).unwrap_or(AgencyKind::Other)
+        use crate::domain::codes::AgencyKind as Kind;
+        Kind::parse(&self.0.kind).unwrap_or(Kind::Other).into()
     }
     /// The national contact-source code its contacts carry by default (e.g. `6` for police).
     async fn source_code(&self) -> &str {
@@ -69,7 +70,7 @@ impl User {
     }
     /// What the user may do.
     async fn roles(&self) -> Vec<Role> {
-        Role::split(&self.0.roles)
+        super::codes::roles(&crate::domain::codes::Role::split(&self.0.roles))
     }
     /// Deactivated users cannot sign in; their tokens stop working at once.
     async fn active(&self) -> bool {
@@ -168,8 +169,8 @@ impl Viewer {
         self.0.agency.clone().map(Agency)
     }
     /// A person's roles (empty for a client).
-    async fn roles(&self) -> &[Role] {
-        &self.0.roles
+    async fn roles(&self) -> Vec<Role> {
+        super::codes::roles(&self.0.roles)
     }
     /// A client's granted scopes (empty for a person).
     async fn scopes(&self) -> &[String] {
@@ -470,7 +471,7 @@ pub struct AuditFailure(pub Failure);
 impl AuditFailure {
     /// What is wrong.
     async fn reason(&self) -> FailureReason {
-        self.0.reason
+        self.0.reason.into()
     }
     /// The chain, where the failure is in one.
     async fn chain(&self) -> Option<i32> {
