@@ -8,7 +8,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
-use crate::{db, domain};
+use crate::db;
 
 /// The services' shared handle: database, configuration, token keys.
 #[derive(Clone)]
@@ -19,7 +19,7 @@ pub struct CoreInner {
     pub config: Config,
     pub keys: TokenKeys,
     /// Failed logins and token requests per source address (this instance's memory).
-    pub sources: domain::source_limit::SourceLimiter,
+    pub sources: crate::auth::source_limit::SourceLimiter,
 }
 
 impl Deref for Core {
@@ -35,7 +35,7 @@ impl Core {
         let db = db::connect(&config.database_url, config.db_max_connections).await?;
         Migrator::up(&db, None).await?;
         let keys = TokenKeys::new(&config.signing_key);
-        let sources = domain::source_limit::SourceLimiter::new(config.source_limit.clone());
+        let sources = crate::auth::source_limit::SourceLimiter::new(config.source_limit.clone());
         Ok(Core(Arc::new(CoreInner {
             db,
             config,

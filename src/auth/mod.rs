@@ -1,3 +1,5 @@
-//! Credentials: password hashing, secrets and tokens.
+//! Credentials: password hashing, secrets and tokens, and the per-source count of failed
+//! attempts to present them.
 pub mod password;
+pub mod source_limit;
 pub mod tokens;

@@ -24,29 +24,6 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-pub fn validate_new_password(field: &str, password: &str) -> AppResult<()> {
-    if crate::domain::checks::forbidden_anywhere(password).is_some() {
-        return Err(AppError::bad_input(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    let len = password.chars().count();
-    if len < MIN_PASSWORD_LEN {
-        return Err(AppError::bad_input(
-            field,
-            format!("must be at least {MIN_PASSWORD_LEN} characters"),
-        ));
-    }
-    if len > MAX_PASSWORD_LEN {
-        return Err(AppError::bad_input(
-            field,
-            format!("must be at most {MAX_PASSWORD_LEN} characters"),
-        ));
-    }
-    Ok(())
-}
-
 fn hash_now(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
     argon2()

@@ -6,6 +6,7 @@
 //! `disclosures[0].content`; a plain argument is named as itself (`reason`, `first`).
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
+use crate::auth::password;
 use crate::error::{AppError, AppResult};
 
 /// How a text field is checked.
@@ -225,6 +226,30 @@ pub fn date(field: &str, day: NaiveDate) -> AppResult<NaiveDate> {
         return Err(AppError::bad_input(field, "must not be before 1900-01-01"));
     }
     Ok(day)
+}
+
+/// A new password: no control characters, 12–128 characters.
+pub fn new_password(field: &str, password: &str) -> AppResult<()> {
+    if forbidden_anywhere(password).is_some() {
+        return Err(AppError::bad_input(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    let len = password.chars().count();
+    if len < password::MIN_PASSWORD_LEN {
+        return Err(AppError::bad_input(
+            field,
+            format!("must be at least {} characters", password::MIN_PASSWORD_LEN),
+        ));
+    }
+    if len > password::MAX_PASSWORD_LEN {
+        return Err(AppError::bad_input(
+            field,
+            format!("must be at most {} characters", password::MAX_PASSWORD_LEN),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

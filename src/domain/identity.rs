@@ -286,7 +286,7 @@ pub async fn create_user(
     authorize_admin(core, ctx, "user.create").await?;
     let username = normalized_username(&input.username)?;
     let display_name = checks::required("displayName", &input.display_name, Kind::Name)?;
-    password::validate_new_password("password", &input.password)?;
+    super::checks::new_password("password", &input.password)?;
     checks::list("roles", &input.roles, checks::MAX_CODES)?;
     let roles = dedup_roles(input.roles);
     let agency = agency_for_input(core, "agencyId", input.agency_id).await?;
@@ -444,7 +444,7 @@ pub async fn reset_password(
     new_password: &str,
 ) -> AppResult<UserWithAgency> {
     authorize_admin(core, ctx, "user.reset_password").await?;
-    password::validate_new_password("newPassword", new_password)?;
+    super::checks::new_password("newPassword", new_password)?;
     let (existing, agency) = target_user(core, ctx, "user.reset_password", id).await?;
     let hash = password::hash(new_password.to_string()).await?;
     let txn = begin_write(&core.db).await?;

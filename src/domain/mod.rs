@@ -22,7 +22,6 @@ pub mod policy;
 pub mod report;
 pub mod requests;
 pub mod sessions;
-pub mod source_limit;
 pub mod throttle;
 pub mod transition;
 

@@ -465,7 +465,7 @@ pub async fn change_password(
 ) -> AppResult<SessionTokens> {
     let authorized = policy::authorize(&ctx.actor, Permission::ChangeOwnPassword);
     audit::on_refusal(&core.db, ctx, "user.change_password", authorized).await?;
-    password::validate_new_password("newPassword", new_password)?;
+    super::checks::new_password("newPassword", new_password)?;
     let user_id = ctx
         .actor
         .id

@@ -76,7 +76,7 @@ impl IdentityMutation {
     ) -> Result<AuthPayload> {
         let (core, request) = env(ctx);
         let source = ctx
-            .data_opt::<crate::domain::source_limit::ClientSource>()
+            .data_opt::<crate::auth::source_limit::ClientSource>()
             .and_then(|s| s.0);
         Ok(AuthPayload(
             sessions::login_from(core, request, source, &username, &password).await?,

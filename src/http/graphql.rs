@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
 use super::{request_id, AppState};
-use crate::domain::source_limit::ClientSource;
+use crate::auth::source_limit::ClientSource;
 use crate::domain::{sessions, Actor, RequestCtx};
 use crate::graphql::{limits, OperationLabel};
 

@@ -20,8 +20,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::auth::source_limit::ClientSource;
 use crate::config::{canonical_ip, IpNet};
-use crate::domain::source_limit::ClientSource;
 use crate::graphql::FrontdoorSchema;
 use crate::Core;
 use metrics::Metrics;

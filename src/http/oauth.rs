@@ -10,8 +10,8 @@ use base64::Engine;
 use serde_json::json;
 
 use super::{request_id, AppState};
+use crate::auth::source_limit::ClientSource;
 use crate::domain::sessions::{self, GrantError};
-use crate::domain::source_limit::ClientSource;
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     let mut response = (
