@@ -7,8 +7,7 @@ use std::collections::HashMap;
 use entity::{agency, child, contact, early_help_episode as episode};
 use sea_orm::ConnectionTrait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -16,7 +15,7 @@ use uuid::Uuid;
 use super::audit::{self, AuditEntry};
 use super::checks::event_time;
 use super::checks::{self, Kind};
-use super::page::{Page, PageRequest};
+use super::page::{self, Page, PageRequest};
 use super::policy::{self, CaseOperation};
 use super::{transition, RequestCtx};
 use crate::db::begin_write;
@@ -275,19 +274,18 @@ pub async fn list(
     const ACTION: &str = "early_help.list";
     super::policy::allow_case(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
     let condition = Condition::all().add(policy::early_help_scope(&ctx.actor));
-    let total_count = episode::Entity::find()
-        .filter(condition.clone())
-        .count(&core.db)
-        .await?;
-    let mut query = episode::Entity::find()
-        .filter(condition)
-        .order_by_desc(episode::Column::Id);
-    if let Some(after) = page.after {
-        query = query.filter(episode::Column::Id.lt(after));
-    }
-    let mut rows = query.limit(page.first + 1).all(&core.db).await?;
-    let has_next_page = rows.len() as u64 > page.first;
-    rows.truncate(page.first as usize);
+    let Page {
+        items: rows,
+        has_next_page,
+        total_count,
+    } = page::by_id(
+        &core.db,
+        episode::Entity::find().filter(condition),
+        episode::Column::Id,
+        page::Order::NewestFirst,
+        &page,
+    )
+    .await?;
     let items = views(&core.db, rows).await?;
     let mut audit_entry = AuditEntry::success(ACTION)
         .purpose(PURPOSE)

@@ -3,8 +3,7 @@ use chrono::Utc;
 use entity::{agency, client, user};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -12,7 +11,7 @@ use uuid::Uuid;
 use super::audit::{self, AuditEntry};
 use super::checks::{self, Kind};
 use super::codes::{AgencyKind, Role, SCOPES};
-use super::page::{Page, PageRequest};
+use super::page::{self, Page, PageRequest};
 use super::policy::{self, Permission};
 use super::sessions::{self, EndReason};
 use super::{throttle, RequestCtx};
@@ -51,32 +50,6 @@ fn unique_violation(err: DbErr, field: &str, message: &str) -> AppError {
         Some(SqlErr::UniqueConstraintViolation(_)) => AppError::conflict(field, message),
         _ => AppError::from(err),
     }
-}
-
-async fn fetch_page<E, C>(
-    conn: &C,
-    query: Select<E>,
-    id_column: E::Column,
-    page: &PageRequest,
-) -> AppResult<Page<E::Model>>
-where
-    E: EntityTrait,
-    E::Model: Sync,
-    C: ConnectionTrait,
-{
-    let total_count = query.clone().count(conn).await?;
-    let mut query = query.order_by_asc(id_column);
-    if let Some(after) = page.after {
-        query = query.filter(id_column.gt(after));
-    }
-    let mut items = query.limit(page.first + 1).all(conn).await?;
-    let has_next_page = items.len() as u64 > page.first;
-    items.truncate(page.first as usize);
-    Ok(Page {
-        items,
-        has_next_page,
-        total_count,
-    })
 }
 
 // ---------------------------------------------------------------- agencies
@@ -239,7 +212,14 @@ pub async fn list_agencies(
     page: PageRequest,
 ) -> AppResult<Page<agency::Model>> {
     authorize_admin(core, ctx, "agency.list").await?;
-    fetch_page(&core.db, agency::Entity::find(), agency::Column::Id, &page).await
+    page::by_id(
+        &core.db,
+        agency::Entity::find(),
+        agency::Column::Id,
+        page::Order::OldestFirst,
+        &page,
+    )
+    .await
 }
 
 /// An agency named by an id inside an input: unknown is BAD_USER_INPUT on that field.
@@ -474,7 +454,14 @@ pub async fn list_users(
     if let Some(agency_id) = agency_id {
         query = query.filter(user::Column::AgencyId.eq(agency_id));
     }
-    let page = fetch_page(&core.db, query, user::Column::Id, &page).await?;
+    let page = page::by_id(
+        &core.db,
+        query,
+        user::Column::Id,
+        page::Order::OldestFirst,
+        &page,
+    )
+    .await?;
     with_agencies(core, page, |u| u.agency_id).await
 }
 
@@ -675,7 +662,14 @@ pub async fn list_clients(
     if let Some(agency_id) = agency_id {
         query = query.filter(client::Column::AgencyId.eq(agency_id));
     }
-    let page = fetch_page(&core.db, query, client::Column::Id, &page).await?;
+    let page = page::by_id(
+        &core.db,
+        query,
+        client::Column::Id,
+        page::Order::OldestFirst,
+        &page,
+    )
+    .await?;
     with_agencies(core, page, |c| c.agency_id).await
 }
 

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use entity::{child, missing_episode, return_home_interview as rhi};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -17,7 +17,7 @@ use super::audit::{self, AuditEntry};
 use super::checks::event_time;
 use super::children::{self, ChildDetails};
 use super::idempotency::{self, Outcome};
-use super::page::{Page, PageRequest};
+use super::page::{self, Page, PageRequest};
 use super::policy::{self, CaseOperation};
 use super::{transition, RequestCtx};
 use crate::db::{begin_write, statement};
@@ -539,19 +539,18 @@ pub async fn list(
     if let Some(child) = child {
         condition = condition.add(missing_episode::Column::ChildId.eq(child));
     }
-    let total_count = missing_episode::Entity::find()
-        .filter(condition.clone())
-        .count(&core.db)
-        .await?;
-    let mut query = missing_episode::Entity::find()
-        .filter(condition)
-        .order_by_asc(missing_episode::Column::Id);
-    if let Some(after) = page.after {
-        query = query.filter(missing_episode::Column::Id.gt(after));
-    }
-    let mut rows = query.limit(page.first + 1).all(&core.db).await?;
-    let has_next_page = rows.len() as u64 > page.first;
-    rows.truncate(page.first as usize);
+    let Page {
+        items: rows,
+        has_next_page,
+        total_count,
+    } = page::by_id(
+        &core.db,
+        missing_episode::Entity::find().filter(condition),
+        missing_episode::Column::Id,
+        page::Order::OldestFirst,
+        &page,
+    )
+    .await?;
     let items = load_views(&core.db, ctx, rows).await?;
     let mut entry = AuditEntry::success(ACTION)
         .purpose("safeguarding.missing")

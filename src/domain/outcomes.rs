@@ -11,14 +11,14 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, Set,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
 use super::checks::{self, Kind};
-use super::page::{Page, PageRequest};
+use super::page::{self, Page, PageRequest};
 use super::policy::CaseOperation;
 use super::{clock, transition, RequestCtx};
 use crate::db::begin_write;
@@ -303,19 +303,18 @@ pub async fn list_referrals(
     if let Some(contact) = contact {
         condition = condition.add(referral::Column::ContactId.eq(contact));
     }
-    let total_count = referral::Entity::find()
-        .filter(condition.clone())
-        .count(&core.db)
-        .await?;
-    let mut query = referral::Entity::find()
-        .filter(condition)
-        .order_by_desc(referral::Column::Id);
-    if let Some(after) = page.after {
-        query = query.filter(referral::Column::Id.lt(after));
-    }
-    let mut rows = query.limit(page.first + 1).all(&core.db).await?;
-    let has_next_page = rows.len() as u64 > page.first;
-    rows.truncate(page.first as usize);
+    let Page {
+        items: rows,
+        has_next_page,
+        total_count,
+    } = page::by_id(
+        &core.db,
+        referral::Entity::find().filter(condition),
+        referral::Column::Id,
+        page::Order::NewestFirst,
+        &page,
+    )
+    .await?;
     let items = load_views(&core.db, rows).await?;
     audit::record_alone(&core.db, ctx, read_entry(ACTION, &items)).await?;
     Ok(Page {

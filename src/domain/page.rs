@@ -1,6 +1,10 @@
 //! Cursor pagination shared by every list: ids are UUIDv7, so id order is creation order
 //! and the cursor is simply the last id seen.
 use base64::Engine;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -54,4 +58,46 @@ fn decode_cursor(cursor: &str) -> Option<Uuid> {
         .decode(cursor)
         .ok()?;
     Uuid::from_slice(&bytes).ok()
+}
+
+/// Which way a list runs. Ids are UUIDv7, so id order is creation order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    OldestFirst,
+    NewestFirst,
+}
+
+/// One page of `query` ordered by `id` in `order`, after the request's cursor, with the
+/// total count of the whole list: the keyset pagination every id-ordered list uses.
+pub async fn by_id<E, C>(
+    conn: &C,
+    query: Select<E>,
+    id: E::Column,
+    order: Order,
+    page: &PageRequest,
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let total_count = query.clone().count(conn).await?;
+    let mut query = match order {
+        Order::OldestFirst => query.order_by_asc(id),
+        Order::NewestFirst => query.order_by_desc(id),
+    };
+    if let Some(after) = page.after {
+        query = query.filter(match order {
+            Order::OldestFirst => id.gt(after),
+            Order::NewestFirst => id.lt(after),
+        });
+    }
+    let mut items = query.limit(page.first + 1).all(conn).await?;
+    let has_next_page = items.len() as u64 > page.first;
+    items.truncate(page.first as usize);
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
 }

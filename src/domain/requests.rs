@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{agency, child, contact, disclosure, information_request};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -17,7 +17,7 @@ use super::checks::event_time;
 use super::checks::{self, Kind};
 use super::contacts::{self, locked_contact};
 use super::idempotency::{self, Outcome};
-use super::page::{Page, PageRequest};
+use super::page::{self, Page, PageRequest};
 use super::policy::{self, CaseOperation, DisclosureVisibility};
 use super::{consent, transition, RequestCtx};
 use crate::db::begin_write;
@@ -280,19 +280,18 @@ pub async fn list_requests(
     if let Some(contact) = contact_id {
         condition = condition.add(information_request::Column::ContactId.eq(contact));
     }
-    let total_count = information_request::Entity::find()
-        .filter(condition.clone())
-        .count(&core.db)
-        .await?;
-    let mut query = information_request::Entity::find()
-        .filter(condition)
-        .order_by_asc(information_request::Column::Id);
-    if let Some(after) = page.after {
-        query = query.filter(information_request::Column::Id.gt(after));
-    }
-    let mut rows = query.limit(page.first + 1).all(&core.db).await?;
-    let has_next_page = rows.len() as u64 > page.first;
-    rows.truncate(page.first as usize);
+    let Page {
+        items: rows,
+        has_next_page,
+        total_count,
+    } = page::by_id(
+        &core.db,
+        information_request::Entity::find().filter(condition),
+        information_request::Column::Id,
+        page::Order::OldestFirst,
+        &page,
+    )
+    .await?;
     let items = load_views(core, ctx, rows).await?;
     audit::record_alone(&core.db, ctx, read_entry(ACTION, &items)).await?;
     Ok(Page {
