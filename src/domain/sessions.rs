@@ -10,7 +10,9 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use entity::{agency, client, refresh_token, session, user};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -136,27 +138,45 @@ async fn issue_tokens<C: ConnectionTrait>(
     })
 }
 
+/// Ends the open sessions `sessions` selects and revokes the refresh tokens `tokens`
+/// selects, at one instant; how many sessions ended.
+async fn end_matching<C: ConnectionTrait>(
+    conn: &C,
+    sessions: Condition,
+    tokens: Condition,
+    reason: EndReason,
+) -> AppResult<u64> {
+    let now = Utc::now();
+    let ended = session::Entity::update_many()
+        .col_expr(session::Column::EndedAt, Expr::value(now))
+        .col_expr(session::Column::EndReason, Expr::value(reason.as_str()))
+        .filter(sessions)
+        .filter(session::Column::EndedAt.is_null())
+        .exec(conn)
+        .await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(tokens)
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(ended.rows_affected)
+}
+
 /// Ends one session and revokes its refresh tokens. True if it was open until now.
 pub async fn end_session<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
     reason: EndReason,
 ) -> AppResult<bool> {
-    let now = Utc::now();
-    let ended = session::Entity::update_many()
-        .col_expr(session::Column::EndedAt, Expr::value(now))
-        .col_expr(session::Column::EndReason, Expr::value(reason.as_str()))
-        .filter(session::Column::Id.eq(id))
-        .filter(session::Column::EndedAt.is_null())
-        .exec(conn)
-        .await?;
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-        .filter(refresh_token::Column::FamilyId.eq(id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(ended.rows_affected == 1)
+    let ended = end_matching(
+        conn,
+        Condition::all().add(session::Column::Id.eq(id)),
+        Condition::all().add(refresh_token::Column::FamilyId.eq(id)),
+        reason,
+    )
+    .await?;
+    Ok(ended == 1)
 }
 
 /// Ends every open session of a user and revokes all their refresh tokens; how many ended.
@@ -165,21 +185,13 @@ pub async fn end_user_sessions<C: ConnectionTrait>(
     user_id: Uuid,
     reason: EndReason,
 ) -> AppResult<u64> {
-    let now = Utc::now();
-    let ended = session::Entity::update_many()
-        .col_expr(session::Column::EndedAt, Expr::value(now))
-        .col_expr(session::Column::EndReason, Expr::value(reason.as_str()))
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::EndedAt.is_null())
-        .exec(conn)
-        .await?;
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(ended.rows_affected)
+    end_matching(
+        conn,
+        Condition::all().add(session::Column::UserId.eq(user_id)),
+        Condition::all().add(refresh_token::Column::UserId.eq(user_id)),
+        reason,
+    )
+    .await
 }
 
 /// Ends every open session of every user of an agency; how many ended.
@@ -188,7 +200,6 @@ pub async fn end_agency_sessions<C: ConnectionTrait>(
     agency_id: Uuid,
     reason: EndReason,
 ) -> AppResult<u64> {
-    let now = Utc::now();
     let users_of_agency = || {
         Query::select()
             .column(user::Column::Id)
@@ -196,20 +207,13 @@ pub async fn end_agency_sessions<C: ConnectionTrait>(
             .and_where(user::Column::AgencyId.eq(agency_id))
             .to_owned()
     };
-    let ended = session::Entity::update_many()
-        .col_expr(session::Column::EndedAt, Expr::value(now))
-        .col_expr(session::Column::EndReason, Expr::value(reason.as_str()))
-        .filter(session::Column::UserId.in_subquery(users_of_agency()))
-        .filter(session::Column::EndedAt.is_null())
-        .exec(conn)
-        .await?;
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-        .filter(refresh_token::Column::UserId.in_subquery(users_of_agency()))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(ended.rows_affected)
+    end_matching(
+        conn,
+        Condition::all().add(session::Column::UserId.in_subquery(users_of_agency())),
+        Condition::all().add(refresh_token::Column::UserId.in_subquery(users_of_agency())),
+        reason,
+    )
+    .await
 }
 
 fn usable(user: &user::Model, agency: &agency::Model) -> bool {
