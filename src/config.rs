@@ -134,7 +134,7 @@ pub struct Config {
     /// Information request due times in hours for RED, AMBER, GREEN.
     pub request_due_hours: [i64; 3],
     /// The Ed25519 seed that signs audit checkpoints, if configured (`FRONTDOOR_AUDIT_KEY`);
-    /// otherwise it is derived from `signing_key` (see `domain::audit_trail::signing_key`).
+    /// otherwise it is derived from `signing_key` (see `domain::audit::trail::signing_key`).
     pub audit_key: Option<[u8; 32]>,
     /// How often `serve` signs a checkpoint of the audit trail; zero turns it off.
     pub audit_checkpoint_interval: Duration,

@@ -9,12 +9,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
 use frontdoor::config::{Config, GlobalArgs};
-use frontdoor::domain::annex_a;
-use frontdoor::domain::audit_trail::{self, ExportedCheckpoint};
-use frontdoor::domain::audit_verify;
-use frontdoor::domain::codes::{AgencyKind, Role};
+use frontdoor::domain::audit::trail::{self as audit_trail, ExportedCheckpoint};
+use frontdoor::domain::audit::verify as audit_verify;
+use frontdoor::domain::common::codes::{AgencyKind, Role};
 use frontdoor::domain::housekeeping;
 use frontdoor::domain::identity::{self, NewAgency, NewClient, NewUser};
+use frontdoor::domain::reporting::annex_a;
 use frontdoor::domain::RequestCtx;
 use frontdoor::error::AppError;
 use frontdoor::http::serve::{self, ServeOptions};

@@ -4,7 +4,7 @@ mod common;
 
 use common::{demo_users_without, each_backend, error_code, error_field, TestServer};
 use entity::{audit_event, audit_event_ref, child};
-use frontdoor::domain::codes::Role;
+use frontdoor::domain::common::codes::Role;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
 

@@ -5,9 +5,9 @@ mod common;
 
 use common::{demo_users_without, each_backend, error_code, TestServer};
 use entity::{audit_chain_head, audit_event};
+use frontdoor::domain::audit::trail::refs_of;
 use frontdoor::domain::audit::{self, AuditEntry, GENESIS_HASH};
-use frontdoor::domain::audit_trail::refs_of;
-use frontdoor::domain::codes::Role;
+use frontdoor::domain::common::codes::Role;
 use frontdoor::domain::RequestCtx;
 use frontdoor::{build_app, db, demo, Core};
 use sea_orm::{

@@ -3,7 +3,7 @@ mod common;
 
 use common::{demo_users_without, each_backend, error_code, error_field, TestServer};
 use entity::{agency, audit_event, client, user};
-use frontdoor::domain::codes::Role;
+use frontdoor::domain::common::codes::Role;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
 use common::{each_backend, error_code, error_field, TestServer};
 use entity::audit_event;
 use frontdoor::demo;
-use frontdoor::domain::codes::Role;
+use frontdoor::domain::common::codes::Role;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};

@@ -12,7 +12,8 @@ use common::{
 };
 use entity::{audit_event, idempotency_key, login_throttle, refresh_token, session};
 use frontdoor::db::statement;
-use frontdoor::domain::{audit_verify, housekeeping, RequestCtx};
+use frontdoor::domain::audit::verify as audit_verify;
+use frontdoor::domain::{housekeeping, RequestCtx};
 use jsonwebtoken::{encode, EncodingKey, Header};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Value as Sql,

@@ -926,7 +926,7 @@ pub struct InProcess {
 
 impl InProcess {
     pub async fn new(core: &crate::Core) -> Result<InProcess, String> {
-        use crate::domain::{sessions, RequestCtx};
+        use crate::domain::{identity::sessions, RequestCtx};
         let describe = |e: crate::error::AppError| e.message();
         let schema = crate::graphql::build_schema(Some(core.clone()), false);
         let anonymous = RequestCtx {

@@ -5,7 +5,7 @@ pub mod history;
 use entity::agency;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
-use crate::domain::codes::{AgencyKind, Role};
+use crate::domain::common::codes::{AgencyKind, Role};
 use crate::domain::identity::{self, NewAgency, NewClient, NewUser};
 use crate::domain::RequestCtx;
 use crate::error::AppResult;

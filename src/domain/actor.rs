@@ -2,7 +2,7 @@
 use entity::agency;
 use uuid::Uuid;
 
-use super::codes::Role;
+use crate::domain::common::codes::Role;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ActorKind {

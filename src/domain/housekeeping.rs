@@ -20,8 +20,8 @@ use entity::{idempotency_key, login_throttle, refresh_token};
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::idempotency;
 use crate::db::{begin_write, statement};
+use crate::domain::common::idempotency;
 use crate::error::AppResult;
 use crate::Core;
 

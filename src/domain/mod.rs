@@ -1,28 +1,23 @@
 //! The domain: rules, policy checks and audit writes, one transaction per operation.
+//!
+//! - `actor`, `policy`: who is asking, and what they may do (one policy module).
+//! - `common/`: what every area uses — input checks, clocks, code lists, identifier
+//!   checks, keyset pages, conditional transitions, idempotency keys.
+//! - `audit/`: the one audit writer, the trail as auditors read it, and its verification.
+//! - `identity/`: agencies, users, machine clients, sessions and login throttling.
+//! - `case/`: contacts, children, consent, information requests and disclosures, missing
+//!   episodes.
+//! - `outcomes/`: what follows a contact decision — the referral chain and early help.
+//! - `reporting/`: the performance report and the Annex A exports.
+//! - `housekeeping`: the periodic sweep of expired rows.
 pub mod actor;
-pub mod annex_a;
 pub mod audit;
-pub mod audit_trail;
-pub mod audit_verify;
-pub mod checks;
-pub mod children;
-pub mod clock;
-pub mod codes;
-pub mod consent;
-pub mod contacts;
-pub mod early_help;
+pub mod case;
+pub mod common;
 pub mod housekeeping;
-pub mod idempotency;
-pub mod identifiers;
 pub mod identity;
-pub mod missing;
 pub mod outcomes;
-pub mod page;
 pub mod policy;
-pub mod report;
-pub mod requests;
-pub mod sessions;
-pub mod throttle;
-pub mod transition;
+pub mod reporting;
 
 pub use actor::{Actor, ActorKind, RequestCtx};

@@ -6,8 +6,8 @@ use entity::{
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
-use super::codes::Role;
-use super::{Actor, ActorKind};
+use crate::domain::common::codes::Role;
+use crate::domain::{Actor, ActorKind};
 use crate::error::{AppError, AppResult};
 
 /// Operations whose permission depends on the caller alone.
@@ -201,11 +201,12 @@ pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> 
 /// audited under `action` before it is returned.
 pub async fn allow_case(
     core: &crate::Core,
-    ctx: &super::RequestCtx,
+    ctx: &crate::domain::RequestCtx,
     action: &'static str,
     operation: CaseOperation,
 ) -> crate::error::AppResult<()> {
-    super::audit::on_refusal(&core.db, ctx, action, authorize_case(&ctx.actor, operation)).await
+    crate::domain::audit::on_refusal(&core.db, ctx, action, authorize_case(&ctx.actor, operation))
+        .await
 }
 
 /// How much of a contact a caller sees.

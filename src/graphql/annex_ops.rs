@@ -4,7 +4,7 @@ use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::NaiveDate;
 
 use super::env;
-use crate::domain::annex_a;
+use crate::domain::reporting::annex_a;
 
 /// One Ofsted ILACS Annex A list for a period: headings and rows exactly as Annex A writes
 /// them (coded values such as `q) 6: Police`, `a) Male`, `a) Yes`; dates dd/mm/yyyy).

@@ -9,11 +9,15 @@ use super::case_types::{
 use super::codes::*;
 use super::types::{connection, AuditEvent, Connection};
 use super::{env, ids};
-use crate::domain::children::{self, ChildDetails};
-use crate::domain::contacts::{self, ConsentInput as DomainConsent, ContactFilter, NewContact};
-use crate::domain::page::PageRequest;
-use crate::domain::requests::{self, DisclosureInput as DomainDisclosure, NewRequest};
-use crate::domain::{audit_trail, clock, consent};
+use crate::domain::audit::trail as audit_trail;
+use crate::domain::case::children::{self, ChildDetails};
+use crate::domain::case::consent;
+use crate::domain::case::contacts::{
+    self, ConsentInput as DomainConsent, ContactFilter, NewContact,
+};
+use crate::domain::case::requests::{self, DisclosureInput as DomainDisclosure, NewRequest};
+use crate::domain::common::clock;
+use crate::domain::common::page::PageRequest;
 
 /// A child's identity details.
 #[derive(InputObject)]

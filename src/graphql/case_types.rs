@@ -10,10 +10,10 @@ use uuid::Uuid;
 use super::codes::*;
 use super::ids;
 use super::types::Agency;
-use crate::domain::children::{ChildDetails as Details, ChildRecord};
-use crate::domain::contacts::ContactView;
+use crate::domain::case::children::{ChildDetails as Details, ChildRecord};
+use crate::domain::case::contacts::ContactView;
+use crate::domain::case::requests::RequestView;
 use crate::domain::policy::{ContactAccess, DisclosureVisibility};
-use crate::domain::requests::RequestView;
 
 fn split(text: &str) -> Vec<String> {
     text.split(',')

@@ -246,7 +246,7 @@ code_enum!(
 
 /// What a person may do. Which agencies may hold which role is in `policy`.
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::codes::Role")]
+#[graphql(remote = "crate::domain::common::codes::Role")]
 pub enum Role {
     /// Manages agencies, users and machine clients; sees no case data.
     Admin,
@@ -263,17 +263,17 @@ pub enum Role {
 }
 
 /// The domain's roles as the schema shows them.
-pub fn roles(roles: &[crate::domain::codes::Role]) -> Vec<Role> {
+pub fn roles(roles: &[crate::domain::common::codes::Role]) -> Vec<Role> {
     roles.iter().copied().map(Role::from).collect()
 }
 
 /// The roles a caller sent, as the domain takes them.
-pub fn domain_roles(roles: Vec<Role>) -> Vec<crate::domain::codes::Role> {
+pub fn domain_roles(roles: Vec<Role>) -> Vec<crate::domain::common::codes::Role> {
     roles.into_iter().map(Into::into).collect()
 }
 
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::codes::AgencyKind")]
+#[graphql(remote = "crate::domain::common::codes::AgencyKind")]
 pub enum AgencyKind {
     LocalAuthority,
     Police,
@@ -288,7 +288,7 @@ pub enum AgencyKind {
 
 /// Why verification failed.
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::audit_verify::FailureReason")]
+#[graphql(remote = "crate::domain::audit::verify::FailureReason")]
 pub enum FailureReason {
     /// The entry's content no longer matches its hash: it was edited.
     HashMismatch,

@@ -11,7 +11,7 @@ use async_graphql::parser::Positioned;
 use async_graphql::{ErrorExtensions, Name, Pos, ServerResult, Variables};
 use async_graphql_value::{ConstValue, Value};
 
-use crate::domain::checks;
+use crate::domain::common::checks;
 
 pub struct InputGuard;
 

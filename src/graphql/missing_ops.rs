@@ -7,9 +7,9 @@ use super::case_ops::ChildInput;
 use super::case_types::ChildDetails;
 use super::types::{connection, Connection};
 use super::{env, ids};
-use crate::domain::children::ChildDetails as Details;
-use crate::domain::missing::{self, EpisodeInput, EpisodeView, InterviewInput, Overlap};
-use crate::domain::page::PageRequest;
+use crate::domain::case::children::ChildDetails as Details;
+use crate::domain::case::missing::{self, EpisodeInput, EpisodeView, InterviewInput, Overlap};
+use crate::domain::common::page::PageRequest;
 use crate::error::AppError;
 
 /// A missing episode as the police report it.

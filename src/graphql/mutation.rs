@@ -3,7 +3,8 @@ use async_graphql::{Context, InputObject, Object, Result, ID};
 use super::codes::{domain_roles, AgencyKind, Role};
 use super::types::{Agency, AuditCheckpoint, AuthPayload, Client, CreateClientPayload, User};
 use super::{env, ids};
-use crate::domain::{audit_trail, identity, sessions};
+use crate::domain::audit::trail as audit_trail;
+use crate::domain::identity::{self, sessions};
 
 #[derive(Default)]
 pub struct IdentityMutation;

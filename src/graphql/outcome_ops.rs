@@ -8,12 +8,12 @@ use super::case_types::ChildDetails;
 use super::codes::{AssessmentOutcome, ReferralOutcome, ScreeningOutcome, Section47Outcome};
 use super::types::{connection, Connection};
 use super::{env, ids};
-use crate::domain::early_help::{self, EpisodeUpdate, EpisodeView};
+use crate::domain::common::page::PageRequest;
+use crate::domain::outcomes::early_help::{self, EpisodeUpdate, EpisodeView};
 use crate::domain::outcomes::{
     self, Allocation, RecordConference, RecordStrategyDiscussion, ReferralView, StartAssessment,
     StrategyView, UpdateAssessment,
 };
-use crate::domain::page::PageRequest;
 
 /// Still open after its due time.
 fn overdue(due_at: DateTime<Utc>, done: bool) -> bool {

@@ -5,10 +5,11 @@ use super::types::{
     User, Viewer,
 };
 use super::{env, ids};
-use crate::domain::audit_trail::{self, EventFilter};
-use crate::domain::page::PageRequest;
+use crate::domain::audit::trail::{self as audit_trail, EventFilter};
+use crate::domain::audit::verify as audit_verify;
+use crate::domain::common::page::PageRequest;
+use crate::domain::identity;
 use crate::domain::policy::{self, Permission};
-use crate::domain::{audit_verify, identity};
 use crate::error::AppError;
 
 #[derive(Default)]

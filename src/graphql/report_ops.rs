@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use super::codes::ScreeningOutcome;
 use super::{env, ids};
-use crate::domain::report;
+use crate::domain::reporting::report;
 
 /// A count as a GraphQL Int.
 fn int(n: u64) -> i32 {

@@ -5,10 +5,10 @@ use entity::{agency, audit_checkpoint, client, user};
 
 use super::codes::{AgencyKind, FailureReason, Role};
 use super::ids;
-use crate::domain::audit_trail::{self, EventWithRefs, ExportedCheckpoint};
-use crate::domain::audit_verify::{Failure, Verification};
-use crate::domain::page::{encode_cursor, Page};
-use crate::domain::sessions::SessionTokens;
+use crate::domain::audit::trail::{self as audit_trail, EventWithRefs, ExportedCheckpoint};
+use crate::domain::audit::verify::{Failure, Verification};
+use crate::domain::common::page::{encode_cursor, Page};
+use crate::domain::identity::sessions::SessionTokens;
 use crate::domain::{Actor, ActorKind};
 
 /// An organisation using frontdoor: the local authority that hosts the MASH, or a partner.
@@ -26,7 +26,7 @@ impl Agency {
     }
     /// What kind of organisation it is.
     async fn kind(&self) -> AgencyKind {
-        use crate::domain::codes::AgencyKind as Kind;
+        use crate::domain::common::codes::AgencyKind as Kind;
         Kind::parse(&self.0.kind).unwrap_or(Kind::Other).into()
     }
     /// The national contact-source code its contacts carry by default (e.g. `6` for police).
@@ -70,7 +70,7 @@ impl User {
     }
     /// What the user may do.
     async fn roles(&self) -> Vec<Role> {
-        super::codes::roles(&crate::domain::codes::Role::split(&self.0.roles))
+        super::codes::roles(&crate::domain::common::codes::Role::split(&self.0.roles))
     }
     /// Deactivated users cannot sign in; their tokens stop working at once.
     async fn active(&self) -> bool {

@@ -11,7 +11,8 @@ use serde_json::json;
 
 use super::{request_id, AppState};
 use crate::auth::source_limit::ClientSource;
-use crate::domain::{sessions, Actor, RequestCtx};
+use crate::domain::identity::sessions;
+use crate::domain::{Actor, RequestCtx};
 use crate::graphql::{limits, OperationLabel};
 
 fn error_body(status: StatusCode, code: &str, message: &str) -> Response {

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{request_id, AppState};
 use crate::auth::source_limit::ClientSource;
-use crate::domain::sessions::{self, GrantError};
+use crate::domain::identity::sessions::{self, GrantError};
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     let mut response = (

@@ -271,7 +271,7 @@ pub fn error_field(body: &Value) -> Option<&str> {
 }
 
 /// The demo users except those holding `role`.
-pub fn demo_users_without(role: frontdoor::domain::codes::Role) -> Vec<&'static str> {
+pub fn demo_users_without(role: frontdoor::domain::common::codes::Role) -> Vec<&'static str> {
     demo::USERS
         .iter()
         .filter(|u| u.role != role)

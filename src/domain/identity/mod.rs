@@ -1,4 +1,6 @@
 //! Administration of agencies, users and machine clients (ADMIN, or the CLI operator).
+pub mod sessions;
+pub mod throttle;
 use chrono::Utc;
 use entity::{agency, client, user};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -8,17 +10,17 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, AuditEntry};
-use super::checks::{self, Kind};
-use super::codes::{AgencyKind, Role, SCOPES};
-use super::page::{self, Page, PageRequest};
-use super::policy::{self, Permission};
-use super::sessions::{self, EndReason};
-use super::{throttle, RequestCtx};
 use crate::auth::password;
 use crate::db::begin_write;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::common::checks::{self, Kind};
+use crate::domain::common::codes::{AgencyKind, Role, SCOPES};
+use crate::domain::common::page::{self, Page, PageRequest};
+use crate::domain::policy::{self, Permission};
+use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
+use sessions::EndReason;
 
 async fn authorize_admin(core: &Core, ctx: &RequestCtx, action: &'static str) -> AppResult<()> {
     let result = policy::authorize(&ctx.actor, Permission::ManageIdentity);
@@ -266,7 +268,7 @@ pub async fn create_user(
     authorize_admin(core, ctx, "user.create").await?;
     let username = normalized_username(&input.username)?;
     let display_name = checks::required("displayName", &input.display_name, Kind::Name)?;
-    super::checks::new_password("password", &input.password)?;
+    crate::domain::common::checks::new_password("password", &input.password)?;
     checks::list("roles", &input.roles, checks::MAX_CODES)?;
     let roles = dedup_roles(input.roles);
     let agency = agency_for_input(core, "agencyId", input.agency_id).await?;
@@ -424,7 +426,7 @@ pub async fn reset_password(
     new_password: &str,
 ) -> AppResult<UserWithAgency> {
     authorize_admin(core, ctx, "user.reset_password").await?;
-    super::checks::new_password("newPassword", new_password)?;
+    crate::domain::common::checks::new_password("newPassword", new_password)?;
     let (existing, agency) = target_user(core, ctx, "user.reset_password", id).await?;
     let hash = password::hash(new_password.to_string()).await?;
     let txn = begin_write(&core.db).await?;

@@ -13,9 +13,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr,
 };
 
-use super::checks::{self, Kind};
-use super::Actor;
 use crate::auth::password::sha256_hex;
+use crate::domain::common::checks::{self, Kind};
+use crate::domain::Actor;
 use crate::error::{AppError, AppResult};
 
 pub const MAX_KEY_LEN: usize = 200;

@@ -42,12 +42,12 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, AuditEntry};
-use super::clock::london_date;
-use super::early_help::SCREENING_OUTCOMES;
-use super::missing::{LATE_REASONS, NOT_OFFERED_REASONS};
-use super::policy::CaseOperation;
-use super::RequestCtx;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::case::missing::{LATE_REASONS, NOT_OFFERED_REASONS};
+use crate::domain::common::clock::london_date;
+use crate::domain::outcomes::early_help::SCREENING_OUTCOMES;
+use crate::domain::policy::CaseOperation;
+use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
@@ -138,8 +138,8 @@ fn start_of_day(day: NaiveDate) -> DateTime<Utc> {
 
 /// Checks the period: `to` not before `from`, and at most [`MAX_MONTHS`] long.
 pub fn validate(from: NaiveDate, to: NaiveDate) -> AppResult<Window> {
-    super::checks::date("from", from)?;
-    super::checks::date("to", to)?;
+    crate::domain::common::checks::date("from", from)?;
+    crate::domain::common::checks::date("to", to)?;
     if to < from {
         return Err(AppError::bad_input("to", "must not be before from"));
     }
@@ -1079,7 +1079,7 @@ pub async fn performance_report(
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<PerformanceReport> {
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::PerformanceReport).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::PerformanceReport).await?;
     let window = validate(from, to)?;
     let report = compute(&core.db, window).await?;
     audit::record_alone(

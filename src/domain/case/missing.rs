@@ -13,19 +13,20 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, AuditEntry};
-use super::checks::event_time;
-use super::children::{self, ChildDetails};
-use super::idempotency::{self, Outcome};
-use super::page::{self, Page, PageRequest};
-use super::policy::{self, CaseOperation};
-use super::{transition, RequestCtx};
 use crate::db::{begin_write, statement};
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::case::children::{self, ChildDetails};
+use crate::domain::common::checks::event_time;
+use crate::domain::common::idempotency::{self, Outcome};
+use crate::domain::common::page::{self, Page, PageRequest};
+use crate::domain::common::transition;
+use crate::domain::policy::{self, CaseOperation};
+use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
 pub const RISK_GRADES: [&str; 4] = ["HIGH", "MEDIUM", "LOW", "NO_APPARENT_RISK"];
-pub const MAX_BATCH: usize = super::checks::MAX_EPISODES;
+pub const MAX_BATCH: usize = crate::domain::common::checks::MAX_EPISODES;
 pub const LATE_REASONS: [&str; 4] = [
     "POLICE_NOTIFICATION_DELAY",
     "EARLIEST_CONVENIENCE",
@@ -319,7 +320,8 @@ fn entry(action: &'static str, view: &EpisodeView) -> AuditEntry {
 }
 
 pub async fn report(core: &Core, ctx: &RequestCtx, input: EpisodeInput) -> AppResult<EpisodeView> {
-    super::policy::allow_case(core, ctx, "missing.report", CaseOperation::ReportMissing).await?;
+    crate::domain::policy::allow_case(core, ctx, "missing.report", CaseOperation::ReportMissing)
+        .await?;
     let child = validate("", &input)?;
     store(core, ctx, &input, child).await
 }
@@ -330,7 +332,8 @@ pub async fn report_batch(
     ctx: &RequestCtx,
     inputs: Vec<EpisodeInput>,
 ) -> AppResult<Vec<AppResult<EpisodeView>>> {
-    super::policy::allow_case(core, ctx, "missing.report", CaseOperation::ReportMissing).await?;
+    crate::domain::policy::allow_case(core, ctx, "missing.report", CaseOperation::ReportMissing)
+        .await?;
     if inputs.is_empty() || inputs.len() > MAX_BATCH {
         return Err(AppError::bad_input(
             "episodes",
@@ -357,7 +360,7 @@ pub async fn record_return(
     return_notified_at: Option<DateTime<Utc>>,
 ) -> AppResult<EpisodeView> {
     const ACTION: &str = "missing.return";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::ReportMissing).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::ReportMissing).await?;
     let found = missing_episode::Entity::find_by_id(episode_id)
         .one(&core.db)
         .await?
@@ -423,7 +426,7 @@ pub async fn record_interview(
     input: InterviewInput,
 ) -> AppResult<EpisodeView> {
     const ACTION: &str = "missing.interview";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let found = missing_episode::Entity::find_by_id(episode_id)
         .one(&core.db)
         .await?;
@@ -534,7 +537,7 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Page<EpisodeView>> {
     const ACTION: &str = "missing.list";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::ReadMissing).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::ReadMissing).await?;
     let mut condition = Condition::all().add(policy::missing_scope(&ctx.actor));
     if let Some(child) = child {
         condition = condition.add(missing_episode::Column::ChildId.eq(child));
@@ -592,7 +595,7 @@ fn episode_end(episode: &missing_episode::Model, now: DateTime<Utc>) -> DateTime
 /// child named. Ordered by the start of the overlap.
 pub async fn overlaps(core: &Core, ctx: &RequestCtx, child_id: Uuid) -> AppResult<Vec<Overlap>> {
     const ACTION: &str = "missing.overlaps";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
     audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
     let now = Utc::now();

@@ -16,13 +16,14 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, AuditEntry};
-use super::codes::Role;
-use super::policy::{self, Permission};
-use super::{throttle, Actor, ActorKind, RequestCtx};
 use crate::auth::password;
 use crate::auth::tokens::{Subject, TokenFor, TokenUse};
 use crate::db::begin_write;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::common::codes::Role;
+use crate::domain::identity::throttle;
+use crate::domain::policy::{self, Permission};
+use crate::domain::{Actor, ActorKind, RequestCtx};
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
@@ -469,7 +470,7 @@ pub async fn change_password(
 ) -> AppResult<SessionTokens> {
     let authorized = policy::authorize(&ctx.actor, Permission::ChangeOwnPassword);
     audit::on_refusal(&core.db, ctx, "user.change_password", authorized).await?;
-    super::checks::new_password("newPassword", new_password)?;
+    crate::domain::common::checks::new_password("newPassword", new_password)?;
     let user_id = ctx
         .actor
         .id

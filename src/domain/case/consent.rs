@@ -12,12 +12,13 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, AuditEntry};
-use super::checks::{self, Kind};
-use super::contacts::{self, load_view, ConsentInput, ContactView};
-use super::policy::{self, CaseOperation};
-use super::{transition, RequestCtx};
 use crate::db::begin_write;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::case::contacts::{self, load_view, ConsentInput, ContactView};
+use crate::domain::common::checks::{self, Kind};
+use crate::domain::common::transition;
+use crate::domain::policy::{self, CaseOperation};
+use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
@@ -114,7 +115,7 @@ pub async fn record_consent(
     input: ConsentInput,
 ) -> AppResult<ContactView> {
     const ACTION: &str = "consent.record";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
     let (existing, access) = contacts::scoped_contact(core, ctx, ACTION, contact_id).await?;
     if !policy::may_record_consent(&ctx.actor, &existing) {
         return audit::on_refusal(&core.db, ctx, ACTION, Err(AppError::NotFound)).await;
@@ -168,7 +169,7 @@ pub async fn withdraw_consent(
     consent_id: Uuid,
 ) -> AppResult<ContactView> {
     const ACTION: &str = "consent.withdraw";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
     let found = consent::Entity::find_by_id(consent_id)
         .one(&core.db)
         .await?;
@@ -225,7 +226,7 @@ pub async fn request_override(
     justification: &str,
 ) -> AppResult<consent_override::Model> {
     const ACTION: &str = "override.request";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     if !OVERRIDE_REASONS.contains(&reason) {
         return Err(AppError::bad_input(
             "reason",
@@ -275,7 +276,7 @@ async fn scoped_override(
     action: &'static str,
     id: Uuid,
 ) -> AppResult<(consent_override::Model, contact::Model)> {
-    super::policy::allow_case(core, ctx, action, CaseOperation::DecideOverride).await?;
+    crate::domain::policy::allow_case(core, ctx, action, CaseOperation::DecideOverride).await?;
     let found = consent_override::Entity::find_by_id(id)
         .one(&core.db)
         .await?;
@@ -416,7 +417,7 @@ pub async fn review_queue(
     ctx: &RequestCtx,
 ) -> AppResult<Vec<consent_override::Model>> {
     const ACTION: &str = "override.review_queue";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::DecideOverride).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::DecideOverride).await?;
     let pending = consent_override::Entity::find()
         .filter(consent_override::Column::ReviewStatus.eq("PENDING"))
         .order_by_asc(consent_override::Column::Id)

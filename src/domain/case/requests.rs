@@ -12,15 +12,17 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, AuditEntry};
-use super::checks::event_time;
-use super::checks::{self, Kind};
-use super::contacts::{self, locked_contact};
-use super::idempotency::{self, Outcome};
-use super::page::{self, Page, PageRequest};
-use super::policy::{self, CaseOperation, DisclosureVisibility};
-use super::{consent, transition, RequestCtx};
 use crate::db::begin_write;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::case::consent;
+use crate::domain::case::contacts::{self, locked_contact};
+use crate::domain::common::checks::event_time;
+use crate::domain::common::checks::{self, Kind};
+use crate::domain::common::idempotency::{self, Outcome};
+use crate::domain::common::page::{self, Page, PageRequest};
+use crate::domain::common::transition;
+use crate::domain::policy::{self, CaseOperation, DisclosureVisibility};
+use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
@@ -160,7 +162,7 @@ pub async fn send_request(
     input: NewRequest,
 ) -> AppResult<RequestView> {
     const ACTION: &str = "request.send";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let (contact, _) = contacts::scoped_contact(core, ctx, ACTION, input.contact_id).await?;
     let to_agency = match input.to_agency_id {
         Some(id) => agency::Entity::find_by_id(id).one(&core.db).await?,
@@ -401,7 +403,7 @@ pub async fn respond(
     idempotency_key: Option<String>,
 ) -> AppResult<RequestView> {
     const ACTION: &str = "request.respond";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
     let request = answerable_request(core, ctx, ACTION, request_id).await?;
     if disclosures.is_empty() {
         return Err(AppError::bad_input(
@@ -550,7 +552,7 @@ pub async fn decline(
     reason: &str,
 ) -> AppResult<RequestView> {
     const ACTION: &str = "request.decline";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
     let request = answerable_request(core, ctx, ACTION, request_id).await?;
     let reason = checks::required("reason", reason, Kind::Note)?;
     let txn = begin_write(&core.db).await?;
@@ -591,7 +593,7 @@ pub async fn share_onward(
     authorisation: Option<String>,
 ) -> AppResult<disclosure::Model> {
     const ACTION: &str = "disclosure.share_onward";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let authorisation = checks::optional("authorisation", authorisation.as_deref(), Kind::Note)?;
     let found = disclosure::Entity::find_by_id(disclosure_id)
         .one(&core.db)

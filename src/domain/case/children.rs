@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, AuditEntry};
-use super::checks::{self, Kind};
-use super::policy::CaseOperation;
-use super::{identifiers, RequestCtx};
 use crate::db::begin_write;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::common::checks::{self, Kind};
+use crate::domain::common::identifiers;
+use crate::domain::policy::CaseOperation;
+use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
@@ -228,7 +229,7 @@ async fn load_record<C: ConnectionTrait>(conn: &C, child: child::Model) -> AppRe
 
 /// MASH staff read a child's record (audited with the child).
 pub async fn get_child(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ChildRecord> {
-    super::policy::allow_case(core, ctx, "child.read", CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, "child.read", CaseOperation::MashWork).await?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let child =
         audit::on_refusal(&core.db, ctx, "child.read", found.ok_or(AppError::NotFound)).await?;
@@ -253,7 +254,8 @@ pub async fn get_child_identifiers(
     id: Uuid,
 ) -> AppResult<child::Model> {
     const ACTION: &str = "child.read_identifiers";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::ReadChildIdentifiers).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::ReadChildIdentifiers)
+        .await?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let child = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
     audit::record_alone(
@@ -276,7 +278,7 @@ pub async fn search_children(
     last_name: Option<String>,
     date_of_birth: Option<NaiveDate>,
 ) -> AppResult<Vec<child::Model>> {
-    super::policy::allow_case(core, ctx, "child.search", CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, "child.search", CaseOperation::MashWork).await?;
     let mut query = child::Entity::find();
     match (nhs_number, last_name) {
         (Some(nhs), _) => {
@@ -321,7 +323,7 @@ pub async fn update_child(
     id: Uuid,
     details: ChildDetails,
 ) -> AppResult<ChildRecord> {
-    super::policy::allow_case(core, ctx, "child.update", CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, "child.update", CaseOperation::MashWork).await?;
     let details = details.validated("")?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let existing = audit::on_refusal(
@@ -369,7 +371,7 @@ pub async fn link_children(
     related: Option<Uuid>,
     relationship: &str,
 ) -> AppResult<ChildRecord> {
-    super::policy::allow_case(core, ctx, "child.link", CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, "child.link", CaseOperation::MashWork).await?;
     if !matches!(relationship, "SIBLING" | "HOUSEHOLD") {
         return Err(AppError::bad_input(
             "relationship",

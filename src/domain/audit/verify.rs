@@ -27,10 +27,10 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::audit::{self, AuditEntry, CHAINS, GENESIS_HASH};
-use super::audit_trail::{self, refs_of, ChainHead, ExportedCheckpoint};
-use super::policy::{self, Permission};
-use super::RequestCtx;
+use crate::domain::audit::trail::{self as audit_trail, refs_of, ChainHead, ExportedCheckpoint};
+use crate::domain::audit::{self, AuditEntry, CHAINS, GENESIS_HASH};
+use crate::domain::policy::{self, Permission};
+use crate::domain::RequestCtx;
 use crate::error::AppResult;
 use crate::Core;
 

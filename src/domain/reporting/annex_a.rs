@@ -19,11 +19,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, AuditEntry};
-use super::checks::{self, Kind};
-use super::clock::london_date;
-use super::policy::CaseOperation;
-use super::{ActorKind, RequestCtx};
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::common::checks::{self, Kind};
+use crate::domain::common::clock::london_date;
+use crate::domain::policy::CaseOperation;
+use crate::domain::{ActorKind, RequestCtx};
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
@@ -585,7 +585,7 @@ pub async fn export(
     to: NaiveDate,
     reason: Option<&str>,
 ) -> AppResult<AnnexAExport> {
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::AnnexAExport).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::AnnexAExport).await?;
     if !LISTS.contains(&list) {
         return Err(AppError::bad_input("list", "must be 1, 2, 3, 4 or 5"));
     }

@@ -15,8 +15,8 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::audit::{self, AuditEntry};
-use super::RequestCtx;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 

@@ -22,13 +22,13 @@ use serde_json::json;
 use sha2::Sha256;
 use uuid::Uuid;
 
-use super::audit::{self, AuditEntry};
-use super::checks::{self, Kind};
-use super::page::{Page, PageRequest};
-use super::policy::{self, CaseOperation, Permission};
-use super::RequestCtx;
 use crate::config::Config;
 use crate::db::begin_write;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::common::checks::{self, Kind};
+use crate::domain::common::page::{Page, PageRequest};
+use crate::domain::policy::{self, CaseOperation, Permission};
+use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
@@ -384,7 +384,7 @@ pub async fn child_access_log(
     page: PageRequest,
 ) -> AppResult<Page<EventWithRefs>> {
     const ACTION: &str = "child.access_log";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::ChildAccessLog).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::ChildAccessLog).await?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
     audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
     let filter = EventFilter {
@@ -414,7 +414,8 @@ pub async fn disclosure_access_log(
     page: PageRequest,
 ) -> AppResult<Page<EventWithRefs>> {
     const ACTION: &str = "disclosure.access_log";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::DisclosureAccessLog).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::DisclosureAccessLog)
+        .await?;
     let found = disclosure::Entity::find_by_id(disclosure_id)
         .one(&core.db)
         .await?

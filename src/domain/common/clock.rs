@@ -10,11 +10,11 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::audit::{self, AuditEntry};
-use super::checks::{self, Kind};
-use super::policy::{self, Permission};
-use super::RequestCtx;
 use crate::db::begin_write;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::common::checks::{self, Kind};
+use crate::domain::policy::{self, Permission};
+use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 

@@ -12,15 +12,16 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, AuditEntry};
-use super::checks::{self, event_time, Kind};
-use super::children::{self, ChildDetails};
-use super::codes::AgencyKind;
-use super::idempotency::{self, Outcome};
-use super::page::{Page, PageRequest};
-use super::policy::{self, CaseOperation, ContactAccess, DisclosureVisibility};
-use super::{clock, transition, ActorKind, RequestCtx};
 use crate::db::begin_write;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::case::children::{self, ChildDetails};
+use crate::domain::common::checks::{self, event_time, Kind};
+use crate::domain::common::codes::AgencyKind;
+use crate::domain::common::idempotency::{self, Outcome};
+use crate::domain::common::page::{Page, PageRequest};
+use crate::domain::common::{clock, transition};
+use crate::domain::policy::{self, CaseOperation, ContactAccess, DisclosureVisibility};
+use crate::domain::{ActorKind, RequestCtx};
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
@@ -425,7 +426,8 @@ pub async fn submit_contact(
     ctx: &RequestCtx,
     input: NewContact,
 ) -> AppResult<ContactView> {
-    super::policy::allow_case(core, ctx, "contact.submit", CaseOperation::SubmitContact).await?;
+    crate::domain::policy::allow_case(core, ctx, "contact.submit", CaseOperation::SubmitContact)
+        .await?;
     let actor = &ctx.actor;
     let agency = actor.agency.clone().ok_or(AppError::Forbidden)?;
     let actor_id = actor.id.ok_or(AppError::Forbidden)?;
@@ -553,7 +555,7 @@ async fn get_contact_as(
     id: Uuid,
     action: &'static str,
 ) -> AppResult<ContactView> {
-    super::policy::allow_case(core, ctx, action, CaseOperation::ReadContacts).await?;
+    crate::domain::policy::allow_case(core, ctx, action, CaseOperation::ReadContacts).await?;
     let (contact, access) = scoped_contact(core, ctx, action, id).await?;
     let view = load_view(&core.db, ctx, contact, access).await?;
     audit::record_alone(&core.db, ctx, read_entry(action, &view)).await?;
@@ -590,7 +592,8 @@ pub async fn list_contacts(
     filter: ContactFilter,
     page: PageRequest,
 ) -> AppResult<Page<ContactView>> {
-    super::policy::allow_case(core, ctx, "contact.list", CaseOperation::ReadContacts).await?;
+    crate::domain::policy::allow_case(core, ctx, "contact.list", CaseOperation::ReadContacts)
+        .await?;
     let mut condition = Condition::all().add(policy::contact_scope(&ctx.actor));
     if let Some(status) = &filter.status {
         condition = condition.add(contact::Column::Status.eq(status.as_str()));
@@ -681,7 +684,7 @@ async fn change_contact(
     id: Uuid,
     change: impl FnOnce(&contact::Model) -> AppResult<(contact::ActiveModel, serde_json::Value)>,
 ) -> AppResult<ContactView> {
-    super::policy::allow_case(core, ctx, action, operation).await?;
+    crate::domain::policy::allow_case(core, ctx, action, operation).await?;
     let (_, access) = scoped_contact(core, ctx, action, id).await?;
     let txn = begin_write(&core.db).await?;
     let result = async {
@@ -789,7 +792,8 @@ pub async fn decide(
     rationale: &str,
     occurred_at: Option<DateTime<Utc>>,
 ) -> AppResult<ContactView> {
-    super::policy::allow_case(core, ctx, "contact.decide", CaseOperation::DecideContact).await?;
+    crate::domain::policy::allow_case(core, ctx, "contact.decide", CaseOperation::DecideContact)
+        .await?;
     let outcome = checked_outcome("outcome", outcome)?;
     if !(1..=4).contains(&threshold_level) {
         return Err(AppError::bad_input(
@@ -825,7 +829,7 @@ pub async fn decide(
         active.decided_at = Set(Some(decided_at));
         let updated = active.update(&txn).await?;
         // A referring decision opens the referral in the same transaction.
-        let referral = super::outcomes::open_referral(&txn, &updated).await?;
+        let referral = crate::domain::outcomes::open_referral(&txn, &updated).await?;
         let view = load_view(&txn, ctx, updated, access).await?;
         let mut entry = AuditEntry::success(ACTION)
             .entity("Contact", id)

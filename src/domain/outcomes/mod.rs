@@ -2,6 +2,7 @@
 //! from the referral) → strategy discussion → section 47 enquiry → initial child protection
 //! conference (due 15 working days from the strategy discussion). MASH staff record each
 //! step; every change and every read is audited.
+pub mod early_help;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -16,12 +17,13 @@ use sea_orm::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::audit::{self, AuditEntry};
-use super::checks::{self, Kind};
-use super::page::{self, Page, PageRequest};
-use super::policy::CaseOperation;
-use super::{clock, transition, RequestCtx};
 use crate::db::begin_write;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::common::checks::{self, Kind};
+use crate::domain::common::page::{self, Page, PageRequest};
+use crate::domain::common::{clock, transition};
+use crate::domain::policy::CaseOperation;
+use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
@@ -245,7 +247,7 @@ async fn the_referral(
     action: &'static str,
     id: Uuid,
 ) -> AppResult<referral::Model> {
-    super::policy::allow_case(core, ctx, action, CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, action, CaseOperation::MashWork).await?;
     let row = referral::Entity::find_by_id(id).one(&core.db).await?;
     found(core, ctx, action, row).await
 }
@@ -295,7 +297,7 @@ pub async fn list_referrals(
     page: PageRequest,
 ) -> AppResult<Page<ReferralView>> {
     const ACTION: &str = "referral.list";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let mut condition = Condition::all();
     if let Some(child) = child {
         condition = condition.add(referral::Column::ChildId.eq(child));
@@ -446,7 +448,7 @@ pub async fn update_assessment(
     input: UpdateAssessment,
 ) -> AppResult<ReferralView> {
     const ACTION: &str = "assessment.update";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let row = assessment::Entity::find_by_id(input.assessment_id)
         .one(&core.db)
         .await?;
@@ -635,7 +637,7 @@ async fn the_enquiry(
     action: &'static str,
     id: Uuid,
 ) -> AppResult<section47::Model> {
-    super::policy::allow_case(core, ctx, action, CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, action, CaseOperation::MashWork).await?;
     let row = section47::Entity::find_by_id(id).one(&core.db).await?;
     found(core, ctx, action, row).await
 }

@@ -9,7 +9,9 @@
 //! locks only the head of the chain it appends to, so concurrent requests — in one process or
 //! several — spread over the chains instead of queueing on one global lock
 //! (docs/design.md, "The audit trail"). Signed checkpoints of the heads are in `audit_trail`,
-//! verification in `audit_verify`.
+//! verification in `verify`.
+pub mod trail;
+pub mod verify;
 use chrono::{SubsecRound, Utc};
 use entity::audit_event;
 use rand::Rng;
@@ -17,8 +19,8 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Value
 use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
 
-use super::RequestCtx;
 use crate::db::{begin_write, statement};
+use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 
 /// How many hash chains the trail is spread over. The migration seeds one head row for each

@@ -12,13 +12,14 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, AuditEntry};
-use super::checks::event_time;
-use super::checks::{self, Kind};
-use super::page::{self, Page, PageRequest};
-use super::policy::{self, CaseOperation};
-use super::{transition, RequestCtx};
 use crate::db::begin_write;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::common::checks::event_time;
+use crate::domain::common::checks::{self, Kind};
+use crate::domain::common::page::{self, Page, PageRequest};
+use crate::domain::common::transition;
+use crate::domain::policy::{self, CaseOperation};
+use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
@@ -83,7 +84,7 @@ pub async fn request(
     requested_at: Option<DateTime<Utc>>,
 ) -> AppResult<EpisodeView> {
     const ACTION: &str = "early_help.request";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let contact = match contact_id {
         Some(id) => contact::Entity::find_by_id(id).one(&core.db).await?,
         None => None,
@@ -171,7 +172,7 @@ pub async fn update(
     change: EpisodeUpdate,
 ) -> AppResult<EpisodeView> {
     const ACTION: &str = "early_help.update";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
     let found = episode::Entity::find_by_id(id)
         .one(&core.db)
         .await?
@@ -272,7 +273,7 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Page<EpisodeView>> {
     const ACTION: &str = "early_help.list";
-    super::policy::allow_case(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
+    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
     let condition = Condition::all().add(policy::early_help_scope(&ctx.actor));
     let Page {
         items: rows,

@@ -1,0 +1,8 @@
+//! What every area of the domain uses.
+pub mod checks;
+pub mod clock;
+pub mod codes;
+pub mod idempotency;
+pub mod identifiers;
+pub mod page;
+pub mod transition;
