@@ -1,7 +1,8 @@
 //! Queries and mutations of the MASH workflow: thin, each a call to one service.
-use async_graphql::{Context, InputObject, Object, Result, ID};
-use chrono::{DateTime, NaiveDate, Utc};
+use async_graphql::{Context, Object, Result, ID};
+use chrono::NaiveDate;
 
+use super::case_inputs::*;
 use super::case_types::{
     disclosure_items, BankHoliday, Child, ChildIdentifiers, ConsentOverride, Contact, Disclosure,
     DisclosureItem, InformationRequest,
@@ -10,171 +11,12 @@ use super::codes::*;
 use super::types::{connection, AuditEvent, Connection};
 use super::{env, ids};
 use crate::domain::audit::trail as audit_trail;
-use crate::domain::case::children::{self, ChildDetails};
+use crate::domain::case::children::{self};
 use crate::domain::case::consent;
-use crate::domain::case::contacts::{
-    self, ConsentInput as DomainConsent, ContactFilter, NewContact,
-};
-use crate::domain::case::requests::{self, DisclosureInput as DomainDisclosure, NewRequest};
+use crate::domain::case::contacts::{self, ContactFilter, NewContact};
+use crate::domain::case::requests::{self, NewRequest};
 use crate::domain::common::clock;
 use crate::domain::common::page::PageRequest;
-
-/// A child's identity details.
-#[derive(InputObject)]
-pub struct ChildInput {
-    pub first_name: String,
-    pub last_name: String,
-    pub date_of_birth: Option<NaiveDate>,
-    pub gender: Gender,
-    /// DfE four-letter ethnicity code, e.g. WBRI.
-    pub ethnicity: Option<String>,
-    pub disability: Option<bool>,
-    pub address: Option<String>,
-    pub postcode: Option<String>,
-    /// Ten digits (spaces allowed), checked with the mod 11 rule.
-    pub nhs_number: Option<String>,
-    /// Unique Pupil Number, checked with its check letter.
-    pub upn: Option<String>,
-    pub police_id: Option<String>,
-    pub local_id: Option<String>,
-}
-
-impl From<ChildInput> for ChildDetails {
-    fn from(c: ChildInput) -> Self {
-        ChildDetails {
-            first_name: c.first_name,
-            last_name: c.last_name,
-            date_of_birth: c.date_of_birth,
-            gender: c.gender.code().to_string(),
-            ethnicity: c.ethnicity,
-            disability: c.disability,
-            address: c.address,
-            postcode: c.postcode,
-            nhs_number: c.nhs_number,
-            upn: c.upn,
-            police_id: c.police_id,
-            local_id: c.local_id,
-        }
-    }
-}
-
-/// Consent: given (who, relationship, when, scope), not sought (why) or refused.
-#[derive(InputObject)]
-pub struct ConsentInput {
-    pub position: ConsentPosition,
-    /// GIVEN: who gave it.
-    pub given_by: Option<String>,
-    /// GIVEN: their relationship to the child.
-    pub relationship: Option<String>,
-    /// GIVEN: when it was obtained (defaults to now).
-    pub obtained_at: Option<DateTime<Utc>>,
-    /// GIVEN: purposes it covers.
-    #[graphql(default)]
-    pub purposes: Vec<String>,
-    /// GIVEN: the agencies it covers; omit for every agency.
-    pub agency_ids: Option<Vec<ID>>,
-    /// NOT_SOUGHT: why not.
-    pub not_sought_reason: Option<String>,
-}
-
-impl From<ConsentInput> for DomainConsent {
-    fn from(c: ConsentInput) -> Self {
-        DomainConsent {
-            position: c.position.code().to_string(),
-            given_by: c.given_by,
-            relationship: c.relationship,
-            obtained_at: c.obtained_at,
-            purposes: c.purposes,
-            agency_ids: c
-                .agency_ids
-                .map(|list| list.iter().map(|id| ids::decode("Agency", id)).collect()),
-            not_sought_reason: c.not_sought_reason,
-        }
-    }
-}
-
-/// A contact: a concern about one child.
-#[derive(InputObject)]
-pub struct SubmitContactInput {
-    /// The child as the submitter knows them.
-    pub child: ChildInput,
-    /// Contact-source code within the submitting agency's kind (e.g. 3E for A&E); MASH staff
-    /// recording a call from the public choose 1A–1D, 9 or 10. Defaults to the agency's code.
-    pub source_code: Option<String>,
-    /// The practitioner making the contact (defaults to the caller).
-    pub referrer_name: Option<String>,
-    /// Assessment-factor codes, e.g. ["2B", "21"].
-    pub concern_categories: Vec<String>,
-    /// What happened and why the referrer is worried.
-    pub narrative: String,
-    /// The child is at immediate risk.
-    #[graphql(default)]
-    pub immediate_risk: bool,
-    pub consent: ConsentInput,
-    /// When the contact was received (defaults to now; never in the future).
-    pub occurred_at: Option<DateTime<Utc>>,
-    /// Retries with the same key return the first contact.
-    pub idempotency_key: Option<String>,
-}
-
-/// An information request to one partner agency.
-#[derive(InputObject)]
-pub struct SendInformationRequestInput {
-    pub contact_id: ID,
-    pub to_agency_id: ID,
-    pub questions: String,
-    pub priority: Priority,
-    /// When it was sent (defaults to now).
-    pub occurred_at: Option<DateTime<Utc>>,
-}
-
-/// One item a partner discloses.
-#[derive(InputObject)]
-pub struct DisclosureInput {
-    pub content: String,
-    /// What kind of information, e.g. "domestic abuse incidents".
-    pub category: String,
-    pub lawful_basis: LawfulBasis,
-    #[graphql(default)]
-    pub special_category: bool,
-    pub handling_code: HandlingCode,
-    /// Required with handling code C.
-    pub handling_conditions: Option<String>,
-    #[graphql(default)]
-    pub audience_restrictions: Vec<AudienceRestriction>,
-    pub occurred_at: Option<DateTime<Utc>>,
-}
-
-impl From<DisclosureInput> for DomainDisclosure {
-    fn from(d: DisclosureInput) -> Self {
-        DomainDisclosure {
-            content: d.content,
-            category: d.category,
-            lawful_basis: d.lawful_basis.code().to_string(),
-            special_category: d.special_category,
-            handling_code: d.handling_code.code().to_string(),
-            handling_conditions: d.handling_conditions,
-            audience_restrictions: d
-                .audience_restrictions
-                .iter()
-                .map(|r| r.code().to_string())
-                .collect(),
-            occurred_at: d.occurred_at,
-        }
-    }
-}
-
-/// A MASH manager's decision.
-#[derive(InputObject)]
-pub struct RecordDecisionInput {
-    pub contact_id: ID,
-    pub outcome: ContactOutcome,
-    /// 1 universal, 2 early help, 3 targeted early help, 4 statutory.
-    pub threshold_level: i32,
-    pub rationale: String,
-    /// When the decision was made (defaults to now).
-    pub occurred_at: Option<DateTime<Utc>>,
-}
 
 #[derive(Default)]
 pub struct CaseQuery;

@@ -3,7 +3,7 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::return_home_interview as rhi;
 
-use super::case_ops::ChildInput;
+use super::case_inputs::ChildInput;
 use super::case_types::ChildDetails;
 use super::types::{connection, Connection};
 use super::{env, ids};

@@ -1,6 +1,7 @@
 //! The GraphQL schema: thin resolvers over the domain services, with the limits that
 //! protect the server (depth, complexity, no introspection or suggestions in production).
 mod annex_ops;
+mod case_inputs;
 mod case_ops;
 pub mod case_types;
 pub mod codes;
