@@ -4,6 +4,7 @@
 //! `graphql` (schema, thin resolvers) → `domain` (rules, the policy, the audit writer) →
 //! `entity` / `migration` (tables). `services::Core` is the handle they share.
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
