@@ -1,4 +1,5 @@
-//! What a submission must hold — consent, source code, categories — checked before anything is stored.
+//! What a submission must hold — consent, source code, categories — checked before anything is
+//! stored.
 use super::*;
 
 #[derive(Clone, Debug, Serialize)]

@@ -1,4 +1,5 @@
-//! Other children missing at the same time as a child: possible links for the MASH to look into.
+//! Other children missing at the same time as a child: possible links for the MASH to look
+//! into.
 use super::*;
 
 /// Another child missing at the same time as the asked-for child: a possible link
