@@ -162,7 +162,7 @@ async fn a_school_contact_goes_through_the_front_door() {
             .await
             .unwrap();
         assert_eq!(reads, 2, "the manager's and the school's reads");
-        assert_eq!(police_disclosure.handling_code, "C");
+        assert_eq!(police_disclosure.handling_code.as_str(), "C");
     })
     .await;
 }

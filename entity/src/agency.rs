@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::codes::AgencyKind;
+
 /// An organisation whose people and systems use frontdoor. Exactly one hosts the MASH.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "agencies")]
@@ -9,7 +11,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub name: String,
     /// LOCAL_AUTHORITY, POLICE, HEALTH, ...
-    pub kind: String,
+    pub kind: AgencyKind,
     /// National contact-source code (docs/codes.md) that contacts from this agency carry by default.
     pub source_code: String,
     pub hosts_mash: bool,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::codes::AssessmentOutcome;
+
 /// A children and families (continuous) assessment following a referral.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "assessments")]
@@ -15,7 +17,7 @@ pub struct Model {
     /// When a manager authorised the completed assessment.
     pub authorised_at: Option<DateTimeUtc>,
     /// NO_FURTHER_ACTION, STEP_DOWN_TO_EARLY_HELP, STRATEGY_DISCUSSION or OTHER.
-    pub outcome: Option<String>,
+    pub outcome: Option<AssessmentOutcome>,
     pub allocated_team: Option<String>,
     pub allocated_worker: Option<String>,
     pub recorded_at: DateTimeUtc,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::codes::Gender;
+
 /// A child as the MASH knows them (the MASH's record, reconciled by MASH staff).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "children")]
@@ -10,7 +12,7 @@ pub struct Model {
     pub last_name: String,
     pub date_of_birth: Option<Date>,
     /// MALE, FEMALE, NOT_STATED, NEITHER.
-    pub gender: String,
+    pub gender: Gender,
     /// DfE four-letter ethnicity code.
     pub ethnicity: Option<String>,
     pub disability: Option<bool>,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::codes::ChildRelationship;
+
 /// A household or sibling link between two children (stored both ways).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "child_links")]
@@ -9,7 +11,7 @@ pub struct Model {
     pub child_id: Uuid,
     pub related_child_id: Uuid,
     /// SIBLING or HOUSEHOLD.
-    pub relationship: String,
+    pub relationship: ChildRelationship,
     pub created_at: DateTimeUtc,
 }
 

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::codes::{ConsentPosition, ContactOutcome, ContactStatus};
+
 /// A concern about one child from an agency, and the MASH's decision on it.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "contacts")]
@@ -20,7 +22,7 @@ pub struct Model {
     pub recorded_at: DateTimeUtc,
     pub decision_due_at: DateTimeUtc,
     /// AWAITING_CONSENT, INFORMATION_GATHERING or DECIDED.
-    pub status: String,
+    pub status: ContactStatus,
     /// The child's details exactly as submitted (JSON).
     pub child_as_submitted: String,
     /// Comma-separated assessment-factor codes.
@@ -28,15 +30,15 @@ pub struct Model {
     pub narrative: String,
     pub immediate_risk: bool,
     /// GIVEN, NOT_SOUGHT or REFUSED, as submitted.
-    pub consent_position: String,
+    pub consent_position: ConsentPosition,
     pub consent_not_sought_reason: Option<String>,
     /// MASH-only: the submission matched a child record that already existed.
     pub matched_existing_child: bool,
-    pub recommendation: Option<String>,
+    pub recommendation: Option<ContactOutcome>,
     pub recommendation_rationale: Option<String>,
     pub recommended_by: Option<Uuid>,
     pub recommended_at: Option<DateTimeUtc>,
-    pub outcome: Option<String>,
+    pub outcome: Option<ContactOutcome>,
     pub threshold_level: Option<i32>,
     pub rationale: Option<String>,
     pub decided_by: Option<Uuid>,

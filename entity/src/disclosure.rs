@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::codes::{HandlingCode, LawfulBasis};
+
 /// What an agency shared, with its handling instructions.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "disclosures")]
@@ -17,10 +19,10 @@ pub struct Model {
     pub onward_from: Option<Uuid>,
     pub content: String,
     pub category: String,
-    pub lawful_basis: String,
+    pub lawful_basis: LawfulBasis,
     pub special_category: bool,
     /// P, C, or legacy 1–5.
-    pub handling_code: String,
+    pub handling_code: HandlingCode,
     pub handling_conditions: Option<String>,
     /// Comma-separated: NOT_FOR_FAMILY, NOT_FOR_REFERRER.
     pub audience_restrictions: String,

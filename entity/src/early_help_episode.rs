@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::codes::ScreeningOutcome;
+
 /// An early help episode: a step-down from the MASH to an early help agency.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "early_help_episodes")]
@@ -14,7 +16,7 @@ pub struct Model {
     pub requested_at: DateTimeUtc,
     pub screened_at: Option<DateTimeUtc>,
     /// EARLY_HELP_ASSESSMENT, SIGNPOSTED, NO_FURTHER_ACTION or RETURNED_TO_MASH.
-    pub screening_outcome: Option<String>,
+    pub screening_outcome: Option<ScreeningOutcome>,
     pub assessment_started_at: Option<DateTimeUtc>,
     pub assessment_completed_at: Option<DateTimeUtc>,
     /// The organisation completing the early help assessment.

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::codes::{Priority, RequestStatus};
+
 /// A request from the MASH to one agency about a contact's child.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "information_requests")]
@@ -11,13 +13,13 @@ pub struct Model {
     pub to_agency_id: Uuid,
     pub questions: String,
     /// RED, AMBER or GREEN.
-    pub priority: String,
+    pub priority: Priority,
     pub sent_by: Uuid,
     pub sent_at: DateTimeUtc,
     pub recorded_at: DateTimeUtc,
     pub due_at: DateTimeUtc,
     /// OPEN, RESPONDED, DECLINED or WITHDRAWN.
-    pub status: String,
+    pub status: RequestStatus,
     /// "consent:<id>" or "override:<id>": what allowed the request.
     pub consent_ref: String,
     pub decline_reason: Option<String>,

@@ -10,6 +10,7 @@ pub mod child;
 pub mod child_link;
 pub mod child_protection_conference;
 pub mod client;
+pub mod codes;
 pub mod consent;
 pub mod consent_override;
 pub mod contact;

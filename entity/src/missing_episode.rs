@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::codes::RiskGrade;
+
 /// A child reported missing by the police, and their return.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "missing_episodes")]
@@ -14,7 +16,7 @@ pub struct Model {
     pub child_as_reported: String,
     pub reported_missing_at: DateTimeUtc,
     /// HIGH, MEDIUM, LOW or NO_APPARENT_RISK.
-    pub risk_grade: String,
+    pub risk_grade: RiskGrade,
     pub la_notified_at: Option<DateTimeUtc>,
     pub returned_at: Option<DateTimeUtc>,
     pub return_notified_at: Option<DateTimeUtc>,

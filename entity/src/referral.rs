@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::codes::ReferralOutcome;
+
 /// A referral to children's social care, made by a contact decision.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "referrals")]
@@ -14,7 +16,7 @@ pub struct Model {
     pub referred_at: DateTimeUtc,
     /// NO_FURTHER_ACTION, ADVICE_AND_SIGNPOSTING, STEP_DOWN_TO_EARLY_HELP, ASSESSMENT_REQUIRED,
     /// STRATEGY_DISCUSSION or OTHER.
-    pub outcome: Option<String>,
+    pub outcome: Option<ReferralOutcome>,
     pub allocated_team: Option<String>,
     pub allocated_worker: Option<String>,
     pub recorded_at: DateTimeUtc,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::codes::InterviewOutcome;
+
 /// The return home interview owed to a child back from a missing episode.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "return_home_interviews")]
@@ -13,7 +15,7 @@ pub struct Model {
     pub due_at: DateTimeUtc,
     pub offered_at: Option<DateTimeUtc>,
     /// COMPLETED, DECLINED, NOT_OFFERED or CARRIED_OVER; None while open.
-    pub outcome: Option<String>,
+    pub outcome: Option<InterviewOutcome>,
     pub completed_at: Option<DateTimeUtc>,
     pub late_reason: Option<String>,
     pub not_offered_reason: Option<String>,

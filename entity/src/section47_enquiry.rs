@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::codes::Section47Outcome;
+
 /// A section 47 enquiry, started by a strategy discussion.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "section47_enquiries")]
@@ -13,7 +15,7 @@ pub struct Model {
     /// End of the 15th working day after the strategy discussion.
     pub icpc_due_at: DateTimeUtc,
     /// A section 47 outcome code (docs/codes.md).
-    pub outcome: Option<String>,
+    pub outcome: Option<Section47Outcome>,
     pub completed_at: Option<DateTimeUtc>,
     pub allocated_team: Option<String>,
     pub allocated_worker: Option<String>,

@@ -6,9 +6,10 @@ use entity::{
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
-use crate::domain::common::codes::Role;
+use crate::domain::common::codes::{AgencyKind, Role};
 use crate::domain::{Actor, ActorKind};
 use crate::error::{AppError, AppResult};
+use entity::codes::HandlingCode;
 
 /// Operations whose permission depends on the caller alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -304,7 +305,10 @@ pub fn disclosure_visibility(
         .to_agency_id
         .is_some_and(|to| is_partner_officer(actor) && same_agency(actor, to));
     if is_mash_staff(actor) || recipient {
-        if matches!(disclosure.handling_code.as_str(), "4" | "5") {
+        if matches!(
+            disclosure.handling_code,
+            HandlingCode::Legacy4 | HandlingCode::Legacy5
+        ) {
             DisclosureVisibility::Stub
         } else {
             DisclosureVisibility::Full
@@ -334,24 +338,24 @@ pub fn onward_share_check(
             "the supplying agency marked this not for the referrer",
         );
     }
-    match disclosure.handling_code.as_str() {
-        "P" => Ok(()),
-        "C" if conditions_acknowledged => Ok(()),
-        "C" => refuse(
+    match disclosure.handling_code {
+        HandlingCode::P => Ok(()),
+        HandlingCode::C if conditions_acknowledged => Ok(()),
+        HandlingCode::C => refuse(
             "acknowledgeConditions",
             "handling code C: the conditions must be acknowledged and carried to the recipient",
         ),
-        "1" if to.kind == "POLICE" => Ok(()),
-        "1" => refuse(
+        HandlingCode::Legacy1 if to.kind == AgencyKind::Police => Ok(()),
+        HandlingCode::Legacy1 => refuse(
             "toAgencyId",
             "legacy code 1: onward sharing only to law-enforcement and prosecuting agencies",
         ),
-        "2" if authorisation.is_some_and(|a| !a.trim().is_empty()) => Ok(()),
-        "2" => refuse(
+        HandlingCode::Legacy2 if authorisation.is_some_and(|a| !a.trim().is_empty()) => Ok(()),
+        HandlingCode::Legacy2 => refuse(
             "authorisation",
             "legacy code 2: onward sharing needs a recorded authorisation",
         ),
-        _ => refuse(
+        HandlingCode::Legacy3 | HandlingCode::Legacy4 | HandlingCode::Legacy5 => refuse(
             "disclosureId",
             "this handling code does not allow onward sharing",
         ),
@@ -371,7 +375,10 @@ pub fn may_read_disclosure_access_log(actor: &Actor, disclosure: &disclosure::Mo
 
 /// A police agency's MASH desk, or a client holding `missing:report`.
 fn reports_missing(actor: &Actor) -> bool {
-    let police = actor.agency.as_ref().is_some_and(|a| a.kind == "POLICE");
+    let police = actor
+        .agency
+        .as_ref()
+        .is_some_and(|a| a.kind == AgencyKind::Police);
     (is_partner_officer(actor) && police) || has_scope(actor, "missing:report")
 }
 
@@ -397,7 +404,7 @@ fn early_help_desk(actor: &Actor) -> Option<Uuid> {
     actor
         .agency
         .as_ref()
-        .filter(|a| a.kind == "EARLY_HELP" && is_partner_officer(actor))
+        .filter(|a| a.kind == AgencyKind::EarlyHelp && is_partner_officer(actor))
         .map(|a| a.id)
 }
 
@@ -427,7 +434,7 @@ mod tests {
         agency::Model {
             id: Uuid::new_v4(),
             name: format!("A fictional {kind} agency"),
-            kind: kind.to_string(),
+            kind: AgencyKind::parse(kind).expect("an agency kind"),
             source_code: "1".into(),
             hosts_mash,
             active: true,

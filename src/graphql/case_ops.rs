@@ -48,7 +48,7 @@ impl CaseQuery {
         let (core, request) = env(ctx);
         let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
         let filter = ContactFilter {
-            status: status.map(|s| s.code().to_string()),
+            status: status.map(Into::into),
             overdue,
             source_agency: source_agency_id.map(|id| ids::decode("Agency", &id)),
         };
@@ -108,14 +108,8 @@ impl CaseQuery {
         let (core, request) = env(ctx);
         let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
         let contact = contact_id.map(|id| ids::target("Contact", &id));
-        let page = requests::list_requests(
-            core,
-            request,
-            status.map(|s| s.code().to_string()),
-            contact,
-            page,
-        )
-        .await?;
+        let page =
+            requests::list_requests(core, request, status.map(Into::into), contact, page).await?;
         Ok(connection(page, |v| v.request.id, InformationRequest))
     }
 

@@ -68,7 +68,7 @@ impl From<&child::Model> for ChildDetails {
             first_name: c.first_name.clone(),
             last_name: c.last_name.clone(),
             date_of_birth: c.date_of_birth,
-            gender: Gender::from_code(&c.gender),
+            gender: Some(c.gender.into()),
             ethnicity: c.ethnicity.clone(),
             disability: c.disability,
             address: c.address.clone(),
@@ -102,8 +102,7 @@ impl From<ChildRecord> for Child {
             .links
             .iter()
             .map(|l| ChildLink {
-                relationship: ChildRelationship::from_code(&l.relationship)
-                    .unwrap_or(ChildRelationship::Household),
+                relationship: l.relationship.into(),
                 related_child_id: ids::encode("Child", l.related_child_id),
             })
             .collect();
@@ -203,14 +202,14 @@ impl ConsentOverride {
         ids::encode("Contact", self.0.contact_id)
     }
     async fn reason(&self) -> Option<OverrideReason> {
-        OverrideReason::from_code(&self.0.reason)
+        Some(self.0.reason.into())
     }
     /// The requester's written justification.
     async fn justification(&self) -> &str {
         &self.0.justification
     }
     async fn status(&self) -> Option<OverrideStatus> {
-        OverrideStatus::from_code(&self.0.status)
+        Some(self.0.status.into())
     }
     /// Approved by the requesting manager alone because the child is at immediate risk.
     async fn break_glass(&self) -> bool {
@@ -218,7 +217,7 @@ impl ConsentOverride {
     }
     /// A break-glass override's second-manager review.
     async fn review_status(&self) -> Option<ReviewStatus> {
-        ReviewStatus::from_code(&self.0.review_status)
+        Some(self.0.review_status.into())
     }
     async fn requested_by(&self) -> ID {
         ids::encode("User", self.0.requested_by)
@@ -267,14 +266,14 @@ impl Disclosure {
         &self.disclosure.category
     }
     async fn lawful_basis(&self) -> Option<LawfulBasis> {
-        LawfulBasis::from_code(&self.disclosure.lawful_basis)
+        Some(self.disclosure.lawful_basis.into())
     }
     /// Health, ethnicity or other special category data.
     async fn special_category(&self) -> bool {
         self.disclosure.special_category
     }
     async fn handling_code(&self) -> Option<HandlingCode> {
-        HandlingCode::from_code(&self.disclosure.handling_code)
+        Some(self.disclosure.handling_code.into())
     }
     /// Conditions that travel with a C-coded item.
     async fn handling_conditions(&self) -> Option<&str> {
@@ -330,7 +329,7 @@ pub fn disclosure_items(
             DisclosureVisibility::Stub => Some(DisclosureItem::DisclosureStub(DisclosureStub {
                 id: ids::encode("Disclosure", d.id),
                 held_by_agency: name(d.supplied_by_agency_id),
-                handling_code: HandlingCode::from_code(&d.handling_code),
+                handling_code: Some(d.handling_code.into()),
             })),
             DisclosureVisibility::Hidden => None,
         })
@@ -361,10 +360,10 @@ impl InformationRequest {
         &self.0.request.questions
     }
     async fn priority(&self) -> Option<Priority> {
-        Priority::from_code(&self.0.request.priority)
+        Some(self.0.request.priority.into())
     }
     async fn status(&self) -> Option<RequestStatus> {
-        RequestStatus::from_code(&self.0.request.status)
+        Some(self.0.request.status.into())
     }
     async fn sent_at(&self) -> DateTime<Utc> {
         self.0.request.sent_at
@@ -375,7 +374,8 @@ impl InformationRequest {
     }
     /// Still open after its due time.
     async fn overdue(&self) -> bool {
-        self.0.request.status == "OPEN" && self.0.request.due_at < Utc::now()
+        self.0.request.status == entity::codes::RequestStatus::Open
+            && self.0.request.due_at < Utc::now()
     }
     /// When it was answered or declined.
     async fn answered_at(&self) -> Option<DateTime<Utc>> {
@@ -407,16 +407,16 @@ impl RequestSummary {
         ids::encode("Agency", self.0.to_agency_id)
     }
     async fn priority(&self) -> Option<Priority> {
-        Priority::from_code(&self.0.priority)
+        Some(self.0.priority.into())
     }
     async fn status(&self) -> Option<RequestStatus> {
-        RequestStatus::from_code(&self.0.status)
+        Some(self.0.status.into())
     }
     async fn due_at(&self) -> DateTime<Utc> {
         self.0.due_at
     }
     async fn overdue(&self) -> bool {
-        self.0.status == "OPEN" && self.0.due_at < Utc::now()
+        self.0.status == entity::codes::RequestStatus::Open && self.0.due_at < Utc::now()
     }
     async fn decline_reason(&self) -> Option<&str> {
         self.0.decline_reason.as_deref()
@@ -439,7 +439,7 @@ impl Contact {
         ids::encode("Contact", self.0.contact.id)
     }
     async fn status(&self) -> Option<ContactStatus> {
-        ContactStatus::from_code(&self.0.contact.status)
+        Some(self.0.contact.status.into())
     }
     /// National contact-source code (docs/codes.md "Contact and referral source").
     async fn source_code(&self) -> &str {
@@ -467,7 +467,8 @@ impl Contact {
     }
     /// Undecided after its due time.
     async fn overdue(&self) -> bool {
-        self.0.contact.status != "DECIDED" && self.0.contact.decision_due_at < Utc::now()
+        self.0.contact.status != entity::codes::ContactStatus::Decided
+            && self.0.contact.decision_due_at < Utc::now()
     }
     async fn immediate_risk(&self) -> bool {
         self.0.contact.immediate_risk
@@ -485,7 +486,7 @@ impl Contact {
     }
     /// The consent position the contact arrived with.
     async fn consent_position(&self) -> Option<ConsentPosition> {
-        ConsentPosition::from_code(&self.0.contact.consent_position)
+        Some(self.0.contact.consent_position.into())
     }
     async fn consent_not_sought_reason(&self) -> Option<&str> {
         self.0.contact.consent_not_sought_reason.as_deref()
@@ -496,11 +497,7 @@ impl Contact {
     }
     /// The decision outcome.
     async fn outcome(&self) -> Option<ContactOutcome> {
-        self.0
-            .contact
-            .outcome
-            .as_deref()
-            .and_then(ContactOutcome::from_code)
+        self.0.contact.outcome.map(Into::into)
     }
     /// When the decision was made.
     async fn decided_at(&self) -> Option<DateTime<Utc>> {
@@ -538,9 +535,8 @@ impl Contact {
         self.0
             .contact
             .recommendation
-            .as_deref()
             .filter(|_| self.mash())
-            .and_then(ContactOutcome::from_code)
+            .map(Into::into)
     }
     /// MASH staff only.
     async fn recommendation_rationale(&self) -> Option<&str> {

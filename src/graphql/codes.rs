@@ -1,4 +1,5 @@
-//! GraphQL enums for the domain's code lists, each mapped to the code the database stores.
+//! GraphQL enums for the domain's code lists. Those stored in a column are remote enums of
+//! the `entity::codes` vocabulary, so a code added there fails to compile until named here.
 
 /// Defines a GraphQL enum whose variants map to stored codes.
 macro_rules! code_enum {
@@ -26,152 +27,152 @@ macro_rules! code_enum {
     };
 }
 
-code_enum!(
-    /// Gender as Annex A records it.
-    Gender {
-        Male => "MALE",
-        Female => "FEMALE",
-        /// Not stated or not recorded.
-        NotStated => "NOT_STATED",
-        Neither => "NEITHER",
-    }
-);
+/// Gender as Annex A records it.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::Gender")]
+pub enum Gender {
+    Male,
+    Female,
+    /// Not stated or not recorded.
+    NotStated,
+    Neither,
+}
 
-code_enum!(
-    /// The consent position a contact arrives with.
-    ConsentPosition {
-        /// Consent was given (who, relationship, when, scope are required).
-        Given => "GIVEN",
-        /// Consent was not sought (the reason is required).
-        NotSought => "NOT_SOUGHT",
-        /// Consent was refused.
-        Refused => "REFUSED",
-    }
-);
+/// The consent position a contact arrives with.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::ConsentPosition")]
+pub enum ConsentPosition {
+    /// Consent was given (who, relationship, when, scope are required).
+    Given,
+    /// Consent was not sought (the reason is required).
+    NotSought,
+    /// Consent was refused.
+    Refused,
+}
 
-code_enum!(
-    /// Where a contact is in the front door.
-    ContactStatus {
-        /// No consent and no authorised override yet: information requests are refused.
-        AwaitingConsent => "AWAITING_CONSENT",
-        /// Consent or an authorised override allows information requests.
-        InformationGathering => "INFORMATION_GATHERING",
-        /// A MASH manager has recorded the decision.
-        Decided => "DECIDED",
-    }
-);
+/// Where a contact is in the front door.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::ContactStatus")]
+pub enum ContactStatus {
+    /// No consent and no authorised override yet: information requests are refused.
+    AwaitingConsent,
+    /// Consent or an authorised override allows information requests.
+    InformationGathering,
+    /// A MASH manager has recorded the decision.
+    Decided,
+}
 
-code_enum!(
-    /// The MASH's decision on a contact.
-    ContactOutcome {
-        NoFurtherAction => "NO_FURTHER_ACTION",
-        InformationAndAdvice => "INFORMATION_AND_ADVICE",
-        StepDownToEarlyHelp => "STEP_DOWN_TO_EARLY_HELP",
-        /// Referral to children's social care for assessment.
-        ReferralForAssessment => "REFERRAL_FOR_ASSESSMENT",
-        StrategyDiscussion => "STRATEGY_DISCUSSION",
-    }
-);
+/// The MASH's decision on a contact.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::ContactOutcome")]
+pub enum ContactOutcome {
+    NoFurtherAction,
+    InformationAndAdvice,
+    StepDownToEarlyHelp,
+    /// Referral to children's social care for assessment.
+    ReferralForAssessment,
+    StrategyDiscussion,
+}
 
-code_enum!(
-    /// Why information may be shared without consent (DPA 2018).
-    OverrideReason {
-        /// Consent cannot be given.
-        CannotBeGiven => "CANNOT_BE_GIVEN",
-        /// The MASH cannot reasonably be expected to obtain it.
-        CannotReasonablyBeObtained => "CANNOT_REASONABLY_BE_OBTAINED",
-        /// Seeking it would prejudice the child's protection.
-        WouldPrejudiceProtection => "WOULD_PREJUDICE_PROTECTION",
-    }
-);
+/// Why information may be shared without consent (DPA 2018).
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::OverrideReason")]
+pub enum OverrideReason {
+    /// Consent cannot be given.
+    CannotBeGiven,
+    /// The MASH cannot reasonably be expected to obtain it.
+    CannotReasonablyBeObtained,
+    /// Seeking it would prejudice the child's protection.
+    WouldPrejudiceProtection,
+}
 
-code_enum!(
-    /// An override's decision.
-    OverrideStatus {
-        Requested => "REQUESTED",
-        Approved => "APPROVED",
-        Refused => "REFUSED",
-    }
-);
+/// An override's decision.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::OverrideStatus")]
+pub enum OverrideStatus {
+    Requested,
+    Approved,
+    Refused,
+}
 
-code_enum!(
-    /// A break-glass override's second-manager review.
-    ReviewStatus {
-        /// Not break-glass: no review needed.
-        NotRequired => "NOT_REQUIRED",
-        /// Awaiting a second manager.
-        Pending => "PENDING",
-        Upheld => "UPHELD",
-        /// Refused on review: open requests relying on it were withdrawn.
-        Refused => "REFUSED",
-    }
-);
+/// A break-glass override's second-manager review.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::ReviewStatus")]
+pub enum ReviewStatus {
+    /// Not break-glass: no review needed.
+    NotRequired,
+    /// Awaiting a second manager.
+    Pending,
+    Upheld,
+    /// Refused on review: open requests relying on it were withdrawn.
+    Refused,
+}
 
-code_enum!(
-    /// How urgently the MASH needs an answer (due in 4, 24 or 72 hours by default).
-    Priority {
-        Red => "RED",
-        Amber => "AMBER",
-        Green => "GREEN",
-    }
-);
+/// How urgently the MASH needs an answer (due in 4, 24 or 72 hours by default).
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::Priority")]
+pub enum Priority {
+    Red,
+    Amber,
+    Green,
+}
 
-code_enum!(
-    /// An information request's state.
-    RequestStatus {
-        Open => "OPEN",
-        Responded => "RESPONDED",
-        /// The agency decided not to share (reason recorded).
-        Declined => "DECLINED",
-        /// Withdrawn, e.g. because the consent it relied on was withdrawn.
-        Withdrawn => "WITHDRAWN",
-    }
-);
+/// An information request's state.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::RequestStatus")]
+pub enum RequestStatus {
+    Open,
+    Responded,
+    /// The agency decided not to share (reason recorded).
+    Declined,
+    /// Withdrawn, e.g. because the consent it relied on was withdrawn.
+    Withdrawn,
+}
 
-code_enum!(
-    /// The lawful basis of a disclosure (docs/codes.md "Lawful basis of a disclosure").
-    LawfulBasis {
-        /// UK GDPR Art 6(1)(e) public task.
-        #[graphql(name = "UK_GDPR_6_1_E_PUBLIC_TASK")]
-        UkGdpr61EPublicTask => "UK_GDPR_6_1_E_PUBLIC_TASK",
-        /// UK GDPR Art 6(1)(c) legal obligation.
-        #[graphql(name = "UK_GDPR_6_1_C_LEGAL_OBLIGATION")]
-        UkGdpr61CLegalObligation => "UK_GDPR_6_1_C_LEGAL_OBLIGATION",
-        /// UK GDPR Art 6(1)(d) vital interests.
-        #[graphql(name = "UK_GDPR_6_1_D_VITAL_INTERESTS")]
-        UkGdpr61DVitalInterests => "UK_GDPR_6_1_D_VITAL_INTERESTS",
-        /// UK GDPR Art 6(1)(a) consent.
-        #[graphql(name = "UK_GDPR_6_1_A_CONSENT")]
-        UkGdpr61AConsent => "UK_GDPR_6_1_A_CONSENT",
-        /// DPA 2018 Part 3 (law enforcement), Schedule 8 paragraph 4.
-        Dpa2018Part3Schedule8Para4 => "DPA_2018_PART_3_SCHEDULE_8_PARA_4",
-    }
-);
+/// The lawful basis of a disclosure (docs/codes.md "Lawful basis of a disclosure").
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::LawfulBasis")]
+pub enum LawfulBasis {
+    /// UK GDPR Art 6(1)(e) public task.
+    #[graphql(name = "UK_GDPR_6_1_E_PUBLIC_TASK")]
+    UkGdpr61EPublicTask,
+    /// UK GDPR Art 6(1)(c) legal obligation.
+    #[graphql(name = "UK_GDPR_6_1_C_LEGAL_OBLIGATION")]
+    UkGdpr61CLegalObligation,
+    /// UK GDPR Art 6(1)(d) vital interests.
+    #[graphql(name = "UK_GDPR_6_1_D_VITAL_INTERESTS")]
+    UkGdpr61DVitalInterests,
+    /// UK GDPR Art 6(1)(a) consent.
+    #[graphql(name = "UK_GDPR_6_1_A_CONSENT")]
+    UkGdpr61AConsent,
+    /// DPA 2018 Part 3 (law enforcement), Schedule 8 paragraph 4.
+    Dpa2018Part3Schedule8Para4,
+}
 
-code_enum!(
-    /// Originator handling instructions (police 3x5x2 codes, legacy 5x5x5 codes).
-    HandlingCode {
-        /// Lawful sharing permitted.
-        P => "P",
-        /// Lawful sharing permitted with conditions (the conditions text applies).
-        C => "C",
-        /// Legacy 1: onward only to law-enforcement and prosecuting agencies.
-        #[graphql(name = "LEGACY_1")]
-        Legacy1 => "1",
-        /// Legacy 2: onward only with a recorded authorisation.
-        #[graphql(name = "LEGACY_2")]
-        Legacy2 => "2",
-        /// Legacy 3: no onward sharing.
-        #[graphql(name = "LEGACY_3")]
-        Legacy3 => "3",
-        /// Legacy 4: within the originating agency only (the MASH sees a stub).
-        #[graphql(name = "LEGACY_4")]
-        Legacy4 => "4",
-        /// Legacy 5: no further dissemination (the MASH sees a stub).
-        #[graphql(name = "LEGACY_5")]
-        Legacy5 => "5",
-    }
-);
+/// Originator handling instructions (police 3x5x2 codes, legacy 5x5x5 codes).
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::HandlingCode")]
+pub enum HandlingCode {
+    /// Lawful sharing permitted.
+    P,
+    /// Lawful sharing permitted with conditions (the conditions text applies).
+    C,
+    /// Legacy 1: onward only to law-enforcement and prosecuting agencies.
+    #[graphql(name = "LEGACY_1")]
+    Legacy1,
+    /// Legacy 2: onward only with a recorded authorisation.
+    #[graphql(name = "LEGACY_2")]
+    Legacy2,
+    /// Legacy 3: no onward sharing.
+    #[graphql(name = "LEGACY_3")]
+    Legacy3,
+    /// Legacy 4: within the originating agency only (the MASH sees a stub).
+    #[graphql(name = "LEGACY_4")]
+    Legacy4,
+    /// Legacy 5: no further dissemination (the MASH sees a stub).
+    #[graphql(name = "LEGACY_5")]
+    Legacy5,
+}
 
 code_enum!(
     /// Who a disclosure must not reach.
@@ -181,68 +182,68 @@ code_enum!(
     }
 );
 
-code_enum!(
-    /// How two children are linked.
-    ChildRelationship {
-        Sibling => "SIBLING",
-        Household => "HOUSEHOLD",
-    }
-);
+/// How two children are linked.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::ChildRelationship")]
+pub enum ChildRelationship {
+    Sibling,
+    Household,
+}
 
-code_enum!(
-    /// How a referral ended (Standard Safeguarding Dataset).
-    ReferralOutcome {
-        NoFurtherAction => "NO_FURTHER_ACTION",
-        /// Advice and information, or signposting.
-        AdviceAndSignposting => "ADVICE_AND_SIGNPOSTING",
-        StepDownToEarlyHelp => "STEP_DOWN_TO_EARLY_HELP",
-        AssessmentRequired => "ASSESSMENT_REQUIRED",
-        /// Strategy discussion and/or section 47 enquiry.
-        StrategyDiscussion => "STRATEGY_DISCUSSION",
-        Other => "OTHER",
-    }
-);
+/// How a referral ended (Standard Safeguarding Dataset).
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::ReferralOutcome")]
+pub enum ReferralOutcome {
+    NoFurtherAction,
+    /// Advice and information, or signposting.
+    AdviceAndSignposting,
+    StepDownToEarlyHelp,
+    AssessmentRequired,
+    /// Strategy discussion and/or section 47 enquiry.
+    StrategyDiscussion,
+    Other,
+}
 
-code_enum!(
-    /// How an assessment ended (Standard Safeguarding Dataset).
-    AssessmentOutcome {
-        NoFurtherAction => "NO_FURTHER_ACTION",
-        StepDownToEarlyHelp => "STEP_DOWN_TO_EARLY_HELP",
-        /// Strategy discussion and/or section 47 enquiry.
-        StrategyDiscussion => "STRATEGY_DISCUSSION",
-        /// Other, e.g. a child in need plan.
-        Other => "OTHER",
-    }
-);
+/// How an assessment ended (Standard Safeguarding Dataset).
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::AssessmentOutcome")]
+pub enum AssessmentOutcome {
+    NoFurtherAction,
+    StepDownToEarlyHelp,
+    /// Strategy discussion and/or section 47 enquiry.
+    StrategyDiscussion,
+    /// Other, e.g. a child in need plan.
+    Other,
+}
 
-code_enum!(
-    /// How a section 47 enquiry ended (docs/codes.md "Section 47 outcome").
-    Section47Outcome {
-        /// An initial child protection conference.
-        InitialChildProtectionConference => "INITIAL_CHILD_PROTECTION_CONFERENCE",
-        OtherAgencyToMonitor => "OTHER_AGENCY_TO_MONITOR",
-        /// No further action under s47; continue with the family assessment.
-        NfaContinueFamilyAssessment => "NFA_CONTINUE_FAMILY_ASSESSMENT",
-        InitiateLegalAction => "INITIATE_LEGAL_ACTION",
-        /// Provision of services under section 17.
-        ProvisionOfServices => "PROVISION_OF_SERVICES",
-        NoFurtherAction => "NO_FURTHER_ACTION",
-        Other => "OTHER",
-    }
-);
+/// How a section 47 enquiry ended (docs/codes.md "Section 47 outcome").
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::Section47Outcome")]
+pub enum Section47Outcome {
+    /// An initial child protection conference.
+    InitialChildProtectionConference,
+    OtherAgencyToMonitor,
+    /// No further action under s47; continue with the family assessment.
+    NfaContinueFamilyAssessment,
+    InitiateLegalAction,
+    /// Provision of services under section 17.
+    ProvisionOfServices,
+    NoFurtherAction,
+    Other,
+}
 
-code_enum!(
-    /// What the early help agency's screening decided.
-    ScreeningOutcome {
-        /// An early help assessment will be offered.
-        EarlyHelpAssessment => "EARLY_HELP_ASSESSMENT",
-        /// Signposted to universal or community services.
-        Signposted => "SIGNPOSTED",
-        NoFurtherAction => "NO_FURTHER_ACTION",
-        /// Needs are above early help: back to the MASH.
-        ReturnedToMash => "RETURNED_TO_MASH",
-    }
-);
+/// What the early help agency's screening decided.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::codes::ScreeningOutcome")]
+pub enum ScreeningOutcome {
+    /// An early help assessment will be offered.
+    EarlyHelpAssessment,
+    /// Signposted to universal or community services.
+    Signposted,
+    NoFurtherAction,
+    /// Needs are above early help: back to the MASH.
+    ReturnedToMash,
+}
 
 /// What a person may do. Which agencies may hold which role is in `policy`.
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -273,7 +274,7 @@ pub fn domain_roles(roles: Vec<Role>) -> Vec<crate::domain::common::codes::Role>
 }
 
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::common::codes::AgencyKind")]
+#[graphql(remote = "entity::codes::AgencyKind")]
 pub enum AgencyKind {
     LocalAuthority,
     Police,
@@ -311,3 +312,40 @@ pub enum FailureReason {
     /// only ever move forward), or in a format this build does not know.
     FormatDowngrade,
 }
+
+/// The stored code of a schema enum mirroring an `entity::codes` vocabulary, and back.
+macro_rules! stored_codes {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            impl $name {
+                pub fn code(self) -> &'static str {
+                    entity::codes::$name::from(self).as_str()
+                }
+
+                pub fn from_code(code: &str) -> Option<Self> {
+                    entity::codes::$name::parse(code).map(Self::from)
+                }
+            }
+        )+
+    };
+}
+
+stored_codes!(
+    Gender,
+    ConsentPosition,
+    ContactStatus,
+    ContactOutcome,
+    OverrideReason,
+    OverrideStatus,
+    ReviewStatus,
+    Priority,
+    RequestStatus,
+    LawfulBasis,
+    HandlingCode,
+    ChildRelationship,
+    ReferralOutcome,
+    AssessmentOutcome,
+    Section47Outcome,
+    ScreeningOutcome,
+    AgencyKind,
+);

@@ -85,7 +85,7 @@ impl ReturnHomeInterview {
     }
     /// COMPLETED, DECLINED, NOT_OFFERED or CARRIED_OVER; null while open.
     async fn outcome(&self) -> Option<&str> {
-        self.0.outcome.as_deref()
+        self.0.outcome.map(|o| o.as_str())
     }
     async fn completed_at(&self) -> Option<DateTime<Utc>> {
         self.0.completed_at
@@ -130,7 +130,7 @@ impl MissingEpisode {
         self.0.episode.reported_missing_at
     }
     async fn risk_grade(&self) -> &str {
-        &self.0.episode.risk_grade
+        self.0.episode.risk_grade.as_str()
     }
     async fn la_notified_at(&self) -> Option<DateTime<Utc>> {
         self.0.episode.la_notified_at

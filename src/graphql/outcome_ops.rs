@@ -49,11 +49,7 @@ impl Referral {
         self.0.referral.referred_at
     }
     async fn outcome(&self) -> Option<ReferralOutcome> {
-        self.0
-            .referral
-            .outcome
-            .as_deref()
-            .and_then(ReferralOutcome::from_code)
+        self.0.referral.outcome.map(Into::into)
     }
     async fn allocated_team(&self) -> Option<&str> {
         self.0.referral.allocated_team.as_deref()
@@ -107,10 +103,7 @@ impl Assessment {
         self.0.authorised_at.map(|a| a <= self.0.due_at)
     }
     async fn outcome(&self) -> Option<AssessmentOutcome> {
-        self.0
-            .outcome
-            .as_deref()
-            .and_then(AssessmentOutcome::from_code)
+        self.0.outcome.map(Into::into)
     }
     async fn allocated_team(&self) -> Option<&str> {
         self.0.allocated_team.as_deref()
@@ -186,10 +179,7 @@ impl Section47Enquiry {
         self.0.started_at
     }
     async fn outcome(&self) -> Option<Section47Outcome> {
-        self.0
-            .outcome
-            .as_deref()
-            .and_then(Section47Outcome::from_code)
+        self.0.outcome.map(Into::into)
     }
     async fn completed_at(&self) -> Option<DateTime<Utc>> {
         self.0.completed_at
@@ -201,8 +191,8 @@ impl Section47Enquiry {
     /// A conference is (or may be) needed, has not been held, and is past due.
     async fn conference_overdue(&self) -> bool {
         let needed = matches!(
-            self.0.outcome.as_deref(),
-            None | Some("INITIAL_CHILD_PROTECTION_CONFERENCE")
+            self.0.outcome,
+            None | Some(entity::codes::Section47Outcome::InitialChildProtectionConference)
         );
         needed && overdue(self.0.icpc_due_at, self.1.is_some())
     }
@@ -277,11 +267,7 @@ impl EarlyHelpEpisode {
         self.0.episode.screened_at
     }
     async fn screening_outcome(&self) -> Option<ScreeningOutcome> {
-        self.0
-            .episode
-            .screening_outcome
-            .as_deref()
-            .and_then(ScreeningOutcome::from_code)
+        self.0.episode.screening_outcome.map(Into::into)
     }
     async fn assessment_started_at(&self) -> Option<DateTime<Utc>> {
         self.0.episode.assessment_started_at

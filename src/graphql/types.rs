@@ -26,8 +26,7 @@ impl Agency {
     }
     /// What kind of organisation it is.
     async fn kind(&self) -> AgencyKind {
-        use crate::domain::common::codes::AgencyKind as Kind;
-        Kind::parse(&self.0.kind).unwrap_or(Kind::Other).into()
+        self.0.kind.into()
     }
     /// The national contact-source code its contacts carry by default (e.g. `6` for police).
     async fn source_code(&self) -> &str {

@@ -1,5 +1,6 @@
 //! Children: validation of identity details, duplicate matching, the MASH's child record.
 use chrono::{NaiveDate, SubsecRound, Utc};
+use entity::codes::{ChildRelationship, Gender};
 use entity::{child, child_link, contact};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{
@@ -19,7 +20,6 @@ use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
-pub const GENDERS: [&str; 4] = ["MALE", "FEMALE", "NOT_STATED", "NEITHER"];
 pub const ETHNICITIES: [&str; 21] = [
     "WBRI", "WIRI", "WIRT", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN",
     "AOTH", "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT", "WOTH",
@@ -63,12 +63,7 @@ impl ChildDetails {
             }
         }
         let gender = self.gender.trim().to_uppercase();
-        if !GENDERS.contains(&gender.as_str()) {
-            return Err(AppError::bad_input(
-                &f("gender"),
-                "must be MALE, FEMALE, NOT_STATED or NEITHER",
-            ));
-        }
+        checked_gender(&f("gender"), &gender)?;
         let ethnicity =
             checks::optional_max(&f("ethnicity"), self.ethnicity.as_deref(), Kind::Line, 4)?
                 .map(|e| e.to_uppercase());
@@ -168,7 +163,7 @@ pub async fn find_or_create<C: ConnectionTrait>(
         first_name: details.first_name.clone(),
         last_name: details.last_name.clone(),
         date_of_birth: details.date_of_birth,
-        gender: details.gender.clone(),
+        gender: checked_gender("gender", &details.gender)?,
         ethnicity: details.ethnicity.clone(),
         disability: details.disability,
         address: details.address.clone(),
@@ -338,7 +333,7 @@ pub async fn update_child(
     active.first_name = Set(details.first_name);
     active.last_name = Set(details.last_name);
     active.date_of_birth = Set(details.date_of_birth);
-    active.gender = Set(details.gender);
+    active.gender = Set(checked_gender("gender", &details.gender)?);
     active.ethnicity = Set(details.ethnicity);
     active.disability = Set(details.disability);
     active.address = Set(details.address);
@@ -363,6 +358,12 @@ pub async fn update_child(
     Ok(record)
 }
 
+/// A child's gender as stored (details are normalised to upper case before this).
+fn checked_gender(field: &str, text: &str) -> AppResult<Gender> {
+    Gender::parse(text)
+        .ok_or_else(|| AppError::bad_input(field, "must be MALE, FEMALE, NOT_STATED or NEITHER"))
+}
+
 /// Links two children as siblings or members of one household (both directions).
 pub async fn link_children(
     core: &Core,
@@ -372,12 +373,8 @@ pub async fn link_children(
     relationship: &str,
 ) -> AppResult<ChildRecord> {
     crate::domain::policy::allow_case(core, ctx, "child.link", CaseOperation::MashWork).await?;
-    if !matches!(relationship, "SIBLING" | "HOUSEHOLD") {
-        return Err(AppError::bad_input(
-            "relationship",
-            "must be SIBLING or HOUSEHOLD",
-        ));
-    }
+    let relationship = ChildRelationship::parse(relationship)
+        .ok_or_else(|| AppError::bad_input("relationship", "must be SIBLING or HOUSEHOLD"))?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
     let child =
         audit::on_refusal(&core.db, ctx, "child.link", found.ok_or(AppError::NotFound)).await?;
@@ -392,7 +389,7 @@ pub async fn link_children(
             id: Set(Uuid::now_v7()),
             child_id: Set(a),
             related_child_id: Set(b),
-            relationship: Set(relationship.to_string()),
+            relationship: Set(relationship),
             created_at: Set(Utc::now()),
         }
         .insert(&txn)
@@ -406,7 +403,7 @@ pub async fn link_children(
             .entity("Child", child_id)
             .children([child_id, other.id])
             .purpose("safeguarding.triage")
-            .detail(json!({ "relationship": relationship })),
+            .detail(json!({ "relationship": relationship.as_str() })),
     )
     .await?;
     txn.commit().await?;

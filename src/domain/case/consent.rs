@@ -3,6 +3,9 @@
 //! is not the requester — except break-glass on an immediate-risk contact, which then waits
 //! for a second manager's review.
 use chrono::Utc;
+use entity::codes::{
+    ConsentPosition, ContactStatus, OverrideReason, OverrideStatus, RequestStatus, ReviewStatus,
+};
 use entity::{consent, consent_override, contact, information_request};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -21,12 +24,6 @@ use crate::domain::policy::{self, CaseOperation};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
-
-pub const OVERRIDE_REASONS: [&str; 3] = [
-    "CANNOT_BE_GIVEN",
-    "CANNOT_REASONABLY_BE_OBTAINED",
-    "WOULD_PREJUDICE_PROTECTION",
-];
 
 /// What allows an information request to `agency` on this contact: a live consent that
 /// covers the agency, or an approved override not refused on review.
@@ -49,8 +46,8 @@ pub async fn authority<C: ConnectionTrait>(
     }
     let approved = consent_override::Entity::find()
         .filter(consent_override::Column::ContactId.eq(contact_id))
-        .filter(consent_override::Column::Status.eq("APPROVED"))
-        .filter(consent_override::Column::ReviewStatus.ne("REFUSED"))
+        .filter(consent_override::Column::Status.eq(OverrideStatus::Approved))
+        .filter(consent_override::Column::ReviewStatus.ne(ReviewStatus::Refused))
         .order_by_asc(consent_override::Column::Id)
         .one(conn)
         .await?;
@@ -62,7 +59,7 @@ async fn refresh_status<C: ConnectionTrait>(
     conn: &C,
     contact: &contact::Model,
 ) -> AppResult<contact::Model> {
-    if contact.status == "DECIDED" {
+    if contact.status == ContactStatus::Decided {
         return Ok(contact.clone());
     }
     let has_consent = consent::Entity::find()
@@ -75,15 +72,15 @@ async fn refresh_status<C: ConnectionTrait>(
         .await?
         .is_some_and(|r| r.starts_with("override:"));
     let status = if has_consent || has_override {
-        "INFORMATION_GATHERING"
+        ContactStatus::InformationGathering
     } else {
-        "AWAITING_CONSENT"
+        ContactStatus::AwaitingConsent
     };
     if status == contact.status {
         return Ok(contact.clone());
     }
     let mut active: contact::ActiveModel = contact.clone().into();
-    active.status = Set(status.to_string());
+    active.status = Set(status);
     Ok(active.update(conn).await?)
 }
 
@@ -95,14 +92,14 @@ async fn withdraw_requests_relying_on<C: ConnectionTrait>(
     let result = information_request::Entity::update_many()
         .col_expr(
             information_request::Column::Status,
-            Expr::value("WITHDRAWN"),
+            Expr::value(RequestStatus::Withdrawn),
         )
         .col_expr(
             information_request::Column::WithdrawnAt,
             Expr::value(Utc::now()),
         )
         .filter(information_request::Column::ConsentRef.eq(reference))
-        .filter(information_request::Column::Status.eq("OPEN"))
+        .filter(information_request::Column::Status.eq(RequestStatus::Open))
         .exec(conn)
         .await?;
     Ok(result.rows_affected)
@@ -120,7 +117,7 @@ pub async fn record_consent(
     if !policy::may_record_consent(&ctx.actor, &existing) {
         return audit::on_refusal(&core.db, ctx, ACTION, Err(AppError::NotFound)).await;
     }
-    if input.position != "GIVEN" {
+    if ConsentPosition::parse(&input.position) != Some(ConsentPosition::Given) {
         return Err(AppError::bad_input(
             "position",
             "record consent as GIVEN; a refusal stays recorded on the contact",
@@ -227,12 +224,12 @@ pub async fn request_override(
 ) -> AppResult<consent_override::Model> {
     const ACTION: &str = "override.request";
     crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
-    if !OVERRIDE_REASONS.contains(&reason) {
-        return Err(AppError::bad_input(
+    let reason = OverrideReason::parse(reason).ok_or_else(|| {
+        AppError::bad_input(
             "reason",
-            format!("must be one of {}", OVERRIDE_REASONS.join(", ")),
-        ));
-    }
+            format!("must be one of {}", OverrideReason::codes(", ")),
+        )
+    })?;
     let justification = checks::required("justification", justification, Kind::Prose)?;
     let (contact, _) = contacts::scoped_contact(core, ctx, ACTION, contact_id).await?;
     let txn = begin_write(&core.db).await?;
@@ -241,13 +238,13 @@ pub async fn request_override(
         id: Set(Uuid::now_v7()),
         contact_id: Set(contact.id),
         requested_by: Set(ctx.actor.id.unwrap_or_default()),
-        reason: Set(reason.to_string()),
+        reason: Set(reason),
         justification: Set(justification),
-        status: Set("REQUESTED".into()),
+        status: Set(OverrideStatus::Requested),
         decided_by: Set(None),
         decided_at: Set(None),
         break_glass: Set(false),
-        review_status: Set("NOT_REQUIRED".into()),
+        review_status: Set(ReviewStatus::NotRequired),
         reviewed_by: Set(None),
         reviewed_at: Set(None),
         requested_at: Set(Utc::now()),
@@ -262,7 +259,7 @@ pub async fn request_override(
             .reference("Contact", contact.id)
             .children([contact.child_id])
             .purpose("safeguarding.consent")
-            .detail(json!({ "reason": reason })),
+            .detail(json!({ "reason": reason.as_str() })),
     )
     .await?;
     txn.commit().await?;
@@ -313,23 +310,26 @@ pub async fn decide_override(
             return Err(AppError::Forbidden);
         }
         // Of an approval and a refusal at the same moment, the second sees the first's.
-        if existing.status != "REQUESTED" {
+        if existing.status != OverrideStatus::Requested {
             return Err(AppError::conflict(
                 "overrideId",
                 "this override has already been decided",
             ));
         }
         let mut active: consent_override::ActiveModel = existing.into();
-        active.status = Set(if approve { "APPROVED" } else { "REFUSED" }.into());
+        active.status = Set(if approve {
+            OverrideStatus::Approved
+        } else {
+            OverrideStatus::Refused
+        });
         active.decided_by = Set(ctx.actor.id);
         active.decided_at = Set(Some(Utc::now()));
         active.break_glass = Set(break_glass);
         active.review_status = Set(if break_glass {
-            "PENDING"
+            ReviewStatus::Pending
         } else {
-            "NOT_REQUIRED"
-        }
-        .into());
+            ReviewStatus::NotRequired
+        });
         let updated = active.update(&txn).await?;
         refresh_status(&txn, &contact).await?;
         audit::record(
@@ -373,7 +373,7 @@ pub async fn review_override(
     let txn = begin_write(&core.db).await?;
     let result = async {
         let (existing, contact) = locked_override(&txn, &found).await?;
-        if existing.review_status != "PENDING" {
+        if existing.review_status != ReviewStatus::Pending {
             return Err(AppError::conflict(
                 "overrideId",
                 "this override is not awaiting review",
@@ -383,7 +383,11 @@ pub async fn review_override(
             return Err(AppError::Forbidden);
         }
         let mut active: consent_override::ActiveModel = existing.into();
-        active.review_status = Set(if uphold { "UPHELD" } else { "REFUSED" }.into());
+        active.review_status = Set(if uphold {
+            ReviewStatus::Upheld
+        } else {
+            ReviewStatus::Refused
+        });
         active.reviewed_by = Set(ctx.actor.id);
         active.reviewed_at = Set(Some(Utc::now()));
         let updated = active.update(&txn).await?;
@@ -419,7 +423,7 @@ pub async fn review_queue(
     const ACTION: &str = "override.review_queue";
     crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::DecideOverride).await?;
     let pending = consent_override::Entity::find()
-        .filter(consent_override::Column::ReviewStatus.eq("PENDING"))
+        .filter(consent_override::Column::ReviewStatus.eq(ReviewStatus::Pending))
         .order_by_asc(consent_override::Column::Id)
         .all(&core.db)
         .await?;

@@ -60,53 +60,21 @@ impl Role {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AgencyKind {
-    LocalAuthority,
-    Police,
-    Health,
-    Education,
-    EarlyHelp,
-    Probation,
-    Housing,
-    Voluntary,
-    Other,
-}
+/// An agency's kind: the stored vocabulary itself (one definition, in `entity`).
+pub use entity::codes::AgencyKind;
 
-impl AgencyKind {
-    pub const ALL: [AgencyKind; 9] = [
-        AgencyKind::LocalAuthority,
-        AgencyKind::Police,
-        AgencyKind::Health,
-        AgencyKind::Education,
-        AgencyKind::EarlyHelp,
-        AgencyKind::Probation,
-        AgencyKind::Housing,
-        AgencyKind::Voluntary,
-        AgencyKind::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AgencyKind::LocalAuthority => "LOCAL_AUTHORITY",
-            AgencyKind::Police => "POLICE",
-            AgencyKind::Health => "HEALTH",
-            AgencyKind::Education => "EDUCATION",
-            AgencyKind::EarlyHelp => "EARLY_HELP",
-            AgencyKind::Probation => "PROBATION",
-            AgencyKind::Housing => "HOUSING",
-            AgencyKind::Voluntary => "VOLUNTARY",
-            AgencyKind::Other => "OTHER",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<AgencyKind> {
-        AgencyKind::ALL.into_iter().find(|k| k.as_str() == text)
-    }
-
+/// What each agency kind may record as a contact's source.
+pub trait SourceCodes {
     /// The national contact-source codes (docs/codes.md) an agency of this kind may map to;
     /// the first is the default.
-    pub fn source_codes(self) -> &'static [&'static str] {
+    fn source_codes(self) -> &'static [&'static str];
+
+    /// The given code if it fits this kind, the kind's default if none was given.
+    fn checked_source_code(self, code: Option<&str>) -> AppResult<String>;
+}
+
+impl SourceCodes for AgencyKind {
+    fn source_codes(self) -> &'static [&'static str] {
         match self {
             AgencyKind::LocalAuthority => &["5A", "5B", "5C", "5D"],
             AgencyKind::Police => &["6"],
@@ -120,8 +88,7 @@ impl AgencyKind {
         }
     }
 
-    /// The given code if it fits this kind, the kind's default if none was given.
-    pub fn checked_source_code(self, code: Option<&str>) -> AppResult<String> {
+    fn checked_source_code(self, code: Option<&str>) -> AppResult<String> {
         match code.map(str::trim) {
             None | Some("") => Ok(self.source_codes()[0].to_string()),
             Some(code) if self.source_codes().contains(&code) => Ok(code.to_string()),

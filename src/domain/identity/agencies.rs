@@ -34,7 +34,7 @@ pub async fn create_agency(
     let created = agency::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(name),
-        kind: Set(input.kind.as_str().to_string()),
+        kind: Set(input.kind),
         source_code: Set(source_code),
         hosts_mash: Set(input.hosts_mash),
         active: Set(true),
@@ -48,7 +48,7 @@ pub async fn create_agency(
         ctx,
         AuditEntry::success("agency.create")
             .entity("Agency", created.id)
-            .detail(json!({ "kind": created.kind, "hostsMash": created.hosts_mash })),
+            .detail(json!({ "kind": created.kind.as_str(), "hostsMash": created.hosts_mash })),
     )
     .await?;
     txn.commit().await?;
@@ -88,7 +88,7 @@ pub async fn update_agency(
         found.ok_or(AppError::NotFound),
     )
     .await?;
-    let kind = AgencyKind::parse(&existing.kind).unwrap_or(AgencyKind::Other);
+    let kind = existing.kind;
     let deactivating = existing.active && changes.active == Some(false);
     let source_code = changes
         .source_code

@@ -14,7 +14,7 @@ use crate::auth::password;
 use crate::db::begin_write;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::common::checks::{self, Kind};
-use crate::domain::common::codes::{AgencyKind, Role, SCOPES};
+use crate::domain::common::codes::{AgencyKind, Role, SourceCodes, SCOPES};
 use crate::domain::common::page::{self, Page, PageRequest};
 use crate::domain::policy::{self, Permission};
 use crate::domain::RequestCtx;

@@ -87,7 +87,7 @@ pub async fn update_assessment(
     let outcome = input
         .outcome
         .as_deref()
-        .map(|o| checked_code("outcome", o, &ASSESSMENT_OUTCOMES))
+        .map(|o| checked_code::<AssessmentOutcome>("outcome", o))
         .transpose()?;
     let authorised = input
         .authorised_at
@@ -123,8 +123,8 @@ pub async fn update_assessment(
         if let Some(authorised) = authorised {
             active.authorised_at = Set(Some(authorised));
         }
-        if let Some(outcome) = &outcome {
-            active.outcome = Set(Some(outcome.clone()));
+        if let Some(outcome) = outcome {
+            active.outcome = Set(Some(outcome));
         }
         if let Some(team) = allocation.team {
             active.allocated_team = Set(Some(team));
@@ -135,7 +135,7 @@ pub async fn update_assessment(
         active.update(&txn).await?;
         let entry = AuditEntry::success(ACTION)
             .entity("Assessment", existing.id)
-            .detail(json!({ "outcome": outcome, "authorised": authorised.is_some() }));
+            .detail(json!({ "outcome": outcome.map(|o| o.as_str()), "authorised": authorised.is_some() }));
         changed_view(&txn, ctx, existing.referral_id, entry).await
     }
     .await;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
+use entity::codes::{AgencyKind, ScreeningOutcome};
 use entity::{agency, child, contact, early_help_episode as episode};
 use sea_orm::ConnectionTrait;
 use sea_orm::{
@@ -23,14 +24,6 @@ use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
-pub const SCREENING_OUTCOMES: [&str; 4] = [
-    "EARLY_HELP_ASSESSMENT",
-    "SIGNPOSTED",
-    "NO_FURTHER_ACTION",
-    RETURNED_TO_MASH,
-];
-/// A screening that hands the contact back: the MASH may then step it down again.
-pub const RETURNED_TO_MASH: &str = "RETURNED_TO_MASH";
 const PURPOSE: &str = "safeguarding.early_help";
 
 /// An episode with the child it concerns: the early help agency needs to know who to help.
@@ -94,7 +87,7 @@ pub async fn request(
         Some(id) => agency::Entity::find_by_id(id).one(&core.db).await?,
         None => None,
     }
-    .filter(|a| a.kind == "EARLY_HELP" && a.active)
+    .filter(|a| a.kind == AgencyKind::EarlyHelp && a.active)
     .ok_or_else(|| AppError::bad_input("agencyId", "not an active early help agency"))?;
     let requested_at = event_time("requestedAt", requested_at)?;
     if requested_at < contact.occurred_at {
@@ -112,7 +105,8 @@ pub async fn request(
             .filter(
                 Condition::any()
                     .add(episode::Column::ScreeningOutcome.is_null())
-                    .add(episode::Column::ScreeningOutcome.ne(RETURNED_TO_MASH)),
+                    // A screening that hands the contact back: the MASH may step it down again.
+                    .add(episode::Column::ScreeningOutcome.ne(ScreeningOutcome::ReturnedToMash)),
             )
             .count(&txn)
             .await?;
@@ -189,7 +183,7 @@ pub async fn update(
             "the screening or assessment",
         )?;
         let row = episode_change(existing, &change)?.update(&txn).await?;
-        let detail = json!({ "screeningOutcome": row.screening_outcome, "correction": corrected });
+        let detail = json!({ "screeningOutcome": row.screening_outcome.map(|o| o.as_str()), "correction": corrected });
         audit::record(&txn, ctx, entry(ACTION, &row).detail(detail)).await?;
         view(&txn, row).await
     }
@@ -228,13 +222,13 @@ fn episode_change(
                 "a screening outcome needs the screening date",
             ));
         }
-        if !SCREENING_OUTCOMES.contains(&outcome.as_str()) {
-            return Err(AppError::bad_input(
+        let outcome = ScreeningOutcome::parse(outcome).ok_or_else(|| {
+            AppError::bad_input(
                 "screeningOutcome",
-                format!("must be one of {}", SCREENING_OUTCOMES.join(", ")),
-            ));
-        }
-        active.screening_outcome = Set(Some(outcome.clone()));
+                format!("must be one of {}", ScreeningOutcome::codes(", ")),
+            )
+        })?;
+        active.screening_outcome = Set(Some(outcome));
     }
     let started = change
         .assessment_started_at

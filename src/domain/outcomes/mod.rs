@@ -6,6 +6,9 @@ pub mod early_help;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use entity::codes::{
+    AssessmentOutcome, ContactOutcome, ReferralOutcome, Section47Outcome, Vocabulary,
+};
 use entity::{
     agency, assessment, child_protection_conference as conference, contact, referral,
     section47_enquiry as section47, strategy_discussion as strategy,
@@ -35,31 +38,6 @@ pub use assessments::*;
 pub use protection::*;
 pub use referrals::*;
 
-pub const REFERRAL_OUTCOMES: [&str; 6] = [
-    "NO_FURTHER_ACTION",
-    "ADVICE_AND_SIGNPOSTING",
-    "STEP_DOWN_TO_EARLY_HELP",
-    "ASSESSMENT_REQUIRED",
-    "STRATEGY_DISCUSSION",
-    "OTHER",
-];
-pub const ASSESSMENT_OUTCOMES: [&str; 4] = [
-    "NO_FURTHER_ACTION",
-    "STEP_DOWN_TO_EARLY_HELP",
-    "STRATEGY_DISCUSSION",
-    "OTHER",
-];
-pub const SECTION47_OUTCOMES: [&str; 7] = [
-    "INITIAL_CHILD_PROTECTION_CONFERENCE",
-    "OTHER_AGENCY_TO_MONITOR",
-    "NFA_CONTINUE_FAMILY_ASSESSMENT",
-    "INITIATE_LEGAL_ACTION",
-    "PROVISION_OF_SERVICES",
-    "NO_FURTHER_ACTION",
-    "OTHER",
-];
-/// Contact decisions that make a referral to children's social care.
-pub const REFERRING_DECISIONS: [&str; 2] = ["REFERRAL_FOR_ASSESSMENT", "STRATEGY_DISCUSSION"];
 /// Working Together: assessments conclude within 45 working days of the referral.
 pub const ASSESSMENT_WORKING_DAYS: u32 = 45;
 /// Working Together: the ICPC within 15 working days of the strategy discussion.
@@ -85,15 +63,10 @@ impl Allocation {
     }
 }
 
-fn checked_code(field: &str, code: &str, allowed: &[&str]) -> AppResult<String> {
-    if allowed.contains(&code) {
-        Ok(code.to_string())
-    } else {
-        Err(AppError::bad_input(
-            field,
-            format!("must be one of {}", allowed.join(", ")),
-        ))
-    }
+/// The caller's code as the vocabulary `T` stores it.
+fn checked_code<T: Vocabulary>(field: &str, code: &str) -> AppResult<T> {
+    T::parse(code)
+        .ok_or_else(|| AppError::bad_input(field, format!("must be one of {}", T::codes(", "))))
 }
 
 /// A step of the chain with the steps that follow from it.
@@ -219,17 +192,22 @@ pub async fn open_referral<C: ConnectionTrait>(
     let (Some(outcome), Some(decided_at)) = (&decided.outcome, decided.decided_at) else {
         return Ok(None);
     };
-    if !REFERRING_DECISIONS.contains(&outcome.as_str()) {
-        return Ok(None);
-    }
+    // Contact decisions that make a referral to children's social care; a decision for a
+    // strategy discussion is a referral whose outcome is already known.
+    let outcome = match outcome {
+        ContactOutcome::ReferralForAssessment => None,
+        ContactOutcome::StrategyDiscussion => Some(ReferralOutcome::StrategyDiscussion),
+        ContactOutcome::NoFurtherAction
+        | ContactOutcome::InformationAndAdvice
+        | ContactOutcome::StepDownToEarlyHelp => return Ok(None),
+    };
     let created = referral::ActiveModel {
         id: Set(Uuid::now_v7()),
         contact_id: Set(decided.id),
         child_id: Set(decided.child_id),
         source_code: Set(decided.source_code.clone()),
         referred_at: Set(decided_at),
-        // A decision for a strategy discussion is a referral whose outcome is already known.
-        outcome: Set((outcome == "STRATEGY_DISCUSSION").then(|| "STRATEGY_DISCUSSION".into())),
+        outcome: Set(outcome),
         allocated_team: Set(None),
         allocated_worker: Set(None),
         recorded_at: Set(Utc::now()),

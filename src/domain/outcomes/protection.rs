@@ -134,7 +134,7 @@ pub async fn record_section47_outcome(
 ) -> AppResult<ReferralView> {
     const ACTION: &str = "section47.outcome";
     let enquiry = the_enquiry(core, ctx, ACTION, id).await?;
-    let outcome = checked_code("outcome", outcome, &SECTION47_OUTCOMES)?;
+    let outcome = checked_code::<Section47Outcome>("outcome", outcome)?;
     let completed_at = checks::event_time_after(
         "completedAt",
         completed_at,
@@ -153,14 +153,14 @@ pub async fn record_section47_outcome(
         let recorded = current.outcome.is_some();
         let corrected = transition::correcting(recorded, correction, "section47Id", "the outcome")?;
         let referral_id = current.referral_id;
-        let before = current.outcome.clone();
+        let before = current.outcome;
         let mut active: section47::ActiveModel = current.into();
-        active.outcome = Set(Some(outcome.clone()));
+        active.outcome = Set(Some(outcome));
         active.completed_at = Set(Some(completed_at));
         active.update(&txn).await?;
         let entry = AuditEntry::success(ACTION)
             .entity("Section47Enquiry", id)
-            .detail(correction_detail(Some(&outcome), corrected, &before));
+            .detail(correction_detail(Some(outcome), corrected, before));
         changed_view(&txn, ctx, referral_id, entry).await
     }
     .await;
@@ -200,12 +200,12 @@ pub async fn record_conference(
         enquiry.started_at,
         "the section 47 enquiry started",
     )?;
-    const ICPC: &str = "INITIAL_CHILD_PROTECTION_CONFERENCE";
+    const ICPC: Section47Outcome = Section47Outcome::InitialChildProtectionConference;
     let allocation = input.allocation.checked()?;
     let txn = begin_write(&core.db).await?;
     let result = async {
         let enquiry = transition::locked::<section47::Entity>(&txn, enquiry.id).await?;
-        if enquiry.outcome.as_deref().is_some_and(|o| o != ICPC) {
+        if enquiry.outcome.is_some_and(|o| o != ICPC) {
             return Err(AppError::conflict(
                 "section47Id",
                 "the enquiry's outcome was not a conference",
@@ -233,7 +233,7 @@ pub async fn record_conference(
         .await?;
         if enquiry.outcome.is_none() {
             let mut active: section47::ActiveModel = enquiry.clone().into();
-            active.outcome = Set(Some(ICPC.into()));
+            active.outcome = Set(Some(ICPC));
             active.completed_at = Set(Some(held_at));
             active.update(&txn).await?;
         }

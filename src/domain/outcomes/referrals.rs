@@ -60,7 +60,7 @@ pub async fn update_referral(
     const ACTION: &str = "referral.update";
     the_referral(core, ctx, ACTION, id).await?;
     let outcome = outcome
-        .map(|o| checked_code("outcome", o, &REFERRAL_OUTCOMES))
+        .map(|o| checked_code::<ReferralOutcome>("outcome", o))
         .transpose()?;
     let allocation = allocation.checked()?;
     let txn = begin_write(&core.db).await?;
@@ -68,10 +68,10 @@ pub async fn update_referral(
         let current = transition::locked::<referral::Entity>(&txn, id).await?;
         let mut corrected = false;
         let mut active: referral::ActiveModel = current.clone().into();
-        if let Some(outcome) = &outcome {
+        if let Some(outcome) = outcome {
             let recorded = current.outcome.is_some();
             corrected = transition::correcting(recorded, correction, "referralId", "the outcome")?;
-            active.outcome = Set(Some(outcome.clone()));
+            active.outcome = Set(Some(outcome));
         }
         if let Some(team) = allocation.team {
             active.allocated_team = Set(Some(team));
@@ -82,11 +82,7 @@ pub async fn update_referral(
         active.update(&txn).await?;
         let entry = AuditEntry::success(ACTION)
             .entity("Referral", id)
-            .detail(correction_detail(
-                outcome.as_deref(),
-                corrected,
-                &current.outcome,
-            ));
+            .detail(correction_detail(outcome, corrected, current.outcome));
         changed_view(&txn, ctx, id, entry).await
     }
     .await;
@@ -94,14 +90,14 @@ pub async fn update_referral(
 }
 
 /// An outcome's audit detail: the code recorded and, for a correction, the code it replaced.
-pub(super) fn correction_detail(
-    outcome: Option<&str>,
+pub(super) fn correction_detail<T: Vocabulary>(
+    outcome: Option<T>,
     corrected: bool,
-    before: &Option<String>,
+    before: Option<T>,
 ) -> Value {
-    let mut detail = json!({ "outcome": outcome, "correction": corrected });
+    let mut detail = json!({ "outcome": outcome.map(T::as_str), "correction": corrected });
     if corrected {
-        detail["replaced"] = json!(before);
+        detail["replaced"] = json!(before.map(T::as_str));
     }
     detail
 }

@@ -46,15 +46,13 @@ pub(super) fn already_decided() -> AppError {
     AppError::conflict("contactId", "the contact is already decided")
 }
 
-pub(super) fn checked_outcome(field: &str, outcome: &str) -> AppResult<String> {
-    if OUTCOMES.contains(&outcome) {
-        Ok(outcome.to_string())
-    } else {
-        Err(AppError::bad_input(
+pub(super) fn checked_outcome(field: &str, outcome: &str) -> AppResult<ContactOutcome> {
+    ContactOutcome::parse(outcome).ok_or_else(|| {
+        AppError::bad_input(
             field,
-            format!("must be one of {}", OUTCOMES.join(", ")),
-        ))
-    }
+            format!("must be one of {}", ContactOutcome::codes(", ")),
+        )
+    })
 }
 
 pub async fn set_immediate_risk(
@@ -96,15 +94,15 @@ pub async fn recommend(
         CaseOperation::MashWork,
         id,
         move |c| {
-            if c.status == "DECIDED" {
+            if c.status == ContactStatus::Decided {
                 return Err(already_decided());
             }
             let mut active: contact::ActiveModel = c.clone().into();
-            active.recommendation = Set(Some(outcome.clone()));
+            active.recommendation = Set(Some(outcome));
             active.recommendation_rationale = Set(Some(rationale));
             active.recommended_by = Set(actor_id);
             active.recommended_at = Set(Some(Utc::now()));
-            Ok((active, json!({ "recommendation": outcome })))
+            Ok((active, json!({ "recommendation": outcome.as_str() })))
         },
     )
     .await
@@ -145,12 +143,12 @@ pub async fn decide(
         // Checked on the locked row: of two managers deciding at once, the second sees the
         // first's decision and gets CONFLICT.
         let existing = locked_contact(&txn, id).await?;
-        if existing.status == "DECIDED" {
+        if existing.status == ContactStatus::Decided {
             return Err(already_decided());
         }
         let mut active: contact::ActiveModel = existing.clone().into();
-        active.status = Set("DECIDED".into());
-        active.outcome = Set(Some(outcome.clone()));
+        active.status = Set(ContactStatus::Decided);
+        active.outcome = Set(Some(outcome));
         active.threshold_level = Set(Some(threshold_level));
         active.rationale = Set(Some(rationale));
         active.decided_by = Set(actor_id);
@@ -163,7 +161,7 @@ pub async fn decide(
             .entity("Contact", id)
             .children([existing.child_id])
             .purpose("safeguarding.decision")
-            .detail(json!({ "outcome": outcome, "thresholdLevel": threshold_level, "withinTimescale": decided_at <= existing.decision_due_at }));
+            .detail(json!({ "outcome": outcome.as_str(), "thresholdLevel": threshold_level, "withinTimescale": decided_at <= existing.decision_due_at }));
         if let Some(referral) = &referral {
             entry = entry.reference("Referral", referral.id);
         }

@@ -44,8 +44,8 @@ pub async fn validate_consent<C: ConnectionTrait>(
     input: &ConsentInput,
 ) -> AppResult<Option<ValidConsent>> {
     let f = |name: &str| checks::path(prefix, name);
-    match input.position.as_str() {
-        "GIVEN" => {
+    match consent_position(prefix, input)? {
+        ConsentPosition::Given => {
             let given_by = checks::required(
                 &f("givenBy"),
                 input.given_by.as_deref().unwrap_or(""),
@@ -99,7 +99,7 @@ pub async fn validate_consent<C: ConnectionTrait>(
                 agency_ids: ids.join(","),
             }))
         }
-        "NOT_SOUGHT" => {
+        ConsentPosition::NotSought => {
             checks::required(
                 &f("notSoughtReason"),
                 input.not_sought_reason.as_deref().unwrap_or(""),
@@ -107,12 +107,18 @@ pub async fn validate_consent<C: ConnectionTrait>(
             )?;
             Ok(None)
         }
-        "REFUSED" => Ok(None),
-        _ => Err(AppError::bad_input(
-            &f("position"),
-            "must be GIVEN, NOT_SOUGHT or REFUSED",
-        )),
+        ConsentPosition::Refused => Ok(None),
     }
+}
+
+/// The consent position the caller gave, as stored.
+pub fn consent_position(prefix: &str, input: &ConsentInput) -> AppResult<ConsentPosition> {
+    ConsentPosition::parse(&input.position).ok_or_else(|| {
+        AppError::bad_input(
+            &checks::path(prefix, "position"),
+            "must be GIVEN, NOT_SOUGHT or REFUSED",
+        )
+    })
 }
 
 pub async fn insert_consent<C: ConnectionTrait>(
@@ -145,7 +151,7 @@ pub(super) fn checked_source_code(
     agency: &agency::Model,
     requested: Option<&str>,
 ) -> AppResult<String> {
-    let kind = AgencyKind::parse(&agency.kind).unwrap_or(AgencyKind::Other);
+    let kind = agency.kind;
     match requested.map(str::trim).filter(|c| !c.is_empty()) {
         None => Ok(agency.source_code.clone()),
         Some(code) if kind.source_codes().contains(&code) => Ok(code.to_string()),

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use entity::codes::{ConsentPosition, ContactOutcome, ContactStatus};
 use entity::{agency, child, consent, consent_override, contact, disclosure, information_request};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
@@ -16,7 +17,7 @@ use crate::db::begin_write;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::case::children::{self, ChildDetails};
 use crate::domain::common::checks::{self, event_time, Kind};
-use crate::domain::common::codes::AgencyKind;
+use crate::domain::common::codes::SourceCodes;
 use crate::domain::common::idempotency::{self, Outcome};
 use crate::domain::common::page::{Page, PageRequest};
 use crate::domain::common::{clock, transition};
@@ -37,13 +38,6 @@ pub use view::*;
 
 /// Codes a MASH worker may choose when recording a call from the public.
 pub const PUBLIC_SOURCE_CODES: [&str; 6] = ["1A", "1B", "1C", "1D", "9", "10"];
-pub const OUTCOMES: [&str; 5] = [
-    "NO_FURTHER_ACTION",
-    "INFORMATION_AND_ADVICE",
-    "STEP_DOWN_TO_EARLY_HELP",
-    "REFERRAL_FOR_ASSESSMENT",
-    "STRATEGY_DISCUSSION",
-];
 
 pub async fn submit_contact(
     core: &Core,
@@ -90,9 +84,9 @@ pub async fn submit_contact(
     };
     let (child, matched) = children::find_or_create(&txn, &child_details).await?;
     let status = if consent.is_some() {
-        "INFORMATION_GATHERING"
+        ContactStatus::InformationGathering
     } else {
-        "AWAITING_CONSENT"
+        ContactStatus::AwaitingConsent
     };
     let now = Utc::now();
     let created = contact::ActiveModel {
@@ -106,12 +100,12 @@ pub async fn submit_contact(
         occurred_at: Set(occurred_at),
         recorded_at: Set(now),
         decision_due_at: Set(clock::decision_due(&txn, occurred_at).await?),
-        status: Set(status.to_string()),
+        status: Set(status),
         child_as_submitted: Set(serde_json::to_string(&child_details).unwrap_or_default()),
         concern_categories: Set(categories),
         narrative: Set(narrative),
         immediate_risk: Set(input.immediate_risk),
-        consent_position: Set(input.consent.position.clone()),
+        consent_position: Set(consent_position("consent", &input.consent)?),
         consent_not_sought_reason: Set(input
             .consent
             .not_sought_reason

@@ -3,7 +3,7 @@ use super::*;
 
 #[derive(Clone, Debug, Default)]
 pub struct ContactFilter {
-    pub status: Option<String>,
+    pub status: Option<ContactStatus>,
     pub overdue: Option<bool>,
     /// An inner None is an id that was not an agency's: matches nothing.
     pub source_agency: Option<Option<Uuid>>,
@@ -20,20 +20,20 @@ pub async fn list_contacts(
     crate::domain::policy::allow_case(core, ctx, "contact.list", CaseOperation::ReadContacts)
         .await?;
     let mut condition = Condition::all().add(policy::contact_scope(&ctx.actor));
-    if let Some(status) = &filter.status {
-        condition = condition.add(contact::Column::Status.eq(status.as_str()));
+    if let Some(status) = filter.status {
+        condition = condition.add(contact::Column::Status.eq(status));
     }
     let now = Utc::now();
     match filter.overdue {
         Some(true) => {
             condition = condition
-                .add(contact::Column::Status.ne("DECIDED"))
+                .add(contact::Column::Status.ne(ContactStatus::Decided))
                 .add(contact::Column::DecisionDueAt.lt(now))
         }
         Some(false) => {
             condition = condition.add(
                 Condition::any()
-                    .add(contact::Column::Status.eq("DECIDED"))
+                    .add(contact::Column::Status.eq(ContactStatus::Decided))
                     .add(contact::Column::DecisionDueAt.gte(now)),
             )
         }

@@ -1,18 +1,19 @@
 //! Reporting episodes (one or a batch): checks, the child's record, views, storing.
 use super::*;
 
+/// The police risk grade the caller gave, as stored.
+fn risk_grade(field: &str, text: &str) -> AppResult<RiskGrade> {
+    RiskGrade::parse(text)
+        .ok_or_else(|| AppError::bad_input(field, "must be HIGH, MEDIUM, LOW or NO_APPARENT_RISK"))
+}
+
 pub(super) fn validate(prefix: &str, input: &EpisodeInput) -> AppResult<ChildDetails> {
     let f = |name: &str| format!("{prefix}{name}");
     let child = input.child.clone().validated(&f("child"))?;
     if let Some(key) = &input.idempotency_key {
         idempotency::checked_key(&f("idempotencyKey"), key)?;
     }
-    if !RISK_GRADES.contains(&input.risk_grade.as_str()) {
-        return Err(AppError::bad_input(
-            &f("riskGrade"),
-            "must be HIGH, MEDIUM, LOW or NO_APPARENT_RISK",
-        ));
-    }
+    risk_grade(&f("riskGrade"), &input.risk_grade)?;
     let reported = event_time(&f("reportedMissingAt"), Some(input.reported_missing_at))?;
     for (name, at) in [
         ("laNotifiedAt", input.la_notified_at),
@@ -224,7 +225,7 @@ pub(super) async fn store(
         reported_by: Set(actor.id.unwrap_or_default()),
         child_as_reported: Set(serde_json::to_string(&child).unwrap_or_default()),
         reported_missing_at: Set(input.reported_missing_at),
-        risk_grade: Set(input.risk_grade.clone()),
+        risk_grade: Set(risk_grade("riskGrade", &input.risk_grade)?),
         la_notified_at: Set(input.la_notified_at),
         returned_at: Set(input.returned_at),
         return_notified_at: Set(input.return_notified_at),
@@ -253,7 +254,7 @@ pub(super) fn entry(action: &'static str, view: &EpisodeView) -> AuditEntry {
         .entity("MissingEpisode", view.episode.id)
         .children([view.episode.child_id])
         .purpose("safeguarding.missing")
-        .detail(json!({ "riskGrade": view.episode.risk_grade }))
+        .detail(json!({ "riskGrade": view.episode.risk_grade.as_str() }))
 }
 
 pub async fn report(core: &Core, ctx: &RequestCtx, input: EpisodeInput) -> AppResult<EpisodeView> {

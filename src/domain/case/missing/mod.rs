@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
+use entity::codes::{InterviewOutcome, RiskGrade};
 use entity::{child, missing_episode, return_home_interview as rhi};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
@@ -33,7 +34,6 @@ pub use episodes::*;
 pub use overlaps::*;
 pub use returns::*;
 
-pub const RISK_GRADES: [&str; 4] = ["HIGH", "MEDIUM", "LOW", "NO_APPARENT_RISK"];
 pub const MAX_BATCH: usize = crate::domain::common::checks::MAX_EPISODES;
 pub const LATE_REASONS: [&str; 4] = [
     "POLICE_NOTIFICATION_DELAY",

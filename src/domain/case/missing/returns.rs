@@ -66,7 +66,7 @@ pub struct InterviewInput {
 
 /// The interview's outcome, recorded once: a CARRIED_OVER interview is still open and takes
 /// its outcome later; any other recorded outcome is changed only as a `correction`.
-pub const OPEN_OUTCOME: &str = "CARRIED_OVER";
+pub const OPEN_OUTCOME: InterviewOutcome = InterviewOutcome::CarriedOver;
 
 /// MASH staff record how a return home interview went.
 pub async fn record_interview(
@@ -88,9 +88,9 @@ pub async fn record_interview(
         let interview = interview_for(&txn, &episode).await?.ok_or_else(|| {
             AppError::conflict("episodeId", "the child's return is not recorded yet")
         })?;
-        let recorded = match interview.outcome.as_deref() {
+        let recorded = match interview.outcome {
             None => false,
-            Some(OPEN_OUTCOME) => input.outcome == OPEN_OUTCOME,
+            Some(OPEN_OUTCOME) => input.outcome == OPEN_OUTCOME.as_str(),
             Some(_) => true,
         };
         let corrected =
@@ -128,8 +128,14 @@ pub(super) fn interview_change(
         }
         active.offered_at = Set(Some(offered));
     }
-    match input.outcome.as_str() {
-        "COMPLETED" => {
+    let outcome = InterviewOutcome::parse(&input.outcome).ok_or_else(|| {
+        AppError::bad_input(
+            "outcome",
+            "must be COMPLETED, DECLINED, NOT_OFFERED or CARRIED_OVER",
+        )
+    })?;
+    match outcome {
+        InterviewOutcome::Completed => {
             let completed = input.completed_at.ok_or_else(|| {
                 AppError::bad_input("completedAt", "required for a completed interview")
             })?;
@@ -154,7 +160,7 @@ pub(super) fn interview_change(
             active.completed_at = Set(Some(completed));
             active.late_reason = Set(reason);
         }
-        "NOT_OFFERED" => {
+        InterviewOutcome::NotOffered => {
             let reason = input
                 .not_offered_reason
                 .clone()
@@ -167,14 +173,8 @@ pub(super) fn interview_change(
             })?;
             active.not_offered_reason = Set(Some(reason));
         }
-        "DECLINED" | "CARRIED_OVER" => {}
-        _ => {
-            return Err(AppError::bad_input(
-                "outcome",
-                "must be COMPLETED, DECLINED, NOT_OFFERED or CARRIED_OVER",
-            ))
-        }
+        InterviewOutcome::Declined | InterviewOutcome::CarriedOver => {}
     }
-    active.outcome = Set(Some(input.outcome.clone()));
+    active.outcome = Set(Some(outcome));
     Ok(active)
 }

@@ -16,9 +16,9 @@ pub struct DisclosureInput {
 pub(super) struct ValidDisclosure {
     content: String,
     category: String,
-    lawful_basis: String,
+    lawful_basis: LawfulBasis,
     special_category: bool,
-    handling_code: String,
+    handling_code: HandlingCode,
     handling_conditions: Option<String>,
     audience_restrictions: String,
     occurred_at: DateTime<Utc>,
@@ -28,24 +28,21 @@ pub(super) fn validate_disclosure(i: usize, input: &DisclosureInput) -> AppResul
     let f = |name: &str| format!("disclosures[{i}].{name}");
     let content = checks::required(&f("content"), &input.content, Kind::Prose)?;
     let category = checks::required_max(&f("category"), &input.category, Kind::Line, 100)?;
-    if !LAWFUL_BASES.contains(&input.lawful_basis.as_str()) {
-        return Err(AppError::bad_input(
+    let lawful_basis = LawfulBasis::parse(&input.lawful_basis).ok_or_else(|| {
+        AppError::bad_input(
             &f("lawfulBasis"),
-            format!("must be one of {}", LAWFUL_BASES.join(", ")),
-        ));
-    }
-    if !HANDLING_CODES.contains(&input.handling_code.as_str()) {
-        return Err(AppError::bad_input(
-            &f("handlingCode"),
-            "must be P, C or a legacy code 1–5",
-        ));
-    }
+            format!("must be one of {}", LawfulBasis::codes(", ")),
+        )
+    })?;
+    let handling_code = HandlingCode::parse(&input.handling_code).ok_or_else(|| {
+        AppError::bad_input(&f("handlingCode"), "must be P, C or a legacy code 1–5")
+    })?;
     let conditions = checks::optional(
         &f("handlingConditions"),
         input.handling_conditions.as_deref(),
         Kind::Note,
     )?;
-    if input.handling_code == "C" && conditions.is_none() {
+    if handling_code == HandlingCode::C && conditions.is_none() {
         return Err(AppError::bad_input(
             &f("handlingConditions"),
             "handling code C needs its conditions",
@@ -69,9 +66,9 @@ pub(super) fn validate_disclosure(i: usize, input: &DisclosureInput) -> AppResul
     Ok(ValidDisclosure {
         content,
         category,
-        lawful_basis: input.lawful_basis.clone(),
+        lawful_basis,
         special_category: input.special_category,
-        handling_code: input.handling_code.clone(),
+        handling_code,
         handling_conditions: conditions,
         audience_restrictions: input.audience_restrictions.join(","),
         occurred_at: event_time(&f("occurredAt"), input.occurred_at)?,
@@ -155,7 +152,7 @@ pub async fn respond(
             .consent_ref(request.consent_ref.clone());
         let mut bases = Vec::new();
         for d in valid {
-            bases.push(d.lawful_basis.clone());
+            bases.push(d.lawful_basis.as_str());
             let created = disclosure::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 request_id: Set(Some(request.id)),
@@ -183,7 +180,7 @@ pub async fn respond(
         bases.dedup();
         entry = entry.lawful_basis(bases.join(","));
         let mut active: information_request::ActiveModel = request.clone().into();
-        active.status = Set("RESPONDED".into());
+        active.status = Set(RequestStatus::Responded);
         active.answered_by = Set(ctx.actor.id);
         active.answered_at = Set(answered_at);
         let updated = active.update(&txn).await?;
@@ -233,10 +230,10 @@ pub(super) async fn open_request(
     id: Uuid,
 ) -> AppResult<information_request::Model> {
     let request = transition::locked::<information_request::Entity>(txn, id).await?;
-    if request.status != "OPEN" {
+    if request.status != RequestStatus::Open {
         return Err(AppError::conflict(
             "requestId",
-            format!("the request is {}", request.status.to_lowercase()),
+            format!("the request is {}", request.status.as_str().to_lowercase()),
         ));
     }
     Ok(request)
@@ -258,7 +255,7 @@ pub async fn decline(
         locked_contact(&txn, request.contact_id).await?;
         let request = open_request(&txn, request.id).await?;
         let mut active: information_request::ActiveModel = request.clone().into();
-        active.status = Set("DECLINED".into());
+        active.status = Set(RequestStatus::Declined);
         active.decline_reason = Set(Some(reason));
         active.answered_by = Set(ctx.actor.id);
         active.answered_at = Set(Some(Utc::now()));

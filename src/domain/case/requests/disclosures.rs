@@ -70,9 +70,9 @@ pub async fn share_onward(
             onward_from: Set(Some(original.id)),
             content: Set(original.content.clone()),
             category: Set(original.category.clone()),
-            lawful_basis: Set(original.lawful_basis.clone()),
+            lawful_basis: Set(original.lawful_basis),
             special_category: Set(original.special_category),
-            handling_code: Set(original.handling_code.clone()),
+            handling_code: Set(original.handling_code),
             handling_conditions: Set(original.handling_conditions.clone()),
             audience_restrictions: Set(original.audience_restrictions.clone()),
             consent_ref: Set(original.consent_ref.clone()),
@@ -90,10 +90,10 @@ pub async fn share_onward(
                 .reference("Agency", to.id)
                 .children([original.child_id])
                 .purpose("safeguarding.onward_sharing")
-                .lawful_basis(original.lawful_basis.clone())
+                .lawful_basis(original.lawful_basis.as_str())
                 .consent_ref(original.consent_ref.clone())
                 .detail(
-                    json!({ "handlingCode": original.handling_code, "authorisation": authorisation }),
+                    json!({ "handlingCode": original.handling_code.as_str(), "authorisation": authorisation }),
                 ),
         )
         .await?;
@@ -131,7 +131,7 @@ pub async fn get_disclosure(
             .entity("Disclosure", item.0.id)
             .children([item.0.child_id])
             .purpose("safeguarding.information_gathering")
-            .lawful_basis(item.0.lawful_basis.clone())
+            .lawful_basis(item.0.lawful_basis.as_str())
             .consent_ref(item.0.consent_ref.clone()),
     )
     .await?;

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use entity::codes::{HandlingCode, LawfulBasis, Priority, RequestStatus};
 use entity::{agency, child, contact, disclosure, information_request};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -34,23 +35,14 @@ pub use answers::*;
 pub use disclosures::*;
 pub use view::*;
 
-pub const PRIORITIES: [&str; 3] = ["RED", "AMBER", "GREEN"];
-pub const LAWFUL_BASES: [&str; 5] = [
-    "UK_GDPR_6_1_E_PUBLIC_TASK",
-    "UK_GDPR_6_1_C_LEGAL_OBLIGATION",
-    "UK_GDPR_6_1_D_VITAL_INTERESTS",
-    "UK_GDPR_6_1_A_CONSENT",
-    "DPA_2018_PART_3_SCHEDULE_8_PARA_4",
-];
-pub const HANDLING_CODES: [&str; 7] = ["P", "C", "1", "2", "3", "4", "5"];
 pub const AUDIENCE_RESTRICTIONS: [&str; 2] = ["NOT_FOR_FAMILY", "NOT_FOR_REFERRER"];
 
-fn due_hours(core: &Core, priority: &str) -> i64 {
+fn due_hours(core: &Core, priority: Priority) -> i64 {
     let hours = &core.config.request_due_hours;
     match priority {
-        "RED" => hours[0],
-        "AMBER" => hours[1],
-        _ => hours[2],
+        Priority::Red => hours[0],
+        Priority::Amber => hours[1],
+        Priority::Green => hours[2],
     }
 }
 
@@ -78,12 +70,8 @@ pub async fn send_request(
     .filter(|a| a.active && !a.hosts_mash)
     .ok_or_else(|| AppError::bad_input("toAgencyId", "no such partner agency"))?;
     let questions = checks::required("questions", &input.questions, Kind::Prose)?;
-    if !PRIORITIES.contains(&input.priority.as_str()) {
-        return Err(AppError::bad_input(
-            "priority",
-            "must be RED, AMBER or GREEN",
-        ));
-    }
+    let priority = Priority::parse(&input.priority)
+        .ok_or_else(|| AppError::bad_input("priority", "must be RED, AMBER or GREEN"))?;
     let sent_at = event_time("occurredAt", input.occurred_at)?;
     if sent_at < contact.occurred_at {
         return Err(AppError::bad_input(
@@ -105,12 +93,12 @@ pub async fn send_request(
             child_id: Set(contact.child_id),
             to_agency_id: Set(to_agency.id),
             questions: Set(questions),
-            priority: Set(input.priority.clone()),
+            priority: Set(priority),
             sent_by: Set(ctx.actor.id.unwrap_or_default()),
             sent_at: Set(sent_at),
             recorded_at: Set(Utc::now()),
-            due_at: Set(sent_at + chrono::Duration::hours(due_hours(core, &input.priority))),
-            status: Set("OPEN".into()),
+            due_at: Set(sent_at + chrono::Duration::hours(due_hours(core, priority))),
+            status: Set(RequestStatus::Open),
             consent_ref: Set(consent_ref.clone()),
             decline_reason: Set(None),
             answered_by: Set(None),
@@ -130,7 +118,9 @@ pub async fn send_request(
                 .children([contact.child_id])
                 .purpose("safeguarding.information_gathering")
                 .consent_ref(consent_ref)
-                .detail(json!({ "priority": created.priority, "toAgencyId": to_agency.id })),
+                .detail(
+                    json!({ "priority": created.priority.as_str(), "toAgencyId": to_agency.id }),
+                ),
         )
         .await?;
         Ok(created)
@@ -176,7 +166,7 @@ pub async fn get_request(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<R
 pub async fn list_requests(
     core: &Core,
     ctx: &RequestCtx,
-    status: Option<String>,
+    status: Option<RequestStatus>,
     contact_id: Option<Uuid>,
     page: PageRequest,
 ) -> AppResult<Page<RequestView>> {

@@ -103,12 +103,12 @@ pub fn source_form(code: &str) -> String {
 }
 
 /// Gender in its Annex A form.
-pub fn gender_form(code: &str) -> &'static str {
-    match code {
-        "MALE" => "a) Male",
-        "FEMALE" => "b) Female",
-        "NEITHER" => "d) Neither",
-        _ => "c) Not stated/recorded",
+pub fn gender_form(gender: Option<Gender>) -> &'static str {
+    match gender {
+        Some(Gender::Male) => "a) Male",
+        Some(Gender::Female) => "b) Female",
+        Some(Gender::Neither) => "d) Neither",
+        Some(Gender::NotStated) | None => "c) Not stated/recorded",
     }
 }
 

@@ -69,7 +69,7 @@ pub(super) fn common_columns(
 ) -> Vec<String> {
     vec![
         child_id.to_string(),
-        gender_form(child.map_or("", |c| c.gender.as_str())).to_string(),
+        gender_form(child.map(|c| c.gender)).to_string(),
         ethnicity_form(child.and_then(|c| c.ethnicity.as_deref())),
         child
             .and_then(|c| c.date_of_birth)
@@ -162,7 +162,7 @@ pub(super) async fn referrals<C: ConnectionTrait>(
         .filter(|r| period.contains(r.referred_at))
         .map(|r| {
             let day = london_date(r.referred_at);
-            let nfa = r.outcome.as_deref() == Some("NO_FURTHER_ACTION");
+            let nfa = r.outcome == Some(ReferralOutcome::NoFurtherAction);
             Row {
                 day,
                 id: r.id,
@@ -183,10 +183,9 @@ pub(super) async fn referrals<C: ConnectionTrait>(
 /// Whether an authorised assessment found the child needs LA children's social care support.
 pub(super) fn requires_support(a: &assessment::Model) -> Option<bool> {
     a.authorised_at?;
-    match a.outcome.as_deref()? {
-        "STRATEGY_DISCUSSION" | "OTHER" => Some(true),
-        "NO_FURTHER_ACTION" | "STEP_DOWN_TO_EARLY_HELP" => Some(false),
-        _ => None,
+    match a.outcome? {
+        AssessmentOutcome::StrategyDiscussion | AssessmentOutcome::Other => Some(true),
+        AssessmentOutcome::NoFurtherAction | AssessmentOutcome::StepDownToEarlyHelp => Some(false),
     }
 }
 
@@ -284,13 +283,14 @@ pub(super) fn section47_rows(
     data: Section47Data,
     children: &HashMap<Uuid, child::Model>,
 ) -> Vec<Row> {
-    const ICPC: &str = "INITIAL_CHILD_PROTECTION_CONFERENCE";
     data.enquiries
         .into_iter()
         .map(|s| {
             let day = london_date(s.started_at);
             let conference = data.conference_of.get(&s.id);
-            let unnecessary = s.outcome.as_deref().map(|o| o != ICPC);
+            let unnecessary = s
+                .outcome
+                .map(|o| o != Section47Outcome::InitialChildProtectionConference);
             Row {
                 day,
                 id: s.id,

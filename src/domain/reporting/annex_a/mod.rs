@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Months, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Europe::London;
+use entity::codes::{AssessmentOutcome, Gender, ReferralOutcome, Section47Outcome};
 use entity::{
     assessment, child, child_protection_conference as conference, contact,
     early_help_episode as episode, referral, section47_enquiry as section47,
@@ -162,7 +163,10 @@ mod tests {
         assert_eq!(ethnicity_form(Some("REFU")), "s) REFU");
         assert_eq!(ethnicity_form(None), "t) NOBT");
         assert_eq!(ethnicity_form(Some("")), "t) NOBT");
-        assert_eq!(gender_form("NOT_STATED"), "c) Not stated/recorded");
+        assert_eq!(
+            gender_form(Some(Gender::NotStated)),
+            "c) Not stated/recorded"
+        );
         assert_eq!(date_form(d(2026, 7, 1)), "01/07/2026");
     }
 

@@ -115,7 +115,7 @@ pub(super) struct RequestRow {
 pub(super) struct EarlyHelpRow {
     requested_at: DateTime<Utc>,
     screened_at: Option<DateTime<Utc>>,
-    screening_outcome: Option<String>,
+    screening_outcome: Option<ScreeningOutcome>,
     assessment_started_at: Option<DateTime<Utc>>,
 }
 
@@ -351,23 +351,23 @@ pub(super) async fn load<C: ConnectionTrait>(conn: &C, window: Window) -> AppRes
         let return_notified: Option<DateTime<Utc>> = row.try_get_by_index(4)?;
         let recorded: DateTime<Utc> = row.try_get_by_index(5)?;
         let has_interview: i64 = row.try_get_by_index(6)?;
-        let outcome: Option<String> = row.try_get_by_index(7)?;
+        let outcome: Option<InterviewOutcome> = row.try_get_by_index(7)?;
         let in_time: i64 = row.try_get_by_index(8)?;
         let late_reason: Option<String> = row.try_get_by_index(9)?;
         let not_offered_reason: Option<String> = row.try_get_by_index(10)?;
-        let interview = match (has_interview, outcome.as_deref()) {
+        let interview = match (has_interview, outcome) {
             (0, _) => Interview::AwaitingReturn,
-            (_, Some("COMPLETED")) => Interview::Completed {
+            (_, Some(InterviewOutcome::Completed)) => Interview::Completed {
                 in_time: in_time == 1,
                 late: position(&LATE_REASONS, late_reason.as_deref()),
             },
-            (_, Some("NOT_OFFERED")) => Interview::NotOffered(position(
+            (_, Some(InterviewOutcome::NotOffered)) => Interview::NotOffered(position(
                 &NOT_OFFERED_REASONS,
                 not_offered_reason.as_deref(),
             )),
-            (_, Some("DECLINED")) => Interview::Declined,
-            (_, Some("CARRIED_OVER")) => Interview::CarriedOver,
-            _ => Interview::Open,
+            (_, Some(InterviewOutcome::Declined)) => Interview::Declined,
+            (_, Some(InterviewOutcome::CarriedOver)) => Interview::CarriedOver,
+            (_, None) => Interview::Open,
         };
         episodes.push(EpisodeFact {
             day,
@@ -389,7 +389,7 @@ pub(super) async fn load<C: ConnectionTrait>(conn: &C, window: Window) -> AppRes
         ])
         .filter(request::Column::SentAt.gte(start))
         .filter(request::Column::SentAt.lt(end))
-        .filter(request::Column::Status.ne("WITHDRAWN"))
+        .filter(request::Column::Status.ne(RequestStatus::Withdrawn))
         .into_model::<RequestRow>()
         .all(conn)
         .await?
@@ -425,7 +425,9 @@ pub(super) async fn load<C: ConnectionTrait>(conn: &C, window: Window) -> AppRes
                 day,
                 screening_days: e.screened_at.map(|s| days(e.requested_at, s)),
                 assessment_days: e.assessment_started_at.map(|s| days(e.requested_at, s)),
-                outcome: position(&SCREENING_OUTCOMES, e.screening_outcome.as_deref()),
+                outcome: e
+                    .screening_outcome
+                    .and_then(|o| ScreeningOutcome::iter().position(|k| k == o)),
             })
         })
         .collect();

@@ -33,11 +33,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Europe::London;
+use entity::codes::{InterviewOutcome, RequestStatus, ScreeningOutcome};
 use entity::{agency, early_help_episode as early_help, information_request as request};
 use sea_orm::{
     AccessMode, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, FromQueryResult, IsolationLevel, QueryFilter, QueryResult,
-    QuerySelect, TransactionTrait,
+    DatabaseTransaction, EntityTrait, FromQueryResult, IsolationLevel, Iterable, QueryFilter,
+    QueryResult, QuerySelect, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -45,7 +46,6 @@ use uuid::Uuid;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::case::missing::{LATE_REASONS, NOT_OFFERED_REASONS};
 use crate::domain::common::clock::london_date;
-use crate::domain::outcomes::early_help::SCREENING_OUTCOMES;
 use crate::domain::policy::CaseOperation;
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};

@@ -86,7 +86,8 @@ pub(super) fn delay_figures(episodes: &[EpisodeFact]) -> DelayFigures {
 pub(super) fn early_help_figures(facts: &[EarlyHelpFact]) -> EarlyHelpFigures {
     let mut screening: Vec<f64> = facts.iter().filter_map(|e| e.screening_days).collect();
     let mut assessment: Vec<f64> = facts.iter().filter_map(|e| e.assessment_days).collect();
-    let mut outcomes = [0u64; SCREENING_OUTCOMES.len()];
+    let codes: Vec<&'static str> = ScreeningOutcome::iter().map(|o| o.as_str()).collect();
+    let mut outcomes = vec![0u64; codes.len()];
     let mut not_yet_screened = 0;
     for e in facts {
         match e.outcome {
@@ -101,7 +102,7 @@ pub(super) fn early_help_figures(facts: &[EarlyHelpFact]) -> EarlyHelpFigures {
         median_days_to_screening: quantile(&mut screening, 0.5),
         assessments_started: count(assessment.len()),
         median_days_to_assessment: quantile(&mut assessment, 0.5),
-        screening_outcomes: code_counts(&SCREENING_OUTCOMES, &outcomes),
+        screening_outcomes: code_counts(&codes, &outcomes),
         not_yet_screened,
     }
 }
