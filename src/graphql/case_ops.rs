@@ -147,11 +147,7 @@ impl CaseQuery {
         let page =
             audit_trail::child_access_log(core, request, ids::target("Child", &child_id), page)
                 .await?;
-        Ok(connection(
-            page,
-            |e| audit_trail::cursor_of(e.event.id),
-            AuditEvent,
-        ))
+        Ok(connection(page, |e| e.event.id, AuditEvent))
     }
 
     /// Who read a disclosure, and when (the supplying agency's MASH desk, MASH managers, auditors).
@@ -171,11 +167,7 @@ impl CaseQuery {
             page,
         )
         .await?;
-        Ok(connection(
-            page,
-            |e| audit_trail::cursor_of(e.event.id),
-            AuditEvent,
-        ))
+        Ok(connection(page, |e| e.event.id, AuditEvent))
     }
 
     /// Break-glass overrides awaiting a second manager's review (MASH managers).

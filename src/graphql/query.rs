@@ -113,11 +113,7 @@ impl IdentityQuery {
             reference: None,
         };
         let page = audit_trail::list_events(core, request, filter, page).await?;
-        Ok(connection(
-            page,
-            |e| audit_trail::cursor_of(e.event.id),
-            AuditEvent,
-        ))
+        Ok(connection(page, |e| e.event.id, AuditEvent))
     }
 
     /// Signed checkpoints of the audit trail, oldest first (AUDITOR). Audited.
@@ -130,11 +126,7 @@ impl IdentityQuery {
         let (core, request) = env(ctx);
         let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
         let page = audit_trail::list_checkpoints(core, request, page).await?;
-        Ok(connection(
-            page,
-            |c| audit_trail::cursor_of(c.id),
-            AuditCheckpoint,
-        ))
+        Ok(connection(page, |c| c.id, AuditCheckpoint))
     }
 
     /// Verifies the audit trail (AUDITOR): every chain entry by entry, every stored

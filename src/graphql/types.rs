@@ -7,7 +7,7 @@ use super::codes::{AgencyKind, FailureReason, Role};
 use super::ids;
 use crate::domain::audit::trail::{self as audit_trail, EventWithRefs, ExportedCheckpoint};
 use crate::domain::audit::verify::{Failure, Verification};
-use crate::domain::common::page::{encode_cursor, Page};
+use crate::domain::common::page::{Cursor, Page};
 use crate::domain::identity::sessions::SessionTokens;
 use crate::domain::{Actor, ActorKind};
 
@@ -236,14 +236,16 @@ pub type Connection<N> = async_graphql::connection::Connection<
     async_graphql::connection::EmptyFields,
 >;
 
-/// Turns a page of records into a Relay connection.
-pub fn connection<T, N>(
+/// Turns a page of records into a Relay connection; `key_of` gives the key the list is
+/// ordered by (an id, or an audit entry's number), which becomes the edge's cursor.
+pub fn connection<T, N, K>(
     page: Page<T>,
-    id_of: impl Fn(&T) -> uuid::Uuid,
+    key_of: impl Fn(&T) -> K,
     node: impl Fn(T) -> N,
 ) -> Connection<N>
 where
     N: async_graphql::OutputType,
+    K: Into<Cursor>,
 {
     let has_previous = false;
     let mut conn = Connection::with_additional_fields(
@@ -254,7 +256,7 @@ where
         },
     );
     conn.edges.extend(page.items.into_iter().map(|item| {
-        let cursor = encode_cursor(id_of(&item));
+        let cursor = key_of(&item).into().encode();
         async_graphql::connection::Edge::new(cursor, node(item))
     }));
     conn

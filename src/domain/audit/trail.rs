@@ -14,8 +14,8 @@ use entity::{audit_chain_head, audit_checkpoint, audit_event, audit_event_ref, c
 use hmac::{Hmac, Mac};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::db::begin_write;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::common::checks::{self, Kind};
-use crate::domain::common::page::{Page, PageRequest};
+use crate::domain::common::page::{self, Page, PageRequest};
 use crate::domain::policy::{self, CaseOperation, Permission};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
@@ -289,20 +289,6 @@ pub async fn export_latest_checkpoint(
 
 // ---------------------------------------------------------------- reads
 
-/// Audit rows have integer ids; a cursor carries one in the low half of a UUID so the shared
-/// pagination (`PageRequest`, `connection`) applies unchanged.
-pub fn cursor_of(id: i64) -> Uuid {
-    Uuid::from_u64_pair(0, id as u64)
-}
-
-fn id_after(page: &PageRequest) -> AppResult<i64> {
-    match page.after.map(|cursor| cursor.as_u64_pair()) {
-        None => Ok(0),
-        Some((0, id)) if id <= i64::MAX as u64 => Ok(id as i64),
-        Some(_) => Err(AppError::bad_input("after", "not a valid cursor")),
-    }
-}
-
 /// Signed checkpoints, oldest first (AUDITOR).
 pub async fn list_checkpoints(
     core: &Core,
@@ -312,27 +298,20 @@ pub async fn list_checkpoints(
     let action = "audit.checkpoint.list";
     let allowed = policy::authorize(&ctx.actor, Permission::ReadAuditTrail);
     audit::on_refusal(&core.db, ctx, action, allowed).await?;
-    let after = id_after(&page)?;
-    let total_count = audit_checkpoint::Entity::find().count(&core.db).await?;
-    let mut items = audit_checkpoint::Entity::find()
-        .filter(audit_checkpoint::Column::Id.gt(after))
-        .order_by_asc(audit_checkpoint::Column::Id)
-        .limit(page.first + 1)
-        .all(&core.db)
-        .await?;
-    let has_next_page = items.len() as u64 > page.first;
-    items.truncate(page.first as usize);
+    let checkpoints = page::by_seq(
+        &core.db,
+        audit_checkpoint::Entity::find(),
+        audit_checkpoint::Column::Id,
+        &page,
+    )
+    .await?;
     audit::record_alone(
         &core.db,
         ctx,
-        AuditEntry::success(action).detail(json!({ "returned": items.len() })),
+        AuditEntry::success(action).detail(json!({ "returned": checkpoints.items.len() })),
     )
     .await?;
-    Ok(Page {
-        items,
-        has_next_page,
-        total_count,
-    })
+    Ok(checkpoints)
 }
 
 /// Filters of `auditEvents`.
@@ -453,7 +432,6 @@ async fn query_events(
     filter: EventFilter,
     page: PageRequest,
 ) -> AppResult<Page<EventWithRefs>> {
-    let after = id_after(&page)?;
     for (field, value) in [("action", &filter.action), ("outcome", &filter.outcome)] {
         if let Some(value) = value {
             checks::text(field, value, Kind::Line)?;
@@ -473,17 +451,10 @@ async fn query_events(
     if let Some((kind, id)) = filter.reference {
         query = query.filter(audit_event::Column::Id.in_subquery(referencing(kind, id)));
     }
-    let total_count = query.clone().count(&core.db).await?;
-    let mut events = query
-        .filter(audit_event::Column::Id.gt(after))
-        .order_by_asc(audit_event::Column::Id)
-        .limit(page.first + 1)
-        .all(&core.db)
-        .await?;
-    let has_next_page = events.len() as u64 > page.first;
-    events.truncate(page.first as usize);
-    let mut refs = refs_of(&core.db, events.iter().map(|e| e.id)).await?;
+    let events = page::by_seq(&core.db, query, audit_event::Column::Id, &page).await?;
+    let mut refs = refs_of(&core.db, events.items.iter().map(|e| e.id)).await?;
     let items = events
+        .items
         .into_iter()
         .map(|event| EventWithRefs {
             refs: refs.remove(&event.id).unwrap_or_default(),
@@ -492,8 +463,8 @@ async fn query_events(
         .collect::<Vec<_>>();
     Ok(Page {
         items,
-        has_next_page,
-        total_count,
+        has_next_page: events.has_next_page,
+        total_count: events.total_count,
     })
 }
 

@@ -48,7 +48,7 @@ pub async fn list_contacts(
         .await?;
     // Ordered by due time, then id; the cursor is the last contact's id.
     let mut query = contact::Entity::find().filter(condition);
-    if let Some(after) = page.after {
+    if let Some(after) = page.after_id()? {
         if let Some(last) = contact::Entity::find_by_id(after).one(&core.db).await? {
             query = query.filter(
                 Condition::any()
