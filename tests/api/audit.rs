@@ -1,15 +1,14 @@
 //! The tamper-evident audit trail: hash chains, signed checkpoints, verification, and the
 //! auditor's reads — driven over HTTP, with tampering done straight in the database as
 //! someone who can write to it (but does not hold the audit key) would.
-mod common;
 
-use common::{demo_users_without, each_backend, error_code, TestServer};
 use entity::{audit_chain_head, audit_event};
 use frontdoor::domain::audit::{self, AuditEntry, GENESIS_HASH};
 use frontdoor::domain::audit_trail::refs_of;
 use frontdoor::domain::codes::Role;
 use frontdoor::domain::RequestCtx;
 use frontdoor::{build_app, db, demo, Core};
+use frontdoor_testkit::{demo_users_without, each_backend, error_code, TestServer};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QueryOrder,
