@@ -8,7 +8,9 @@ use frontdoor::domain::audit_trail::refs_of;
 use frontdoor::domain::codes::Role;
 use frontdoor::domain::RequestCtx;
 use frontdoor::{build_app, db, demo, Core};
-use frontdoor_testkit::{demo_users_without, each_backend, error_code, TestServer};
+use frontdoor_testkit::{
+    demo_users_without, each_backend, error_code, hash_queue_alone, TestServer,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QueryOrder,
@@ -698,6 +700,9 @@ async fn forged_checkpoints_fail_their_signature() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_server_processes_writing_at_once_keep_every_chain_valid() {
+    // Fifty-two logins at once, none of which may be refused: the password hashing queue is
+    // the process's, so this runs while no other test's server can use it.
+    let _alone = hash_queue_alone().await;
     each_backend(|server| async move {
         // A second process on the same database: its own pool, its own HTTP server.
         let second = Core::start(server.core.config.clone()).await.unwrap();
