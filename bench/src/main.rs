@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use clap::{Parser, ValueEnum};
+use frontdoor_testkit::{Client, FreshDatabase};
 use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
-use sea_orm::sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 
@@ -75,7 +75,6 @@ struct Args {
     port: u16,
 }
 
-const DEMO_PASSWORD: &str = "frontdoor-demo";
 const USERS: [&str; 6] = [
     "mash.manager",
     "mash.social.worker",
@@ -105,19 +104,10 @@ fn submission(n: usize) -> Value {
 }
 
 /// Seeds contacts through the API and returns their ids.
-async fn seed_contacts(http: &reqwest::Client, base: &str, token: &str) -> Vec<String> {
+async fn seed_contacts(client: &Client, token: &str) -> Vec<String> {
     let mut ids = Vec::with_capacity(SEEDED_CONTACTS);
     for n in 0..SEEDED_CONTACTS {
-        let body: Value = http
-            .post(format!("{base}/graphql"))
-            .bearer_auth(token)
-            .json(&json!({ "query": SUBMIT, "variables": submission(n) }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = client.gql(Some(token), SUBMIT, submission(n)).await;
         ids.push(
             body["data"]["submitContact"]["id"]
                 .as_str()
@@ -129,16 +119,12 @@ async fn seed_contacts(http: &reqwest::Client, base: &str, token: &str) -> Vec<S
 }
 
 /// The request bodies a run cycles through, and the tokens that send them.
-async fn workload(
-    scenario: Scenario,
-    http: &reqwest::Client,
-    base: &str,
-) -> (Vec<Vec<u8>>, Vec<String>) {
+async fn workload(scenario: Scenario, client: &Client) -> (Vec<Vec<u8>>, Vec<String>) {
     let mut tokens = Vec::new();
     match scenario {
         Scenario::Me => {
             for user in USERS {
-                tokens.push(login(http, base, user).await);
+                tokens.push(client.login(user).await);
             }
             (
                 vec![serde_json::to_vec(&json!({ "query": ME })).unwrap()],
@@ -146,10 +132,10 @@ async fn workload(
             )
         }
         Scenario::ContactRead => {
-            let school = login(http, base, "school.referrer").await;
-            let ids = seed_contacts(http, base, &school).await;
+            let school = client.login("school.referrer").await;
+            let ids = seed_contacts(client, &school).await;
             for user in MASH_USERS {
-                tokens.push(login(http, base, user).await);
+                tokens.push(client.login(user).await);
             }
             let bodies = ids
                 .iter()
@@ -164,20 +150,14 @@ async fn workload(
             unreachable!("timed by run_batches and login_flood")
         }
         Scenario::Report => {
-            seed_year(http, base).await;
-            tokens.push(login(http, base, "mash.manager").await);
-            tokens.push(login(http, base, "mash.manager2").await);
-            let body = json!({ "query": report_query(), "variables": { "from": "2019-01-01", "to": "2019-12-31" } });
-            let answer: Value = http
-                .post(format!("{base}/graphql"))
-                .bearer_auth(&tokens[0])
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            seed_year(client).await;
+            tokens.push(client.login("mash.manager").await);
+            tokens.push(client.login("mash.manager2").await);
+            let variables = json!({ "from": "2019-01-01", "to": "2019-12-31" });
+            let body = json!({ "query": report_query(), "variables": variables });
+            let answer = client
+                .gql(Some(&tokens[0]), &report_query(), variables)
+                .await;
             let total = &answer["data"]["performanceReport"]["total"];
             assert!(total.is_object(), "report: {answer}");
             println!(
@@ -188,7 +168,7 @@ async fn workload(
         }
         Scenario::Submit => {
             for user in REFERRERS {
-                tokens.push(login(http, base, user).await);
+                tokens.push(client.login(user).await);
             }
             let bodies = (0..1000)
                 .map(|n| {
@@ -205,21 +185,12 @@ struct Server {
     child: Child,
     base: String,
     _dir: Option<std::path::PathBuf>,
-    pg_database: Option<String>,
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let prefix = base.rfind('/').map(|i| &base[..i]).unwrap_or(base);
-    format!("{prefix}/{name}{query}")
+    database: Option<FreshDatabase>,
 }
 
 async fn start_server(args: &Args, db: Db) -> Server {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let (url, dir, pg_database) = match db {
+    let (url, dir, database) = match db {
         Db::Sqlite => {
             let dir = std::env::temp_dir().join(format!("frontdoor-bench-{suffix}"));
             std::fs::create_dir_all(&dir).unwrap();
@@ -230,15 +201,8 @@ async fn start_server(args: &Args, db: Db) -> Server {
             )
         }
         _ => {
-            let name = format!("frontdoor_bench_{suffix}");
-            let mut admin = PgConnection::connect(&args.postgres)
-                .await
-                .expect("connect to PostgreSQL");
-            admin
-                .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .unwrap();
-            (with_database(&args.postgres, &name), None, Some(name))
+            let database = FreshDatabase::create(&args.postgres, "frontdoor_bench").await;
+            (database.url().to_string(), None, Some(database))
         }
     };
     let mut key = [0u8; 32];
@@ -279,7 +243,7 @@ async fn start_server(args: &Args, db: Db) -> Server {
                     child,
                     base,
                     _dir: dir,
-                    pg_database,
+                    database,
                 };
             }
         }
@@ -288,39 +252,13 @@ async fn start_server(args: &Args, db: Db) -> Server {
     panic!("server did not become ready");
 }
 
-async fn stop_server(args: &Args, mut server: Server) {
+/// Stops the server, then removes its SQLite directory or drops its PostgreSQL database.
+async fn stop_server(mut server: Server) {
     let _ = server.child.kill().await;
     if let Some(dir) = &server._dir {
         let _ = std::fs::remove_dir_all(dir);
     }
-    if let Some(name) = &server.pg_database {
-        if let Ok(mut admin) = PgConnection::connect(&args.postgres).await {
-            let _ = admin
-                .execute(AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .await;
-        }
-    }
-}
-
-async fn login(http: &reqwest::Client, base: &str, username: &str) -> String {
-    let body: Value = http
-        .post(format!("{base}/graphql"))
-        .json(&json!({
-            "query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }",
-            "variables": { "u": username, "p": DEMO_PASSWORD }
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["data"]["login"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("login {username}: {body}"))
-        .to_string()
+    drop(server.database.take());
 }
 
 struct RunResult {
@@ -431,7 +369,9 @@ fn missing_batch(batch: usize) -> Value {
 /// Times batches of 500 episodes sent one after another by the police client.
 async fn run_batches(base: &str, db: Db, batches: usize) {
     let http = reqwest::Client::new();
-    let token = client_token(&http, base, "police-case-system", "police-demo-secret").await;
+    let token = Client::with_http(base, http.clone())
+        .demo_client_token("police-case-system")
+        .await;
     let mut times = Vec::new();
     for batch in 0..batches {
         let started = Instant::now();
@@ -506,46 +446,10 @@ fn at(secs: i64) -> String {
 }
 
 /// A GraphQL call whose errors are fatal to the seeding; returns `data`.
-async fn seed_call(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    query: &str,
-    variables: Value,
-) -> Value {
-    let body: Value = http
-        .post(format!("{base}/graphql"))
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+async fn seed_call(client: &Client, token: &str, query: &str, variables: Value) -> Value {
+    let body = client.gql(Some(token), query, variables).await;
     assert!(body["errors"].is_null(), "seed: {body}");
     body["data"].clone()
-}
-
-async fn client_token(http: &reqwest::Client, base: &str, id: &str, secret: &str) -> String {
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", id),
-        ("client_secret", secret),
-    ];
-    let token: Value = http
-        .post(format!("{base}/oauth/token"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token["access_token"]
-        .as_str()
-        .expect("client token")
-        .to_string()
 }
 
 /// Runs `job(i)` for i in 0..n on `SEED_WORKERS` concurrent tasks.
@@ -578,22 +482,21 @@ where
 /// from the referrers with their `occurredAt` (half decided by the managers), missing
 /// episodes in batches of 500 from the police client (most returned), and interviews for
 /// some of them recorded by a MASH social worker.
-async fn seed_year(http: &reqwest::Client, base: &str) {
+async fn seed_year(client: &Client) {
     let started = Instant::now();
     let mut referrers = Vec::new();
     for user in REFERRERS {
-        referrers.push(login(http, base, user).await);
+        referrers.push(client.login(user).await);
     }
     let managers = [
-        login(http, base, "mash.manager").await,
-        login(http, base, "mash.manager2").await,
+        client.login("mash.manager").await,
+        client.login("mash.manager2").await,
     ];
-    let worker = login(http, base, "mash.social.worker").await;
-    let police = client_token(http, base, "police-case-system", "police-demo-secret").await;
-    let admin = login(http, base, "admin").await;
+    let worker = client.login("mash.social.worker").await;
+    let police = client.demo_client_token("police-case-system").await;
+    let admin = client.login("admin").await;
     let agencies = seed_call(
-        http,
-        base,
+        client,
         &admin,
         "{ agencies(first: 100) { edges { node { id kind } } } }",
         json!({}),
@@ -608,10 +511,10 @@ async fn seed_year(http: &reqwest::Client, base: &str) {
         .expect("a police agency");
     let decided = Arc::new(AtomicUsize::new(0));
     {
-        let (http, base, decided) = (http.clone(), base.to_string(), decided.clone());
+        let (client, decided) = (client.clone(), decided.clone());
         let worker = worker.clone();
         concurrently(REPORT_CONTACTS, move |i| {
-            let (http, base, decided) = (http.clone(), base.clone(), decided.clone());
+            let (client, decided) = (client.clone(), decided.clone());
             let referrer = referrers[i % referrers.len()].clone();
             let manager = managers[i % managers.len()].clone();
             let (worker, police_agency) = (worker.clone(), police_agency.clone());
@@ -626,13 +529,12 @@ async fn seed_year(http: &reqwest::Client, base: &str) {
                 let mut input = submission(i);
                 input["input"]["consent"] = consent;
                 input["input"]["occurredAt"] = json!(at(occurred));
-                let data = seed_call(&http, &base, &referrer, SUBMIT, input).await;
+                let data = seed_call(&client, &referrer, SUBMIT, input).await;
                 if rng.gen_bool(0.5) {
                     let outcome = ["NO_FURTHER_ACTION", "INFORMATION_AND_ADVICE", "STEP_DOWN_TO_EARLY_HELP", "REFERRAL_FOR_ASSESSMENT", "STRATEGY_DISCUSSION"][rng.gen_range(0..5)];
                     let decided_at = occurred + rng.gen_range(600..48 * 3600);
                     seed_call(
-                        &http,
-                        &base,
+                        &client,
                         &manager,
                         &format!("mutation($c: ID!, $at: DateTime!) {{ recordDecision(input: {{ contactId: $c, outcome: {outcome}, thresholdLevel: 2, rationale: \"Benchmark.\", occurredAt: $at }}) {{ id }} }}"),
                         json!({ "c": data["submitContact"]["id"], "at": at(decided_at) }),
@@ -644,21 +546,21 @@ async fn seed_year(http: &reqwest::Client, base: &str) {
                     // leading to a conference.
                     if matches!(outcome, "REFERRAL_FOR_ASSESSMENT" | "STRATEGY_DISCUSSION") && rng.gen_bool(0.5) {
                         let contact = data["submitContact"]["id"].clone();
-                        let referrals = seed_call(&http, &base, &worker, "query($c: ID!) { referrals(contactId: $c) { edges { node { id } } } }", json!({ "c": contact })).await;
+                        let referrals = seed_call(&client, &worker, "query($c: ID!) { referrals(contactId: $c) { edges { node { id } } } }", json!({ "c": contact })).await;
                         let referral = referrals["referrals"]["edges"][0]["node"]["id"].clone();
                         let chain = |name: &str| format!("mutation($input: {}{}Input!) {{ {name}(input: $input) {{ assessments {{ id }} strategyDiscussions {{ section47 {{ id }} }} }} }}", name[..1].to_uppercase(), &name[1..]);
                         let started = decided_at + rng.gen_range(3600..3 * DAY);
                         if outcome == "REFERRAL_FOR_ASSESSMENT" {
-                            let body = seed_call(&http, &base, &worker, &chain("startAssessment"), json!({ "input": { "referralId": referral, "startedAt": at(started) } })).await;
+                            let body = seed_call(&client, &worker, &chain("startAssessment"), json!({ "input": { "referralId": referral, "startedAt": at(started) } })).await;
                             let assessment = body["startAssessment"]["assessments"][0]["id"].clone();
                             let outcome = ["NO_FURTHER_ACTION", "STEP_DOWN_TO_EARLY_HELP", "STRATEGY_DISCUSSION", "OTHER"][rng.gen_range(0..4)];
                             let authorised = started + rng.gen_range(DAY..40 * DAY);
-                            seed_call(&http, &base, &worker, &chain("updateAssessment"), json!({ "input": { "assessmentId": assessment, "authorisedAt": at(authorised), "outcome": outcome } })).await;
+                            seed_call(&client, &worker, &chain("updateAssessment"), json!({ "input": { "assessmentId": assessment, "authorisedAt": at(authorised), "outcome": outcome } })).await;
                         } else {
-                            let body = seed_call(&http, &base, &worker, &chain("recordStrategyDiscussion"), json!({ "input": { "referralId": referral, "heldAt": at(started), "agenciesPresent": [police_agency], "section47Started": true } })).await;
+                            let body = seed_call(&client, &worker, &chain("recordStrategyDiscussion"), json!({ "input": { "referralId": referral, "heldAt": at(started), "agenciesPresent": [police_agency], "section47Started": true } })).await;
                             if rng.gen_bool(0.5) {
                                 let section47 = body["recordStrategyDiscussion"]["strategyDiscussions"][0]["section47"]["id"].clone();
-                                seed_call(&http, &base, &worker, &chain("recordConference"), json!({ "input": { "section47Id": section47, "heldAt": at(started + rng.gen_range(DAY..15 * DAY)), "planMade": rng.gen_bool(0.5) } })).await;
+                                seed_call(&client, &worker, &chain("recordConference"), json!({ "input": { "section47Id": section47, "heldAt": at(started + rng.gen_range(DAY..15 * DAY)), "planMade": rng.gen_bool(0.5) } })).await;
                             }
                         }
                     }
@@ -695,11 +597,10 @@ async fn seed_year(http: &reqwest::Client, base: &str) {
                 })
             })
             .collect();
-        let (http, base, police) = (http.clone(), base.to_string(), police.clone());
+        let (client, police) = (client.clone(), police.clone());
         batches.push(tokio::spawn(async move {
             let data = seed_call(
-                &http,
-                &base,
+                &client,
                 &police,
                 "mutation($e: [MissingEpisodeInput!]!) { reportMissingEpisodes(episodes: $e) { episode { id } error { code field } } }",
                 json!({ "e": episodes }),
@@ -730,9 +631,9 @@ async fn seed_year(http: &reqwest::Client, base: &str) {
     let count = interviews.len();
     let interviews = Arc::new(interviews);
     {
-        let (http, base) = (http.clone(), base.to_string());
+        let client = client.clone();
         concurrently(count, move |i| {
-            let (http, base, worker, interviews) = (http.clone(), base.clone(), worker.clone(), interviews.clone());
+            let (client, worker, interviews) = (client.clone(), worker.clone(), interviews.clone());
             async move {
                 let (id, returned) = &interviews[i];
                 let mut rng = StdRng::seed_from_u64(i as u64);
@@ -749,8 +650,7 @@ async fn seed_year(http: &reqwest::Client, base: &str) {
                     _ => json!({ "episodeId": id, "outcome": "CARRIED_OVER" }),
                 };
                 seed_call(
-                    &http,
-                    &base,
+                    &client,
                     &worker,
                     "mutation($input: ReturnHomeInterviewInput!) { recordReturnHomeInterview(input: $input) { id } }",
                     json!({ "input": input }),
@@ -884,16 +784,16 @@ async fn main() {
                 )
                 .await;
             }
-            stop_server(&args, server).await;
+            stop_server(server).await;
             continue;
         }
         if args.scenario == Scenario::MissingBatch {
             run_batches(&server.base, db, 10).await;
-            stop_server(&args, server).await;
+            stop_server(server).await;
             continue;
         }
-        let http = reqwest::Client::new();
-        let (bodies, tokens) = workload(args.scenario, &http, &server.base).await;
+        let client = Client::new(server.base.clone());
+        let (bodies, tokens) = workload(args.scenario, &client).await;
         let bodies = Arc::new(bodies);
         for &connections in &args.connections {
             let result = run_load(
@@ -920,6 +820,6 @@ async fn main() {
                 result.failed
             );
         }
-        stop_server(&args, server).await;
+        stop_server(server).await;
     }
 }

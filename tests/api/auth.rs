@@ -1,9 +1,8 @@
 //! Authentication: logins, tokens, throttling, sessions, machine clients.
-mod common;
 
 use base64::Engine;
-use common::{each_backend, error_code, TestServer, PASSWORD};
 use entity::audit_event;
+use frontdoor_testkit::{each_backend, error_code, TestServer, PASSWORD};
 use jsonwebtoken::{encode, EncodingKey, Header};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};

@@ -1,9 +1,8 @@
 //! The outcome chain after a decision (referral, assessment, strategy discussion, section 47
 //! enquiry, conference) and early help step-downs: clocks, rules, access and audit.
-mod common;
 
-use common::{each_backend, error_code, error_field, TestServer};
 use entity::{assessment, audit_event, early_help_episode, referral, strategy_discussion};
+use frontdoor_testkit::{each_backend, error_code, error_field, TestServer};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 

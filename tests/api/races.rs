@@ -3,9 +3,8 @@
 //! test's server and a second server process on the same database) and checks that exactly
 //! one succeeded, the rest got CONFLICT, one success entry was audited, and the record is
 //! consistent.
-mod common;
 
-use common::{at_once, each_backend, one_winner, Call, TestServer};
+use frontdoor_testkit::{at_once, each_backend, one_winner, Call, TestServer};
 use serde_json::{json, Value};
 
 const SUBMIT: &str = "mutation($input: SubmitContactInput!) { submitContact(input: $input) { id status child { id } } }";
@@ -313,7 +312,7 @@ async fn a_request_never_outlives_the_consent_withdrawn_at_the_same_moment() {
                 bodies[0]
             );
             for body in &bodies[1..] {
-                let code = common::error_code(body);
+                let code = frontdoor_testkit::error_code(body);
                 assert!(
                     code.is_none() || code == Some("CONSENT_REQUIRED"),
                     "round {round}: {body}"
@@ -355,8 +354,8 @@ async fn one_idempotency_key_with_two_payloads_makes_one_contact() {
             if n % 2 == winning_payload {
                 assert_eq!(&body["data"]["submitContact"]["id"], id, "same payload, the one record: {body}");
             } else {
-                assert_eq!(common::error_code(body), Some("CONFLICT"), "a different payload: {body}");
-                assert_eq!(common::error_field(body), Some("idempotencyKey"));
+                assert_eq!(frontdoor_testkit::error_code(body), Some("CONFLICT"), "a different payload: {body}");
+                assert_eq!(frontdoor_testkit::error_field(body), Some("idempotencyKey"));
             }
         }
     })

@@ -1,8 +1,7 @@
 //! The HTTP surface: health, readiness, metrics, limits, GraphiQL, request ids, the schema file.
-mod common;
 
-use common::{each_backend, error_code, Backend, TestServer};
 use frontdoor::config::Mode;
+use frontdoor_testkit::{each_backend, error_code, Backend, TestServer};
 use serde_json::{json, Value};
 
 /// GraphiQL's own introspection query (abridged only in whitespace).

@@ -1,9 +1,8 @@
 //! Administration of agencies, users and clients: ADMIN only, validated, audited.
-mod common;
 
-use common::{demo_users_without, each_backend, error_code, error_field, TestServer};
 use entity::{agency, audit_event, client, user};
 use frontdoor::domain::common::codes::Role;
+use frontdoor_testkit::{demo_users_without, each_backend, error_code, error_field, TestServer};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 

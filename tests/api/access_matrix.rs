@@ -1,9 +1,8 @@
 //! The access policy as a table: every MASH query and mutation, tried by every role of the
 //! owning agencies and of the others, and by machine clients. Allowed calls must not be
 //! refused; the rest get FORBIDDEN (the role can never) or NOT_FOUND (out of scope).
-mod common;
 
-use common::{each_backend, error_code, TestServer};
+use frontdoor_testkit::{each_backend, error_code, TestServer};
 use serde_json::{json, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,9 +1,8 @@
 //! The MASH workflow end to end: a school's contact without consent, an override, requests
 //! to police and health, a C-coded disclosure and a refusal, the decision, the feedback.
-mod common;
 
-use common::{each_backend, error_code, error_field, TestServer};
 use entity::{audit_event, contact, disclosure};
+use frontdoor_testkit::{each_backend, error_code, error_field, TestServer};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 

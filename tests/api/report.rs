@@ -1,15 +1,14 @@
 //! The performance report: who may run it, what it refuses, and — over a few hundred records
 //! generated at random and loaded through the API — every figure, per month, for the whole
 //! period and for the period before, against figures computed here independently.
-mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
-use common::{each_backend, error_code, error_field, TestServer};
 use entity::audit_event;
 use frontdoor::demo;
 use frontdoor::domain::common::codes::Role;
+use frontdoor_testkit::{each_backend, error_code, error_field, TestServer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};

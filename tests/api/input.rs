@@ -1,10 +1,9 @@
 //! Input that cannot be right: control characters in any text, invisible characters in
 //! names, times before 1900, and lists and text over their caps are BAD_USER_INPUT naming
 //! the field, write nothing, and never reach PostgreSQL to come back INTERNAL.
-mod common;
 
-use common::{each_backend, error_code, error_field, TestServer};
 use entity::{agency, audit_event, contact, disclosure, missing_episode, user};
+use frontdoor_testkit::{each_backend, error_code, error_field, TestServer};
 use serde_json::{json, Value};
 
 const SUBMIT: &str = "mutation($input: SubmitContactInput!) { submitContact(input: $input) { id childAsSubmitted { firstName lastName } narrative } }";

@@ -4,10 +4,11 @@
 //! database) and checks that one succeeded, the rest got CONFLICT naming the record, the audit
 //! trail holds one SUCCESS and one CONFLICT per loser and nothing else, and the record read
 //! back through the API is the winner's.
-mod common;
 
-use common::{at_once, each_backend, error_code, error_field, one_winner, Call, TestServer};
 use entity::{audit_event, child_protection_conference, early_help_episode};
+use frontdoor_testkit::{
+    at_once, each_backend, error_code, error_field, one_winner, Call, TestServer,
+};
 use serde_json::{json, Value};
 
 /// Concurrent callers in every race.

@@ -1,10 +1,9 @@
 //! Ofsted Annex A lists 1–5: a small outcome chain built through the API, exported through
 //! GraphQL (MASH managers only, audited) and from the command line as CSV (with a reason).
-mod common;
 
-use common::{demo_users_without, each_backend, error_code, error_field, TestServer};
 use entity::{audit_event, audit_event_ref, child};
 use frontdoor::domain::common::codes::Role;
+use frontdoor_testkit::{demo_users_without, each_backend, error_code, error_field, TestServer};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
 

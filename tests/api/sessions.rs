@@ -1,19 +1,18 @@
 //! Sessions end when they should (logout, refresh-token reuse, password change or reset,
 //! deactivation) and their tokens stop at the next request; refresh rotation and
 //! deactivation have one winner; housekeeping removes exactly the lapsed rows.
-mod common;
 
 use std::time::Duration;
 
 use base64::Engine;
 use chrono::Utc;
-use common::{
-    at_once, each_backend, error_code, error_field, one_winner, Call, TestServer, PASSWORD,
-};
 use entity::{audit_event, idempotency_key, login_throttle, refresh_token, session};
 use frontdoor::db::statement;
 use frontdoor::domain::audit::verify as audit_verify;
 use frontdoor::domain::{housekeeping, RequestCtx};
+use frontdoor_testkit::{
+    at_once, each_backend, error_code, error_field, one_winner, Call, TestServer, PASSWORD,
+};
 use jsonwebtoken::{encode, EncodingKey, Header};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Value as Sql,

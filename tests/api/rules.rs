@@ -1,7 +1,6 @@
 //! Consent, break-glass, originator control, access logs and the statutory clock, through the API.
-mod common;
 
-use common::{each_backend, error_code, error_field};
+use frontdoor_testkit::{each_backend, error_code, error_field};
 use serde_json::{json, Value};
 
 const SUBMIT: &str = "mutation($input: SubmitContactInput!) { submitContact(input: $input) { id status decisionDueAt } }";

@@ -1,8 +1,7 @@
 //! Missing children reported by the police, returns, and return home interviews.
-mod common;
 
-use common::{each_backend, error_code, error_field};
 use entity::{audit_event, audit_event_ref, missing_episode};
+use frontdoor_testkit::{each_backend, error_code, error_field};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
 

@@ -1,21 +1,17 @@
 //! What an anonymous caller can cost the server: the hashing queue, document limits,
 //! per-source failure limits, metric labels, slow and idle connections, JSON-only
 //! GraphQL, draining on SIGTERM, and owner-only files.
-mod common;
 
 use std::future::Future;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::*;
 use frontdoor::config::Config;
+use frontdoor_testkit::*;
 use serde_json::{json, Value};
 
 const LOGIN: &str =
     "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }";
-
-/// The hashing queue is the process's: the flood runs alone, the other tests beside each other.
-static QUEUE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 fn backends() -> Vec<Backend> {
     let mut backends = vec![Backend::Sqlite];
@@ -64,7 +60,9 @@ fn message(body: &Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_login_flood_is_queued_and_the_overflow_is_told_to_retry() {
-    let _alone = QUEUE.write().await;
+    // The hashing queue is the process's, and every test shares the process: the flood
+    // runs while no other test's server is alive (see frontdoor_testkit's hash_queue).
+    let _alone = hash_queue_alone().await;
     each_configured(
         |c| c.source_limit.failures = 0,
         |server| async move {
@@ -122,7 +120,6 @@ async fn a_login_flood_is_queued_and_the_overflow_is_told_to_retry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_aliased_logins_are_refused_before_any_hash() {
-    let _shared = QUEUE.read().await;
     each_backend(|server| async move {
         let entries = login_entries(&server).await;
         let rows = throttle_rows(&server).await;
@@ -189,7 +186,6 @@ async fn two_hundred_aliased_logins_are_refused_before_any_hash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_that_fails_too_often_is_refused_even_with_the_right_password() {
-    let _shared = QUEUE.read().await;
     each_configured(
         |c| c.source_limit.failures = 5,
         |server| async move {
@@ -246,7 +242,6 @@ async fn a_source_that_fails_too_often_is_refused_even_with_the_right_password()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_token_requests_count_and_successes_do_not() {
-    let _shared = QUEUE.read().await;
     each_configured(
         |c| c.source_limit.failures = 3,
         |server| async move {
@@ -292,7 +287,6 @@ async fn failed_token_requests_count_and_successes_do_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_for_names_the_source_only_behind_a_trusted_proxy() {
-    let _shared = QUEUE.read().await;
     let fail_as = |server: &TestServer, forwarded: &'static str| {
         let http = server.http.clone();
         let url = server.url("/graphql");
@@ -374,7 +368,6 @@ fn series(metrics: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_field_names_do_not_mint_metric_labels() {
-    let _shared = QUEUE.read().await;
     each_backend(|server| async move {
         let metrics = || async {
             server
@@ -440,7 +433,6 @@ fn closed_within(stream: &mut std::net::TcpStream, limit: Duration) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_trickling_its_headers_is_cut_off() {
-    let _shared = QUEUE.read().await;
     each_configured(
         |c| {
             c.header_timeout = Duration::from_secs(2);
@@ -502,7 +494,6 @@ async fn a_client_trickling_its_headers_is_cut_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_executes_only_json_bodies() {
-    let _shared = QUEUE.read().await;
     each_backend(|server| async move {
         let entries = login_entries(&server).await;
         let rows = throttle_rows(&server).await;
@@ -557,7 +548,6 @@ async fn graphql_executes_only_json_bodies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
-    let _shared = QUEUE.read().await;
     each_backend(|server| async move {
         let process = ServerProcess::spawn(&server).await;
         let addr = process.base.trim_start_matches("http://").to_string();
@@ -607,7 +597,6 @@ fn mode(path: &std::path::Path) -> u32 {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_file_and_the_development_key_are_owner_only() {
-    let _shared = QUEUE.read().await;
     // The test rig's own SQLite database was created by the server.
     let server = TestServer::start(Backend::Sqlite).await;
     let url = &server.core.config.database_url;
@@ -652,7 +641,6 @@ async fn the_database_file_and_the_development_key_are_owner_only() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_export_never_writes_through_a_link_or_over_a_file_unasked() {
-    let _shared = QUEUE.read().await;
     use std::os::unix::fs::PermissionsExt;
     each_backend(|server| async move {
         let key = {

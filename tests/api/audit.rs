@@ -1,15 +1,16 @@
 //! The tamper-evident audit trail: hash chains, signed checkpoints, verification, and the
 //! auditor's reads — driven over HTTP, with tampering done straight in the database as
 //! someone who can write to it (but does not hold the audit key) would.
-mod common;
 
-use common::{demo_users_without, each_backend, error_code, TestServer};
 use entity::{audit_chain_head, audit_event};
 use frontdoor::domain::audit::trail::refs_of;
 use frontdoor::domain::audit::{self, AuditEntry, GENESIS_HASH};
 use frontdoor::domain::common::codes::Role;
 use frontdoor::domain::RequestCtx;
 use frontdoor::{build_app, db, demo, Core};
+use frontdoor_testkit::{
+    demo_users_without, each_backend, error_code, hash_queue_alone, TestServer,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QueryOrder,
@@ -699,6 +700,9 @@ async fn forged_checkpoints_fail_their_signature() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_server_processes_writing_at_once_keep_every_chain_valid() {
+    // Fifty-two logins at once, none of which may be refused: the password hashing queue is
+    // the process's, so this runs while no other test's server can use it.
+    let _alone = hash_queue_alone().await;
     each_backend(|server| async move {
         // A second process on the same database: its own pool, its own HTTP server.
         let second = Core::start(server.core.config.clone()).await.unwrap();

@@ -2,12 +2,11 @@
 //! loaded through the API (with their `occurredAt`), and `performanceReport` must return
 //! exactly the report's numbers. The expected figures below are copied from the report
 //! (docs/figures.md), not computed from the loaded plan.
-mod common;
 
 use std::sync::Arc;
 
-use common::{each_backend, HttpApi};
 use frontdoor::demo::history;
+use frontdoor_testkit::{each_backend, HttpApi};
 use serde_json::{json, Value};
 
 const REPORT: &str = "query($from: NaiveDate!, $to: NaiveDate!) { performanceReport(from: $from, to: $to) {

@@ -1,13 +1,12 @@
 //! Two real server processes writing to one PostgreSQL database at once: every audit chain
 //! stays valid, with no global lock between them. (PostgreSQL only: SQLite is one process.)
-mod common;
 
 use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine;
-use common::{Backend, TestServer};
 use entity::audit_event;
+use frontdoor_testkit::{Backend, TestServer};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
