@@ -100,6 +100,21 @@ async fn drop_incoming_request_id(mut request: axum::extract::Request) -> axum::
     request
 }
 
+/// A body refused for its size is left unread, so its connection cannot carry another
+/// request: say so, or a client that keeps it alive sends its next request into the unread
+/// bytes and sees the connection drop.
+async fn close_after_refused_body(
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let request_id_header = HeaderName::from_static(REQUEST_ID);
     let layers = ServiceBuilder::new()
@@ -129,6 +144,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(layers)
         .layer(axum::middleware::map_request(drop_incoming_request_id))
+        .layer(axum::middleware::map_response(close_after_refused_body))
         .layer(axum::middleware::map_request_with_state(
             state.clone(),
             mark_source,
