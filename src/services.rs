@@ -20,6 +20,9 @@ pub struct CoreInner {
     pub keys: TokenKeys,
     /// Failed logins and token requests per source address (this instance's memory).
     pub sources: crate::auth::source_limit::SourceLimiter,
+    /// Statements this instance has sent to the database (in `/metrics`; the tests use it to
+    /// show a page costs the same number of queries whatever its size).
+    pub statements: prometheus::IntCounter,
 }
 
 impl Deref for Core {
@@ -32,7 +35,14 @@ impl Deref for Core {
 impl Core {
     /// Connects and brings the schema up to date.
     pub async fn start(config: Config) -> Result<Core, DbErr> {
-        let db = db::connect(&config.database_url, config.db_max_connections).await?;
+        let mut db = db::connect(&config.database_url, config.db_max_connections).await?;
+        let statements = prometheus::IntCounter::new(
+            "frontdoor_db_statements_total",
+            "Statements sent to the database",
+        )
+        .expect("valid metric");
+        let counted = statements.clone();
+        db.set_metric_callback(move |_| counted.inc());
         Migrator::up(&db, None).await?;
         let keys = TokenKeys::new(&config.signing_key);
         let sources = crate::auth::source_limit::SourceLimiter::new(config.source_limit.clone());
@@ -41,6 +51,7 @@ impl Core {
             config,
             keys,
             sources,
+            statements,
         })))
     }
 }

@@ -1,4 +1,5 @@
-//! Prometheus metrics: GraphQL requests and latency by operation, errors by code, the pool.
+//! Prometheus metrics: GraphQL requests and latency by operation, errors by code, the pool,
+//! and the statements sent to the database.
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
@@ -13,7 +14,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Metrics {
+    /// `statements` is the core's count of database statements, reported with the rest.
+    pub fn new(statements: prometheus::IntCounter) -> Metrics {
         let registry = Registry::new();
         let operations = IntCounterVec::new(
             Opts::new(
@@ -55,6 +57,7 @@ impl Metrics {
             Box::new(latency.clone()),
             Box::new(errors.clone()),
             Box::new(pool.clone()),
+            Box::new(statements),
         ] {
             registry
                 .register(collector)
@@ -100,11 +103,5 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut buffer)
             .expect("text encoding does not fail");
         String::from_utf8(buffer).unwrap_or_default()
-    }
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
     }
 }

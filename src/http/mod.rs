@@ -179,10 +179,11 @@ pub fn build_app(core: Core) -> Router {
     crate::auth::password::warm_up();
     let schema = crate::graphql::build_schema(Some(core.clone()), core.config.is_production());
     let timeout = core.config.request_timeout;
+    let metrics = Arc::new(Metrics::new(core.statements.clone()));
     let state = AppState {
         core,
         schema,
-        metrics: Arc::new(Metrics::new()),
+        metrics,
     };
     router(state, timeout)
 }

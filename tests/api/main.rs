@@ -14,6 +14,7 @@ mod auth;
 mod hardening;
 mod http;
 mod identity;
+mod inbox;
 mod input;
 mod missing;
 mod outcomes;
