@@ -3,11 +3,12 @@
 use entity::{
     agency, contact, disclosure, early_help_episode, information_request, missing_episode,
 };
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection};
 use uuid::Uuid;
 
+use crate::domain::audit::{self, Action, AuditEntry};
 use crate::domain::common::codes::{AgencyKind, Role};
-use crate::domain::{Actor, ActorKind};
+use crate::domain::{Actor, ActorKind, RequestCtx};
 use crate::error::{AppError, AppResult};
 use entity::codes::HandlingCode;
 
@@ -96,7 +97,7 @@ pub fn check_roles_for_agency(roles: &[Role], agency: &agency::Model) -> AppResu
 // ---------------------------------------------------------------- case data
 
 /// MASH staff: managers and social workers of the agency that hosts the MASH.
-pub fn is_mash_staff(actor: &Actor) -> bool {
+fn is_mash_staff(actor: &Actor) -> bool {
     actor.kind == ActorKind::User
         && actor.agency.as_ref().is_some_and(|a| a.hosts_mash)
         && (actor.has_role(Role::MashManager) || actor.has_role(Role::MashSocialWorker))
@@ -126,6 +127,8 @@ pub enum CaseOperation {
     DecideContact,
     DecideOverride,
     RespondToRequests,
+    /// Information requests: MASH staff (all), a partner's desk and systems (their agency's).
+    ReadRequests,
     ChildAccessLog,
     DisclosureAccessLog,
     /// A child's identifiers only (NHS number, UPN, police and local ids): MASH staff and auditors.
@@ -144,7 +147,7 @@ pub enum CaseOperation {
     PerformanceReport,
 }
 
-pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> {
+fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> {
     if actor.kind == ActorKind::Anonymous {
         return Err(AppError::Unauthenticated("authentication required"));
     }
@@ -179,6 +182,9 @@ pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> 
         CaseOperation::RespondToRequests => {
             is_partner_officer(actor) || has_scope(actor, "requests:respond")
         }
+        CaseOperation::ReadRequests => {
+            mash || is_partner_officer(actor) || has_scope(actor, "requests:respond")
+        }
         CaseOperation::PerformanceReport => {
             manager
                 || (actor.has_role(Role::Auditor)
@@ -198,16 +204,107 @@ pub fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> 
     }
 }
 
+/// Proof that the policy let this request perform one operation on case data. Only `allow`
+/// makes one, and the scope rules (which records the caller sees, how much of each) are
+/// methods of it, so a service cannot reach case data without asking the policy first. It
+/// carries the operation's audit action, so a service names its action once: the refusal,
+/// the success entry and any NOT_FOUND are all recorded under it.
+pub struct Grant<'a> {
+    ctx: &'a RequestCtx,
+    action: Action,
+}
+
 /// Asks the policy whether the caller's role may ever perform `operation`; a refusal is
 /// audited under `action` before it is returned.
-pub async fn allow_case(
+pub async fn allow<'a>(
     core: &crate::Core,
-    ctx: &crate::domain::RequestCtx,
-    action: &'static str,
+    ctx: &'a RequestCtx,
+    action: Action,
     operation: CaseOperation,
-) -> crate::error::AppResult<()> {
-    crate::domain::audit::on_refusal(&core.db, ctx, action, authorize_case(&ctx.actor, operation))
-        .await
+) -> AppResult<Grant<'a>> {
+    audit::on_refusal(&core.db, ctx, action, authorize_case(&ctx.actor, operation)).await?;
+    Ok(Grant { ctx, action })
+}
+
+impl<'a> Grant<'a> {
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    pub fn ctx(&self) -> &'a RequestCtx {
+        self.ctx
+    }
+
+    pub fn actor(&self) -> &'a Actor {
+        &self.ctx.actor
+    }
+
+    /// The success entry of this operation, to be completed with what it touched.
+    pub fn entry(&self) -> AuditEntry {
+        AuditEntry::success(self.action)
+    }
+
+    /// Passes `result` through, auditing a refusal (e.g. an out-of-scope NOT_FOUND) under
+    /// this operation's action.
+    pub async fn on_refusal<T>(
+        &self,
+        db: &DatabaseConnection,
+        result: AppResult<T>,
+    ) -> AppResult<T> {
+        audit::on_refusal(db, self.ctx, self.action, result).await
+    }
+
+    pub fn is_mash_staff(&self) -> bool {
+        is_mash_staff(self.actor())
+    }
+
+    pub fn contact_access(&self, contact: &contact::Model) -> Option<ContactAccess> {
+        contact_access(self.actor(), contact)
+    }
+
+    pub fn contact_scope(&self) -> Condition {
+        contact_scope(self.actor())
+    }
+
+    pub fn may_record_consent(&self, contact: &contact::Model) -> bool {
+        may_record_consent(self.actor(), contact)
+    }
+
+    pub fn request_scope(&self) -> Condition {
+        request_scope(self.actor())
+    }
+
+    pub fn may_see_request(&self, request: &information_request::Model) -> bool {
+        may_see_request(self.actor(), request)
+    }
+
+    pub fn may_answer_request(&self, request: &information_request::Model) -> bool {
+        may_answer_request(self.actor(), request)
+    }
+
+    pub fn disclosure_visibility(&self, disclosure: &disclosure::Model) -> DisclosureVisibility {
+        disclosure_visibility(self.actor(), disclosure)
+    }
+
+    pub fn may_read_disclosure_access_log(&self, disclosure: &disclosure::Model) -> bool {
+        may_read_disclosure_access_log(self.actor(), disclosure)
+    }
+
+    pub fn missing_scope(&self) -> Condition {
+        missing_scope(self.actor())
+    }
+
+    pub fn may_see_episode(&self, episode: &missing_episode::Model) -> bool {
+        may_see_episode(self.actor(), episode)
+    }
+
+    pub fn early_help_scope(&self) -> Condition {
+        early_help_scope(self.actor())
+    }
+
+    pub fn may_see_early_help(&self, episode: &early_help_episode::Model) -> bool {
+        may_see_early_help(self.actor(), episode)
+    }
 }
 
 /// How much of a contact a caller sees.
@@ -221,7 +318,7 @@ pub enum ContactAccess {
     Submitter,
 }
 
-pub fn contact_access(actor: &Actor, contact: &contact::Model) -> Option<ContactAccess> {
+fn contact_access(actor: &Actor, contact: &contact::Model) -> Option<ContactAccess> {
     if is_mash_staff(actor) {
         return Some(ContactAccess::Mash);
     }
@@ -234,7 +331,7 @@ pub fn contact_access(actor: &Actor, contact: &contact::Model) -> Option<Contact
 
 /// The contacts a caller may list, as a database condition (lists are filtered in the
 /// query, so counts and pages never reveal hidden rows).
-pub fn contact_scope(actor: &Actor) -> Condition {
+fn contact_scope(actor: &Actor) -> Condition {
     if is_mash_staff(actor) {
         return Condition::all();
     }
@@ -255,12 +352,12 @@ pub fn contact_scope(actor: &Actor) -> Condition {
 
 /// Consent may be recorded or withdrawn by MASH staff, or on their own contacts by the
 /// submitting referrer and their agency's MASH desk (not by machine clients).
-pub fn may_record_consent(actor: &Actor, contact: &contact::Model) -> bool {
+fn may_record_consent(actor: &Actor, contact: &contact::Model) -> bool {
     actor.kind == ActorKind::User && contact_access(actor, contact).is_some()
 }
 
 /// Requests a caller may see: MASH staff all; a partner's desk and systems those to their agency.
-pub fn request_scope(actor: &Actor) -> Condition {
+fn request_scope(actor: &Actor) -> Condition {
     if is_mash_staff(actor) {
         return Condition::all();
     }
@@ -272,13 +369,13 @@ pub fn request_scope(actor: &Actor) -> Condition {
     }
 }
 
-pub fn may_see_request(actor: &Actor, request: &information_request::Model) -> bool {
+fn may_see_request(actor: &Actor, request: &information_request::Model) -> bool {
     is_mash_staff(actor)
         || ((is_partner_officer(actor) || has_scope(actor, "requests:respond"))
             && same_agency(actor, request.to_agency_id))
 }
 
-pub fn may_answer_request(actor: &Actor, request: &information_request::Model) -> bool {
+fn may_answer_request(actor: &Actor, request: &information_request::Model) -> bool {
     (is_partner_officer(actor) || has_scope(actor, "requests:respond"))
         && same_agency(actor, request.to_agency_id)
 }
@@ -292,10 +389,7 @@ pub enum DisclosureVisibility {
     Hidden,
 }
 
-pub fn disclosure_visibility(
-    actor: &Actor,
-    disclosure: &disclosure::Model,
-) -> DisclosureVisibility {
+fn disclosure_visibility(actor: &Actor, disclosure: &disclosure::Model) -> DisclosureVisibility {
     let supplier =
         is_partner_officer(actor) && same_agency(actor, disclosure.supplied_by_agency_id);
     if supplier {
@@ -364,7 +458,7 @@ pub fn onward_share_check(
 
 /// A disclosure's access log: MASH managers and auditors for any; a partner's MASH desk for
 /// what its own agency disclosed.
-pub fn may_read_disclosure_access_log(actor: &Actor, disclosure: &disclosure::Model) -> bool {
+fn may_read_disclosure_access_log(actor: &Actor, disclosure: &disclosure::Model) -> bool {
     let manager = is_mash_staff(actor) && actor.has_role(Role::MashManager);
     let auditor =
         actor.has_role(Role::Auditor) && actor.agency.as_ref().is_some_and(|a| a.hosts_mash);
@@ -383,7 +477,7 @@ fn reports_missing(actor: &Actor) -> bool {
 }
 
 /// Missing episodes a caller may see: MASH staff all; the police those their agency reported.
-pub fn missing_scope(actor: &Actor) -> Condition {
+fn missing_scope(actor: &Actor) -> Condition {
     if is_mash_staff(actor) {
         return Condition::all();
     }
@@ -395,7 +489,7 @@ pub fn missing_scope(actor: &Actor) -> Condition {
     }
 }
 
-pub fn may_see_episode(actor: &Actor, episode: &missing_episode::Model) -> bool {
+fn may_see_episode(actor: &Actor, episode: &missing_episode::Model) -> bool {
     is_mash_staff(actor) || (reports_missing(actor) && same_agency(actor, episode.agency_id))
 }
 
@@ -409,7 +503,7 @@ fn early_help_desk(actor: &Actor) -> Option<Uuid> {
 }
 
 /// Early help episodes a caller may see: MASH staff all; an early help desk those sent to it.
-pub fn early_help_scope(actor: &Actor) -> Condition {
+fn early_help_scope(actor: &Actor) -> Condition {
     if is_mash_staff(actor) {
         return Condition::all();
     }
@@ -419,7 +513,7 @@ pub fn early_help_scope(actor: &Actor) -> Condition {
     }
 }
 
-pub fn may_see_early_help(actor: &Actor, episode: &early_help_episode::Model) -> bool {
+fn may_see_early_help(actor: &Actor, episode: &early_help_episode::Model) -> bool {
     is_mash_staff(actor) || early_help_desk(actor) == Some(episode.agency_id)
 }
 
@@ -533,6 +627,7 @@ mod tests {
             (DecideContact, "U..Y........."),
             (DecideOverride, "U..Y........."),
             (RespondToRequests, "U.....YYY.Y.."),
+            (ReadRequests, "U..YY.YYY.Y.."),
             (ChildAccessLog, "U..Y........."),
             (DisclosureAccessLog, "U..Y.YYYY...."),
             (ReadChildIdentifiers, "U..YYY......."),

@@ -4,7 +4,7 @@
 
 use entity::{audit_chain_head, audit_event};
 use frontdoor::domain::audit::trail::refs_of;
-use frontdoor::domain::audit::{self, AuditEntry, GENESIS_HASH};
+use frontdoor::domain::audit::{self, Action, AuditEntry, GENESIS_HASH};
 use frontdoor::domain::common::codes::Role;
 use frontdoor::domain::RequestCtx;
 use frontdoor::{build_app, db, demo, Core};
@@ -76,7 +76,7 @@ async fn generate_activity(server: &TestServer) -> Activity {
         audit::record(
             &txn,
             &ctx,
-            AuditEntry::success("disclosure.read")
+            AuditEntry::success(Action::DisclosureRead)
                 .entity("Disclosure", i)
                 .purpose("safeguarding.triage")
                 .lawful_basis("DPA2018-S8")
@@ -786,7 +786,7 @@ async fn two_server_processes_writing_at_once_keep_every_chain_valid() {
                     request_id: Some(Uuid::new_v4().to_string()),
                     ..RequestCtx::operator("load")
                 };
-                let entry = AuditEntry::success("load.test").children([child]);
+                let entry = AuditEntry::success(Action::AuditVerify).children([child]);
                 if i % 2 == 0 {
                     let txn = db::begin_write(&core.db).await.unwrap();
                     audit::record(&txn, &ctx, entry).await.unwrap();

@@ -10,8 +10,10 @@
 //! several — spread over the chains instead of queueing on one global lock
 //! (docs/design.md, "The audit trail"). Signed checkpoints of the heads are in `audit_trail`,
 //! verification in `verify`.
+pub mod action;
 pub mod trail;
 pub mod verify;
+pub use action::Action;
 use chrono::{SubsecRound, Utc};
 use entity::audit_event;
 use rand::Rng;
@@ -40,7 +42,7 @@ const MAX_APPEND_ATTEMPTS: usize = 256;
 
 #[derive(Clone, Debug)]
 pub struct AuditEntry {
-    pub action: &'static str,
+    pub action: Action,
     pub entity_type: Option<&'static str>,
     pub entity_id: Option<String>,
     pub outcome: &'static str,
@@ -58,7 +60,7 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    pub fn success(action: &'static str) -> AuditEntry {
+    pub fn success(action: Action) -> AuditEntry {
         AuditEntry {
             action,
             entity_type: None,
@@ -73,7 +75,7 @@ impl AuditEntry {
         }
     }
 
-    pub fn refused(action: &'static str, err: &AppError) -> AuditEntry {
+    pub fn refused(action: Action, err: &AppError) -> AuditEntry {
         AuditEntry {
             outcome: err.code(),
             ..AuditEntry::success(action)
@@ -152,7 +154,7 @@ pub async fn record<C: ConnectionTrait>(
         actor_id: actor.id.map(|id| id.to_string()),
         actor_label: actor.label.clone(),
         actor_agency_id: actor.agency_id(),
-        action: entry.action.to_string(),
+        action: entry.action.as_str().to_string(),
         entity_type: entry.entity_type.map(str::to_string),
         entity_id: entry.entity_id,
         outcome: entry.outcome.to_string(),
@@ -385,7 +387,7 @@ pub fn entry_hash(event: &audit_event::Model, refs: &[(String, String)]) -> Opti
 pub async fn on_refusal<T>(
     db: &DatabaseConnection,
     ctx: &RequestCtx,
-    action: &'static str,
+    action: Action,
     result: AppResult<T>,
 ) -> AppResult<T> {
     if let Err(err) = &result {

@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::db::begin_write;
+use crate::domain::audit::Action;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::page::{self, Page, PageRequest};
@@ -221,7 +222,7 @@ pub async fn create_checkpoint(
     core: &Core,
     ctx: &RequestCtx,
 ) -> AppResult<audit_checkpoint::Model> {
-    let action = "audit.checkpoint.create";
+    let action = Action::AuditCheckpointCreate;
     let allowed = policy::authorize(&ctx.actor, Permission::CreateAuditCheckpoint);
     audit::on_refusal(&core.db, ctx, action, allowed).await?;
     let txn = begin_write(&core.db).await?;
@@ -271,7 +272,7 @@ pub async fn export_latest_checkpoint(
     core: &Core,
     ctx: &RequestCtx,
 ) -> AppResult<Option<ExportedCheckpoint>> {
-    let action = "audit.checkpoint.export";
+    let action = Action::AuditCheckpointExport;
     let allowed = policy::authorize(&ctx.actor, Permission::ReadAuditTrail);
     audit::on_refusal(&core.db, ctx, action, allowed).await?;
     let latest = audit_checkpoint::Entity::find()
@@ -294,7 +295,7 @@ pub async fn list_checkpoints(
     ctx: &RequestCtx,
     page: PageRequest,
 ) -> AppResult<Page<audit_checkpoint::Model>> {
-    let action = "audit.checkpoint.list";
+    let action = Action::AuditCheckpointList;
     let allowed = policy::authorize(&ctx.actor, Permission::ReadAuditTrail);
     audit::on_refusal(&core.db, ctx, action, allowed).await?;
     let checkpoints = page::by_seq(
@@ -338,7 +339,7 @@ pub async fn list_events(
     filter: EventFilter,
     page: PageRequest,
 ) -> AppResult<Page<EventWithRefs>> {
-    let action = "audit.event.list";
+    let action = Action::AuditEventList;
     let allowed = policy::authorize(&ctx.actor, Permission::ReadAuditTrail);
     audit::on_refusal(&core.db, ctx, action, allowed).await?;
     let child = filter.child_id;
@@ -361,10 +362,13 @@ pub async fn child_access_log(
     child_id: Uuid,
     page: PageRequest,
 ) -> AppResult<Page<EventWithRefs>> {
-    const ACTION: &str = "child.access_log";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::ChildAccessLog).await?;
+    const ACTION: Action = Action::ChildAccessLog;
+    let grant =
+        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::ChildAccessLog).await?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
-    audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await?;
     let filter = EventFilter {
         outcome: Some("SUCCESS".into()),
         reference: Some(("Child", child_id.to_string())),
@@ -374,7 +378,8 @@ pub async fn child_access_log(
     audit::record_alone(
         &core.db,
         ctx,
-        AuditEntry::success(ACTION)
+        grant
+            .entry()
             .entity("Child", child_id)
             .children([child_id])
             .purpose("audit"),
@@ -391,14 +396,16 @@ pub async fn disclosure_access_log(
     disclosure_id: Uuid,
     page: PageRequest,
 ) -> AppResult<Page<EventWithRefs>> {
-    const ACTION: &str = "disclosure.access_log";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::DisclosureAccessLog)
-        .await?;
+    const ACTION: Action = Action::DisclosureAccessLog;
+    let grant =
+        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::DisclosureAccessLog).await?;
     let found = disclosure::Entity::find_by_id(disclosure_id)
         .one(&core.db)
         .await?
-        .filter(|d| policy::may_read_disclosure_access_log(&ctx.actor, d));
-    audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+        .filter(|d| grant.may_read_disclosure_access_log(d));
+    grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await?;
     let filter = EventFilter {
         outcome: Some("SUCCESS".into()),
         reference: Some(("Disclosure", disclosure_id.to_string())),
@@ -408,7 +415,8 @@ pub async fn disclosure_access_log(
     audit::record_alone(
         &core.db,
         ctx,
-        AuditEntry::success(ACTION)
+        grant
+            .entry()
             .entity("Disclosure", disclosure_id)
             .purpose("audit"),
     )

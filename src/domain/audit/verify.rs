@@ -28,6 +28,7 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::domain::audit::trail::{self as audit_trail, refs_of, ChainHead, ExportedCheckpoint};
+use crate::domain::audit::Action;
 use crate::domain::audit::{self, AuditEntry, CHAINS, GENESIS_HASH};
 use crate::domain::policy::{self, Permission};
 use crate::domain::RequestCtx;
@@ -141,7 +142,7 @@ pub async fn verify(
     ctx: &RequestCtx,
     exported: Option<&str>,
 ) -> AppResult<Verification> {
-    let action = "audit.verify";
+    let action = Action::AuditVerify;
     let allowed = policy::authorize(&ctx.actor, Permission::VerifyAuditTrail);
     audit::on_refusal(&core.db, ctx, action, allowed).await?;
     let exported = exported

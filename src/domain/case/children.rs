@@ -12,7 +12,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::begin_write;
-use crate::domain::audit::{self, AuditEntry};
+use crate::domain::audit::Action;
+use crate::domain::audit::{self};
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::identifiers;
 use crate::domain::policy::CaseOperation;
@@ -224,15 +225,18 @@ async fn load_record<C: ConnectionTrait>(conn: &C, child: child::Model) -> AppRe
 
 /// MASH staff read a child's record (audited with the child).
 pub async fn get_child(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ChildRecord> {
-    crate::domain::policy::allow_case(core, ctx, "child.read", CaseOperation::MashWork).await?;
+    let grant =
+        crate::domain::policy::allow(core, ctx, Action::ChildRead, CaseOperation::MashWork).await?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
-    let child =
-        audit::on_refusal(&core.db, ctx, "child.read", found.ok_or(AppError::NotFound)).await?;
+    let child = grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await?;
     let record = load_record(&core.db, child).await?;
     audit::record_alone(
         &core.db,
         ctx,
-        AuditEntry::success("child.read")
+        grant
+            .entry()
             .entity("Child", id)
             .children([id])
             .purpose("safeguarding.triage"),
@@ -248,15 +252,19 @@ pub async fn get_child_identifiers(
     ctx: &RequestCtx,
     id: Uuid,
 ) -> AppResult<child::Model> {
-    const ACTION: &str = "child.read_identifiers";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::ReadChildIdentifiers)
-        .await?;
+    const ACTION: Action = Action::ChildReadIdentifiers;
+    let grant =
+        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::ReadChildIdentifiers)
+            .await?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
-    let child = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let child = grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await?;
     audit::record_alone(
         &core.db,
         ctx,
-        AuditEntry::success(ACTION)
+        grant
+            .entry()
             .entity("Child", id)
             .children([id])
             .purpose("audit"),
@@ -273,7 +281,9 @@ pub async fn search_children(
     last_name: Option<String>,
     date_of_birth: Option<NaiveDate>,
 ) -> AppResult<Vec<child::Model>> {
-    crate::domain::policy::allow_case(core, ctx, "child.search", CaseOperation::MashWork).await?;
+    let grant =
+        crate::domain::policy::allow(core, ctx, Action::ChildSearch, CaseOperation::MashWork)
+            .await?;
     let mut query = child::Entity::find();
     match (nhs_number, last_name) {
         (Some(nhs), _) => {
@@ -303,7 +313,8 @@ pub async fn search_children(
     audit::record_alone(
         &core.db,
         ctx,
-        AuditEntry::success("child.search")
+        grant
+            .entry()
             .children(found.iter().map(|c| c.id))
             .purpose("safeguarding.triage"),
     )
@@ -318,16 +329,14 @@ pub async fn update_child(
     id: Uuid,
     details: ChildDetails,
 ) -> AppResult<ChildRecord> {
-    crate::domain::policy::allow_case(core, ctx, "child.update", CaseOperation::MashWork).await?;
+    let grant =
+        crate::domain::policy::allow(core, ctx, Action::ChildUpdate, CaseOperation::MashWork)
+            .await?;
     let details = details.validated("")?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
-    let existing = audit::on_refusal(
-        &core.db,
-        ctx,
-        "child.update",
-        found.ok_or(AppError::NotFound),
-    )
-    .await?;
+    let existing = grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await?;
     let txn = begin_write(&core.db).await?;
     let mut active: child::ActiveModel = existing.into();
     active.first_name = Set(details.first_name);
@@ -348,7 +357,8 @@ pub async fn update_child(
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("child.update")
+        grant
+            .entry()
             .entity("Child", id)
             .children([id])
             .purpose("safeguarding.triage"),
@@ -372,12 +382,14 @@ pub async fn link_children(
     related: Option<Uuid>,
     relationship: &str,
 ) -> AppResult<ChildRecord> {
-    crate::domain::policy::allow_case(core, ctx, "child.link", CaseOperation::MashWork).await?;
+    let grant =
+        crate::domain::policy::allow(core, ctx, Action::ChildLink, CaseOperation::MashWork).await?;
     let relationship = ChildRelationship::parse(relationship)
         .ok_or_else(|| AppError::bad_input("relationship", "must be SIBLING or HOUSEHOLD"))?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
-    let child =
-        audit::on_refusal(&core.db, ctx, "child.link", found.ok_or(AppError::NotFound)).await?;
+    let child = grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await?;
     let other = match related {
         Some(id) if id != child_id => child::Entity::find_by_id(id).one(&core.db).await?,
         _ => None,
@@ -399,7 +411,8 @@ pub async fn link_children(
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("child.link")
+        grant
+            .entry()
             .entity("Child", child_id)
             .children([child_id, other.id])
             .purpose("safeguarding.triage")

@@ -16,11 +16,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::begin_write;
+use crate::domain::audit::Action;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::case::contacts::{self, load_view, ConsentInput, ContactView};
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::transition;
-use crate::domain::policy::{self, CaseOperation};
+use crate::domain::policy::{CaseOperation, Grant};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -111,11 +112,12 @@ pub async fn record_consent(
     contact_id: Uuid,
     input: ConsentInput,
 ) -> AppResult<ContactView> {
-    const ACTION: &str = "consent.record";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
-    let (existing, access) = contacts::scoped_contact(core, ctx, ACTION, contact_id).await?;
-    if !policy::may_record_consent(&ctx.actor, &existing) {
-        return audit::on_refusal(&core.db, ctx, ACTION, Err(AppError::NotFound)).await;
+    const ACTION: Action = Action::ConsentRecord;
+    let grant =
+        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
+    let (existing, access) = contacts::scoped_contact(core, &grant, contact_id).await?;
+    if !grant.may_record_consent(&existing) {
+        return grant.on_refusal(&core.db, Err(AppError::NotFound)).await;
     }
     if ConsentPosition::parse(&input.position) != Some(ConsentPosition::Given) {
         return Err(AppError::bad_input(
@@ -133,11 +135,12 @@ pub async fn record_consent(
         let existing = contacts::locked_contact(&txn, existing.id).await?;
         let created = contacts::insert_consent(&txn, existing.id, actor_id, agency, valid).await?;
         let updated = refresh_status(&txn, &existing).await?;
-        let view = load_view(&txn, ctx, updated, access).await?;
+        let view = load_view(&txn, &grant, updated, access).await?;
         audit::record(
             &txn,
             ctx,
-            AuditEntry::success(ACTION)
+            grant
+                .entry()
                 .entity("Consent", created.id)
                 .reference("Contact", existing.id)
                 .children([existing.child_id])
@@ -148,7 +151,7 @@ pub async fn record_consent(
         Ok(view)
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 /// The contact a consent or override belongs to (None when there is no such record).
@@ -165,19 +168,22 @@ pub async fn withdraw_consent(
     ctx: &RequestCtx,
     consent_id: Uuid,
 ) -> AppResult<ContactView> {
-    const ACTION: &str = "consent.withdraw";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
+    const ACTION: Action = Action::ConsentWithdraw;
+    let grant =
+        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
     let found = consent::Entity::find_by_id(consent_id)
         .one(&core.db)
         .await?;
     let contact = contact_of(core, found.as_ref().map(|c| c.contact_id)).await?;
     let scoped = found.zip(contact).and_then(|(consent, contact)| {
-        let access = policy::contact_access(&ctx.actor, &contact)
-            .filter(|_| policy::may_record_consent(&ctx.actor, &contact))?;
+        let access = grant
+            .contact_access(&contact)
+            .filter(|_| grant.may_record_consent(&contact))?;
         Some((consent, contact, access))
     });
-    let (consent, contact, access) =
-        audit::on_refusal(&core.db, ctx, ACTION, scoped.ok_or(AppError::NotFound)).await?;
+    let (consent, contact, access) = grant
+        .on_refusal(&core.db, scoped.ok_or(AppError::NotFound))
+        .await?;
     let txn = begin_write(&core.db).await?;
     let result = async {
         // The contact first (lock order), then the consent as it is now.
@@ -196,11 +202,12 @@ pub async fn withdraw_consent(
         let reference = format!("consent:{}", consent.id);
         let withdrawn = withdraw_requests_relying_on(&txn, &reference).await?;
         let updated = refresh_status(&txn, &contact).await?;
-        let view = load_view(&txn, ctx, updated, access).await?;
+        let view = load_view(&txn, &grant, updated, access).await?;
         audit::record(
             &txn,
             ctx,
-            AuditEntry::success(ACTION)
+            grant
+                .entry()
                 .entity("Consent", consent.id)
                 .reference("Contact", contact.id)
                 .children([contact.child_id])
@@ -212,7 +219,7 @@ pub async fn withdraw_consent(
         Ok(view)
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 pub async fn request_override(
@@ -222,8 +229,8 @@ pub async fn request_override(
     reason: &str,
     justification: &str,
 ) -> AppResult<consent_override::Model> {
-    const ACTION: &str = "override.request";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    const ACTION: Action = Action::OverrideRequest;
+    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let reason = OverrideReason::parse(reason).ok_or_else(|| {
         AppError::bad_input(
             "reason",
@@ -231,7 +238,7 @@ pub async fn request_override(
         )
     })?;
     let justification = checks::required("justification", justification, Kind::Prose)?;
-    let (contact, _) = contacts::scoped_contact(core, ctx, ACTION, contact_id).await?;
+    let (contact, _) = contacts::scoped_contact(core, &grant, contact_id).await?;
     let txn = begin_write(&core.db).await?;
     contacts::locked_contact(&txn, contact.id).await?;
     let created = consent_override::ActiveModel {
@@ -254,7 +261,8 @@ pub async fn request_override(
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success(ACTION)
+        grant
+            .entry()
             .entity("ConsentOverride", created.id)
             .reference("Contact", contact.id)
             .children([contact.child_id])
@@ -267,24 +275,22 @@ pub async fn request_override(
 }
 
 /// An override and its contact, for a MASH manager.
-async fn scoped_override(
+async fn scoped_override<'a>(
     core: &Core,
-    ctx: &RequestCtx,
-    action: &'static str,
+    ctx: &'a RequestCtx,
+    action: Action,
     id: Uuid,
-) -> AppResult<(consent_override::Model, contact::Model)> {
-    crate::domain::policy::allow_case(core, ctx, action, CaseOperation::DecideOverride).await?;
+) -> AppResult<(Grant<'a>, consent_override::Model, contact::Model)> {
+    let grant =
+        crate::domain::policy::allow(core, ctx, action, CaseOperation::DecideOverride).await?;
     let found = consent_override::Entity::find_by_id(id)
         .one(&core.db)
         .await?;
     let contact = contact_of(core, found.as_ref().map(|o| o.contact_id)).await?;
-    audit::on_refusal(
-        &core.db,
-        ctx,
-        action,
-        found.zip(contact).ok_or(AppError::NotFound),
-    )
-    .await
+    let (found, contact) = grant
+        .on_refusal(&core.db, found.zip(contact).ok_or(AppError::NotFound))
+        .await?;
+    Ok((grant, found, contact))
 }
 
 /// Approve (true) or refuse (false) an override. The requester may not decide their own,
@@ -296,11 +302,11 @@ pub async fn decide_override(
     approve: bool,
 ) -> AppResult<consent_override::Model> {
     let action = if approve {
-        "override.approve"
+        Action::OverrideApprove
     } else {
-        "override.refuse"
+        Action::OverrideRefuse
     };
-    let (found, _) = scoped_override(core, ctx, action, id).await?;
+    let (grant, found, _) = scoped_override(core, ctx, action, id).await?;
     let txn = begin_write(&core.db).await?;
     let result = async {
         let (existing, contact) = locked_override(&txn, &found).await?;
@@ -347,7 +353,7 @@ pub async fn decide_override(
         Ok(updated)
     }
     .await;
-    transition::settle(core, ctx, action, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 /// An override and its contact as they are now, locked (the contact first).
@@ -368,8 +374,8 @@ pub async fn review_override(
     id: Uuid,
     uphold: bool,
 ) -> AppResult<consent_override::Model> {
-    const ACTION: &str = "override.review";
-    let (found, _) = scoped_override(core, ctx, ACTION, id).await?;
+    const ACTION: Action = Action::OverrideReview;
+    let (grant, found, _) = scoped_override(core, ctx, ACTION, id).await?;
     let txn = begin_write(&core.db).await?;
     let result = async {
         let (existing, contact) = locked_override(&txn, &found).await?;
@@ -400,7 +406,8 @@ pub async fn review_override(
         audit::record(
             &txn,
             ctx,
-            AuditEntry::success(ACTION)
+            grant
+                .entry()
                 .entity("ConsentOverride", id)
                 .reference("Contact", contact.id)
                 .children([contact.child_id])
@@ -412,7 +419,7 @@ pub async fn review_override(
         Ok(updated)
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 /// Break-glass overrides awaiting a second manager (MASH managers).
@@ -420,8 +427,8 @@ pub async fn review_queue(
     core: &Core,
     ctx: &RequestCtx,
 ) -> AppResult<Vec<consent_override::Model>> {
-    const ACTION: &str = "override.review_queue";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::DecideOverride).await?;
+    const ACTION: Action = Action::OverrideReviewQueue;
+    crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::DecideOverride).await?;
     let pending = consent_override::Entity::find()
         .filter(consent_override::Column::ReviewStatus.eq(ReviewStatus::Pending))
         .order_by_asc(consent_override::Column::Id)

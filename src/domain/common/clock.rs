@@ -11,6 +11,7 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::db::begin_write;
+use crate::domain::audit::Action;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::policy::{self, Permission};
@@ -93,7 +94,7 @@ pub async fn add_bank_holiday(
     day: NaiveDate,
     name: &str,
 ) -> AppResult<bank_holiday::Model> {
-    const ACTION: &str = "calendar.add_bank_holiday";
+    const ACTION: Action = Action::CalendarAddBankHoliday;
     audit::on_refusal(
         &core.db,
         ctx,

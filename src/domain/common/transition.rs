@@ -16,7 +16,7 @@ use sea_orm::{
 };
 
 use crate::domain::audit::{self, AuditEntry};
-use crate::domain::RequestCtx;
+use crate::domain::policy::Grant;
 use crate::error::{AppError, AppResult};
 use crate::Core;
 
@@ -40,8 +40,7 @@ where
 /// a refusal or a lost race (`CONFLICT`) under `action` in an entry of its own.
 pub async fn settle<T>(
     core: &Core,
-    ctx: &RequestCtx,
-    action: &'static str,
+    grant: &Grant<'_>,
     txn: DatabaseTransaction,
     result: AppResult<T>,
 ) -> AppResult<T> {
@@ -53,7 +52,12 @@ pub async fn settle<T>(
         Err(err) => {
             txn.rollback().await?;
             if err.is_refusal() || matches!(err, AppError::Conflict { .. }) {
-                audit::record_alone(&core.db, ctx, AuditEntry::refused(action, &err)).await?;
+                audit::record_alone(
+                    &core.db,
+                    grant.ctx(),
+                    AuditEntry::refused(grant.action(), &err),
+                )
+                .await?;
             }
             Err(err)
         }

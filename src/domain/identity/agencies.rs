@@ -1,5 +1,6 @@
 //! Agencies: registering them, changing them, the MASH host.
 use super::*;
+use crate::domain::audit::Action;
 
 pub struct NewAgency {
     pub name: String,
@@ -13,7 +14,7 @@ pub async fn create_agency(
     ctx: &RequestCtx,
     input: NewAgency,
 ) -> AppResult<agency::Model> {
-    authorize_admin(core, ctx, "agency.create").await?;
+    authorize_admin(core, ctx, Action::AgencyCreate).await?;
     let name = checks::required("name", &input.name, Kind::Line)?;
     let source_code = input
         .kind
@@ -46,7 +47,7 @@ pub async fn create_agency(
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("agency.create")
+        AuditEntry::success(Action::AgencyCreate)
             .entity("Agency", created.id)
             .detail(json!({ "kind": created.kind.as_str(), "hostsMash": created.hosts_mash })),
     )
@@ -74,7 +75,7 @@ pub async fn update_agency(
     id: Uuid,
     changes: AgencyChanges,
 ) -> AppResult<agency::Model> {
-    authorize_admin(core, ctx, "agency.update").await?;
+    authorize_admin(core, ctx, Action::AgencyUpdate).await?;
     let name = changes
         .name
         .as_deref()
@@ -84,7 +85,7 @@ pub async fn update_agency(
     let existing = audit::on_refusal(
         &core.db,
         ctx,
-        "agency.update",
+        Action::AgencyUpdate,
         found.ok_or(AppError::NotFound),
     )
     .await?;
@@ -132,7 +133,7 @@ pub async fn update_agency(
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("agency.update")
+        AuditEntry::success(Action::AgencyUpdate)
             .entity("Agency", updated.id)
             .detail(detail),
     )
@@ -142,12 +143,12 @@ pub async fn update_agency(
 }
 
 pub async fn get_agency(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<agency::Model> {
-    authorize_admin(core, ctx, "agency.read").await?;
+    authorize_admin(core, ctx, Action::AgencyRead).await?;
     let found = agency::Entity::find_by_id(id).one(&core.db).await?;
     audit::on_refusal(
         &core.db,
         ctx,
-        "agency.read",
+        Action::AgencyRead,
         found.ok_or(AppError::NotFound),
     )
     .await
@@ -158,7 +159,7 @@ pub async fn list_agencies(
     ctx: &RequestCtx,
     page: PageRequest,
 ) -> AppResult<Page<agency::Model>> {
-    authorize_admin(core, ctx, "agency.list").await?;
+    authorize_admin(core, ctx, Action::AgencyList).await?;
     page::by_id(
         &core.db,
         agency::Entity::find(),

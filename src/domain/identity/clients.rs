@@ -1,5 +1,6 @@
 //! Machine clients: partner systems that call the API with client credentials.
 use super::*;
+use crate::domain::audit::Action;
 
 pub struct NewClient {
     /// None when the caller's id was not an agency id.
@@ -20,7 +21,7 @@ pub async fn create_client(
     ctx: &RequestCtx,
     input: NewClient,
 ) -> AppResult<(ClientWithAgency, String)> {
-    authorize_admin(core, ctx, "client.create").await?;
+    authorize_admin(core, ctx, Action::ClientCreate).await?;
     let name = checks::required("name", &input.name, Kind::Line)?;
     checks::list("scopes", &input.scopes, checks::MAX_CODES)?;
     if input.scopes.is_empty() {
@@ -67,7 +68,7 @@ pub async fn create_client(
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("client.create")
+        AuditEntry::success(Action::ClientCreate)
             .entity("Client", created.id)
             .detail(json!({ "agencyId": agency.id, "clientId": created.client_id, "scopes": created.scopes })),
     )
@@ -86,9 +87,9 @@ pub async fn set_client_active(
     active_flag: bool,
 ) -> AppResult<ClientWithAgency> {
     let action = if active_flag {
-        "client.reactivate"
+        Action::ClientReactivate
     } else {
-        "client.deactivate"
+        Action::ClientDeactivate
     };
     authorize_admin(core, ctx, action).await?;
     let (_, agency) = target_client(core, ctx, action, id).await?;
@@ -130,7 +131,7 @@ pub async fn set_client_active(
 pub(super) async fn target_client(
     core: &Core,
     ctx: &RequestCtx,
-    action: &'static str,
+    action: Action,
     id: Uuid,
 ) -> AppResult<ClientWithAgency> {
     let found = client::Entity::find_by_id(id)
@@ -142,8 +143,8 @@ pub(super) async fn target_client(
 }
 
 pub async fn get_client(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ClientWithAgency> {
-    authorize_admin(core, ctx, "client.read").await?;
-    target_client(core, ctx, "client.read", id).await
+    authorize_admin(core, ctx, Action::ClientRead).await?;
+    target_client(core, ctx, Action::ClientRead, id).await
 }
 
 pub async fn list_clients(
@@ -152,7 +153,7 @@ pub async fn list_clients(
     agency_id: Option<Uuid>,
     page: PageRequest,
 ) -> AppResult<Page<ClientWithAgency>> {
-    authorize_admin(core, ctx, "client.list").await?;
+    authorize_admin(core, ctx, Action::ClientList).await?;
     let mut query = client::Entity::find();
     if let Some(agency_id) = agency_id {
         query = query.filter(client::Column::AgencyId.eq(agency_id));

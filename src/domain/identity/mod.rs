@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::password;
 use crate::db::begin_write;
+use crate::domain::audit::Action;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::codes::{AgencyKind, Role, SourceCodes, SCOPES};
@@ -30,7 +31,7 @@ pub use agencies::*;
 pub use clients::*;
 pub use users::*;
 
-async fn authorize_admin(core: &Core, ctx: &RequestCtx, action: &'static str) -> AppResult<()> {
+async fn authorize_admin(core: &Core, ctx: &RequestCtx, action: Action) -> AppResult<()> {
     let result = policy::authorize(&ctx.actor, Permission::ManageIdentity);
     audit::on_refusal(&core.db, ctx, action, result).await
 }

@@ -1,5 +1,6 @@
 //! Users: accounts, roles, activation, password resets, lifting a login lock.
 use super::*;
+use crate::domain::audit::Action;
 
 pub struct NewUser {
     /// None when the caller's id was not an agency id.
@@ -27,7 +28,7 @@ pub async fn create_user(
     ctx: &RequestCtx,
     input: NewUser,
 ) -> AppResult<UserWithAgency> {
-    authorize_admin(core, ctx, "user.create").await?;
+    authorize_admin(core, ctx, Action::UserCreate).await?;
     let username = normalized_username(&input.username)?;
     let display_name = checks::required("displayName", &input.display_name, Kind::Name)?;
     crate::domain::common::checks::new_password("password", &input.password)?;
@@ -64,7 +65,7 @@ pub async fn create_user(
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("user.create")
+        AuditEntry::success(Action::UserCreate)
             .entity("User", created.id)
             .detail(json!({ "agencyId": agency.id, "username": created.username, "roles": created.roles })),
     )
@@ -76,7 +77,7 @@ pub async fn create_user(
 pub(super) async fn target_user(
     core: &Core,
     ctx: &RequestCtx,
-    action: &'static str,
+    action: Action,
     id: Uuid,
 ) -> AppResult<UserWithAgency> {
     let found = user::Entity::find_by_id(id)
@@ -88,8 +89,8 @@ pub(super) async fn target_user(
 }
 
 pub async fn get_user(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<UserWithAgency> {
-    authorize_admin(core, ctx, "user.read").await?;
-    target_user(core, ctx, "user.read", id).await
+    authorize_admin(core, ctx, Action::UserRead).await?;
+    target_user(core, ctx, Action::UserRead, id).await
 }
 
 pub async fn find_user_id_by_username(core: &Core, username: &str) -> AppResult<Option<Uuid>> {
@@ -106,8 +107,8 @@ pub async fn set_user_roles(
     id: Uuid,
     roles: Vec<Role>,
 ) -> AppResult<UserWithAgency> {
-    authorize_admin(core, ctx, "user.set_roles").await?;
-    let (existing, agency) = target_user(core, ctx, "user.set_roles", id).await?;
+    authorize_admin(core, ctx, Action::UserSetRoles).await?;
+    let (existing, agency) = target_user(core, ctx, Action::UserSetRoles, id).await?;
     checks::list("roles", &roles, checks::MAX_CODES)?;
     let roles = dedup_roles(roles);
     policy::check_roles_for_agency(&roles, &agency)?;
@@ -119,7 +120,7 @@ pub async fn set_user_roles(
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("user.set_roles")
+        AuditEntry::success(Action::UserSetRoles)
             .entity("User", updated.id)
             .detail(json!({ "roles": updated.roles })),
     )
@@ -139,9 +140,9 @@ pub async fn set_user_active(
     active_flag: bool,
 ) -> AppResult<UserWithAgency> {
     let action = if active_flag {
-        "user.reactivate"
+        Action::UserReactivate
     } else {
-        "user.deactivate"
+        Action::UserDeactivate
     };
     authorize_admin(core, ctx, action).await?;
     let (_, agency) = target_user(core, ctx, action, id).await?;
@@ -187,9 +188,9 @@ pub async fn reset_password(
     id: Uuid,
     new_password: &str,
 ) -> AppResult<UserWithAgency> {
-    authorize_admin(core, ctx, "user.reset_password").await?;
+    authorize_admin(core, ctx, Action::UserResetPassword).await?;
     crate::domain::common::checks::new_password("newPassword", new_password)?;
-    let (existing, agency) = target_user(core, ctx, "user.reset_password", id).await?;
+    let (existing, agency) = target_user(core, ctx, Action::UserResetPassword, id).await?;
     let hash = password::hash(new_password.to_string()).await?;
     let txn = begin_write(&core.db).await?;
     let (updated, ended) =
@@ -198,7 +199,7 @@ pub async fn reset_password(
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("user.reset_password")
+        AuditEntry::success(Action::UserResetPassword)
             .entity("User", updated.id)
             .detail(json!({ "endedSessions": ended })),
     )
@@ -213,7 +214,7 @@ pub async fn list_users(
     agency_id: Option<Uuid>,
     page: PageRequest,
 ) -> AppResult<Page<UserWithAgency>> {
-    authorize_admin(core, ctx, "user.list").await?;
+    authorize_admin(core, ctx, Action::UserList).await?;
     let mut query = user::Entity::find();
     if let Some(agency_id) = agency_id {
         query = query.filter(user::Column::AgencyId.eq(agency_id));
@@ -260,10 +261,10 @@ pub(super) async fn with_agencies<T>(
 
 /// Lifts a login lock early (ADMIN). Works for any username, existing or not.
 pub async fn lift_login_throttle(core: &Core, ctx: &RequestCtx, username: &str) -> AppResult<bool> {
-    authorize_admin(core, ctx, "login.lift_throttle").await?;
+    authorize_admin(core, ctx, Action::LoginLiftThrottle).await?;
     let txn = begin_write(&core.db).await?;
     throttle::clear(&txn, &throttle::key_for(username)).await?;
-    audit::record(&txn, ctx, AuditEntry::success("login.lift_throttle")).await?;
+    audit::record(&txn, ctx, AuditEntry::success(Action::LoginLiftThrottle)).await?;
     txn.commit().await?;
     Ok(true)
 }

@@ -1,5 +1,6 @@
 //! Assessments: starting one, the child seen, authorisation and outcome.
 use super::*;
+use crate::domain::audit::Action;
 
 pub struct StartAssessment {
     pub referral_id: Uuid,
@@ -13,8 +14,8 @@ pub async fn start_assessment(
     ctx: &RequestCtx,
     input: StartAssessment,
 ) -> AppResult<ReferralView> {
-    const ACTION: &str = "assessment.start";
-    let referral = the_referral(core, ctx, ACTION, input.referral_id).await?;
+    const ACTION: Action = Action::AssessmentStart;
+    let (grant, referral) = the_referral(core, ctx, ACTION, input.referral_id).await?;
     let started_at = checks::event_time_after(
         "startedAt",
         input.started_at,
@@ -45,11 +46,11 @@ pub async fn start_assessment(
         }
         .insert(&txn)
         .await?;
-        let entry = AuditEntry::success(ACTION).entity("Assessment", id);
+        let entry = grant.entry().entity("Assessment", id);
         changed_view(&txn, ctx, referral.id, entry).await
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 pub struct UpdateAssessment {
@@ -67,12 +68,12 @@ pub async fn update_assessment(
     ctx: &RequestCtx,
     input: UpdateAssessment,
 ) -> AppResult<ReferralView> {
-    const ACTION: &str = "assessment.update";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    const ACTION: Action = Action::AssessmentUpdate;
+    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let row = assessment::Entity::find_by_id(input.assessment_id)
         .one(&core.db)
         .await?;
-    let existing = found(core, ctx, ACTION, row).await?;
+    let existing = found(core, &grant, row).await?;
     let seen = input
         .child_seen_at
         .map(|at| {
@@ -133,11 +134,11 @@ pub async fn update_assessment(
             active.allocated_worker = Set(Some(worker));
         }
         active.update(&txn).await?;
-        let entry = AuditEntry::success(ACTION)
-            .entity("Assessment", existing.id)
-            .detail(json!({ "outcome": outcome.map(|o| o.as_str()), "authorised": authorised.is_some() }));
+        let entry = grant.entry().entity("Assessment", existing.id).detail(
+            json!({ "outcome": outcome.map(|o| o.as_str()), "authorised": authorised.is_some() }),
+        );
         changed_view(&txn, ctx, existing.referral_id, entry).await
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }

@@ -14,12 +14,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::begin_write;
+use crate::domain::audit::Action;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::common::checks::event_time;
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::page::{self, Page, PageRequest};
 use crate::domain::common::transition;
-use crate::domain::policy::{self, CaseOperation};
+use crate::domain::policy::CaseOperation;
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -60,7 +61,7 @@ async fn view<C: ConnectionTrait>(conn: &C, row: episode::Model) -> AppResult<Ep
         .ok_or(AppError::NotFound)
 }
 
-fn entry(action: &'static str, row: &episode::Model) -> AuditEntry {
+fn entry(action: Action, row: &episode::Model) -> AuditEntry {
     AuditEntry::success(action)
         .entity("EarlyHelpEpisode", row.id)
         .children([row.child_id])
@@ -76,8 +77,8 @@ pub async fn request(
     agency_id: Option<Uuid>,
     requested_at: Option<DateTime<Utc>>,
 ) -> AppResult<EpisodeView> {
-    const ACTION: &str = "early_help.request";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    const ACTION: Action = Action::EarlyHelpRequest;
+    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let contact = match contact_id {
         Some(id) => contact::Entity::find_by_id(id).one(&core.db).await?,
         None => None,
@@ -135,7 +136,7 @@ pub async fn request(
         audit::record(
             &txn,
             ctx,
-            entry(ACTION, &row)
+            entry(grant.action(), &row)
                 .reference("Contact", contact.id)
                 .detail(json!({ "agency": agency.id })),
         )
@@ -143,7 +144,7 @@ pub async fn request(
         view(&txn, row).await
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 #[derive(Default)]
@@ -165,13 +166,15 @@ pub async fn update(
     id: Uuid,
     change: EpisodeUpdate,
 ) -> AppResult<EpisodeView> {
-    const ACTION: &str = "early_help.update";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
+    const ACTION: Action = Action::EarlyHelpUpdate;
+    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
     let found = episode::Entity::find_by_id(id)
         .one(&core.db)
         .await?
-        .filter(|e| policy::may_see_early_help(&ctx.actor, e));
-    let found = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+        .filter(|e| grant.may_see_early_help(e));
+    let found = grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await?;
     let txn = begin_write(&core.db).await?;
     let result = async {
         let existing = transition::locked::<episode::Entity>(&txn, found.id).await?;
@@ -184,11 +187,11 @@ pub async fn update(
         )?;
         let row = episode_change(existing, &change)?.update(&txn).await?;
         let detail = json!({ "screeningOutcome": row.screening_outcome.map(|o| o.as_str()), "correction": corrected });
-        audit::record(&txn, ctx, entry(ACTION, &row).detail(detail)).await?;
+        audit::record(&txn, ctx, entry(grant.action(), &row).detail(detail)).await?;
         view(&txn, row).await
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 /// Whether `change` gives a date or the outcome that the episode already records.
@@ -266,9 +269,9 @@ pub async fn list(
     ctx: &RequestCtx,
     page: PageRequest,
 ) -> AppResult<Page<EpisodeView>> {
-    const ACTION: &str = "early_help.list";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
-    let condition = Condition::all().add(policy::early_help_scope(&ctx.actor));
+    const ACTION: Action = Action::EarlyHelpList;
+    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
+    let condition = Condition::all().add(grant.early_help_scope());
     let Page {
         items: rows,
         has_next_page,
@@ -282,7 +285,8 @@ pub async fn list(
     )
     .await?;
     let items = views(&core.db, rows).await?;
-    let mut audit_entry = AuditEntry::success(ACTION)
+    let mut audit_entry = grant
+        .entry()
         .purpose(PURPOSE)
         .children(items.iter().map(|v| v.episode.child_id));
     for v in &items {

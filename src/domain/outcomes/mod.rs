@@ -21,11 +21,13 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::db::begin_write;
+use crate::domain::audit::Action;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::page::{self, Page, PageRequest};
 use crate::domain::common::{clock, transition};
 use crate::domain::policy::CaseOperation;
+use crate::domain::policy::Grant;
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -174,8 +176,9 @@ fn parse_agencies(stored: &str) -> Vec<Uuid> {
         .collect()
 }
 
-fn read_entry(action: &'static str, views: &[ReferralView]) -> AuditEntry {
-    let mut entry = AuditEntry::success(action)
+fn read_entry(grant: &Grant<'_>, views: &[ReferralView]) -> AuditEntry {
+    let mut entry = grant
+        .entry()
         .purpose(PURPOSE)
         .children(views.iter().map(|v| v.referral.child_id));
     for v in views {
@@ -218,24 +221,23 @@ pub async fn open_referral<C: ConnectionTrait>(
 }
 
 /// Finds a record of the chain by id for MASH staff; a miss is an audited NOT_FOUND.
-async fn found<T>(
-    core: &Core,
-    ctx: &RequestCtx,
-    action: &'static str,
-    row: Option<T>,
-) -> AppResult<T> {
-    audit::on_refusal(&core.db, ctx, action, row.ok_or(AppError::NotFound)).await
+async fn found<T>(core: &Core, grant: &Grant<'_>, row: Option<T>) -> AppResult<T> {
+    grant
+        .on_refusal(&core.db, row.ok_or(AppError::NotFound))
+        .await
 }
 
-async fn the_referral(
+/// A referral for MASH staff, with the grant for the operation on it.
+async fn the_referral<'a>(
     core: &Core,
-    ctx: &RequestCtx,
-    action: &'static str,
+    ctx: &'a RequestCtx,
+    action: Action,
     id: Uuid,
-) -> AppResult<referral::Model> {
-    crate::domain::policy::allow_case(core, ctx, action, CaseOperation::MashWork).await?;
+) -> AppResult<(Grant<'a>, referral::Model)> {
+    let grant = crate::domain::policy::allow(core, ctx, action, CaseOperation::MashWork).await?;
     let row = referral::Entity::find_by_id(id).one(&core.db).await?;
-    found(core, ctx, action, row).await
+    let referral = found(core, &grant, row).await?;
+    Ok((grant, referral))
 }
 
 /// Reloads a referral's chain after a change and audits the change with it, in the change's

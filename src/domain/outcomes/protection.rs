@@ -1,5 +1,7 @@
 //! Strategy discussions, section 47 enquiries and initial child protection conferences.
 use super::*;
+use crate::domain::audit::Action;
+use crate::domain::policy::Grant;
 
 pub struct RecordStrategyDiscussion {
     pub referral_id: Uuid,
@@ -18,8 +20,8 @@ pub async fn record_strategy_discussion(
     ctx: &RequestCtx,
     input: RecordStrategyDiscussion,
 ) -> AppResult<ReferralView> {
-    const ACTION: &str = "strategy_discussion.record";
-    let referral = the_referral(core, ctx, ACTION, input.referral_id).await?;
+    const ACTION: Action = Action::StrategyDiscussionRecord;
+    let (grant, referral) = the_referral(core, ctx, ACTION, input.referral_id).await?;
     let held_at = checks::event_time_after(
         "heldAt",
         input.held_at,
@@ -101,24 +103,26 @@ pub async fn record_strategy_discussion(
             .insert(&txn)
             .await?;
         }
-        let entry = AuditEntry::success(ACTION)
+        let entry = grant
+            .entry()
             .entity("StrategyDiscussion", id)
             .detail(json!({ "section47Started": input.section47_started }));
         changed_view(&txn, ctx, referral.id, entry).await
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
-pub(super) async fn the_enquiry(
+pub(super) async fn the_enquiry<'a>(
     core: &Core,
-    ctx: &RequestCtx,
-    action: &'static str,
+    ctx: &'a RequestCtx,
+    action: Action,
     id: Uuid,
-) -> AppResult<section47::Model> {
-    crate::domain::policy::allow_case(core, ctx, action, CaseOperation::MashWork).await?;
+) -> AppResult<(Grant<'a>, section47::Model)> {
+    let grant = crate::domain::policy::allow(core, ctx, action, CaseOperation::MashWork).await?;
     let row = section47::Entity::find_by_id(id).one(&core.db).await?;
-    found(core, ctx, action, row).await
+    let enquiry = found(core, &grant, row).await?;
+    Ok((grant, enquiry))
 }
 
 /// The outcome of a section 47 enquiry (docs/codes.md "Section 47 outcome"). It is recorded once; changing a recorded
@@ -132,8 +136,8 @@ pub async fn record_section47_outcome(
     completed_at: Option<DateTime<Utc>>,
     correction: bool,
 ) -> AppResult<ReferralView> {
-    const ACTION: &str = "section47.outcome";
-    let enquiry = the_enquiry(core, ctx, ACTION, id).await?;
+    const ACTION: Action = Action::Section47Outcome;
+    let (grant, enquiry) = the_enquiry(core, ctx, ACTION, id).await?;
     let outcome = checked_code::<Section47Outcome>("outcome", outcome)?;
     let completed_at = checks::event_time_after(
         "completedAt",
@@ -158,13 +162,14 @@ pub async fn record_section47_outcome(
         active.outcome = Set(Some(outcome));
         active.completed_at = Set(Some(completed_at));
         active.update(&txn).await?;
-        let entry = AuditEntry::success(ACTION)
+        let entry = grant
+            .entry()
             .entity("Section47Enquiry", id)
             .detail(correction_detail(Some(outcome), corrected, before));
         changed_view(&txn, ctx, referral_id, entry).await
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 /// Whether the enquiry's conference is recorded.
@@ -192,8 +197,8 @@ pub async fn record_conference(
     ctx: &RequestCtx,
     input: RecordConference,
 ) -> AppResult<ReferralView> {
-    const ACTION: &str = "conference.record";
-    let enquiry = the_enquiry(core, ctx, ACTION, input.section47_id).await?;
+    const ACTION: Action = Action::ConferenceRecord;
+    let (grant, enquiry) = the_enquiry(core, ctx, ACTION, input.section47_id).await?;
     let held_at = checks::event_time_after(
         "heldAt",
         input.held_at,
@@ -237,11 +242,12 @@ pub async fn record_conference(
             active.completed_at = Set(Some(held_at));
             active.update(&txn).await?;
         }
-        let entry = AuditEntry::success(ACTION)
+        let entry = grant
+            .entry()
             .entity("ChildProtectionConference", id)
             .detail(json!({ "planMade": input.plan_made }));
         changed_view(&txn, ctx, enquiry.referral_id, entry).await
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }

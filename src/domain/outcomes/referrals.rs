@@ -1,11 +1,12 @@
 //! Referrals: reading them, their outcome and allocation.
 use super::*;
+use crate::domain::audit::Action;
 
 pub async fn get_referral(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ReferralView> {
-    const ACTION: &str = "referral.read";
-    let referral = the_referral(core, ctx, ACTION, id).await?;
+    const ACTION: Action = Action::ReferralRead;
+    let (grant, referral) = the_referral(core, ctx, ACTION, id).await?;
     let views = load_views(&core.db, vec![referral]).await?;
-    audit::record_alone(&core.db, ctx, read_entry(ACTION, &views)).await?;
+    audit::record_alone(&core.db, ctx, read_entry(&grant, &views)).await?;
     views.into_iter().next().ok_or(AppError::NotFound)
 }
 
@@ -17,8 +18,8 @@ pub async fn list_referrals(
     contact: Option<Uuid>,
     page: PageRequest,
 ) -> AppResult<Page<ReferralView>> {
-    const ACTION: &str = "referral.list";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    const ACTION: Action = Action::ReferralList;
+    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let mut condition = Condition::all();
     if let Some(child) = child {
         condition = condition.add(referral::Column::ChildId.eq(child));
@@ -39,7 +40,7 @@ pub async fn list_referrals(
     )
     .await?;
     let items = load_views(&core.db, rows).await?;
-    audit::record_alone(&core.db, ctx, read_entry(ACTION, &items)).await?;
+    audit::record_alone(&core.db, ctx, read_entry(&grant, &items)).await?;
     Ok(Page {
         items,
         has_next_page,
@@ -57,8 +58,8 @@ pub async fn update_referral(
     allocation: Allocation,
     correction: bool,
 ) -> AppResult<ReferralView> {
-    const ACTION: &str = "referral.update";
-    the_referral(core, ctx, ACTION, id).await?;
+    const ACTION: Action = Action::ReferralUpdate;
+    let (grant, _) = the_referral(core, ctx, ACTION, id).await?;
     let outcome = outcome
         .map(|o| checked_code::<ReferralOutcome>("outcome", o))
         .transpose()?;
@@ -80,13 +81,14 @@ pub async fn update_referral(
             active.allocated_worker = Set(Some(worker));
         }
         active.update(&txn).await?;
-        let entry = AuditEntry::success(ACTION)
+        let entry = grant
+            .entry()
             .entity("Referral", id)
             .detail(correction_detail(outcome, corrected, current.outcome));
         changed_view(&txn, ctx, id, entry).await
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 /// An outcome's audit detail: the code recorded and, for a correction, the code it replaced.

@@ -1,5 +1,6 @@
 //! MASH work on a contact: immediate risk, recommendation, decision.
 use super::*;
+use crate::domain::audit::Action;
 
 /// Applies `change` to a contact the caller may act on (MASH work), audited with the change.
 /// `change` sees the contact as locked inside the write transaction, so it checks the state
@@ -7,23 +8,24 @@ use super::*;
 pub(super) async fn change_contact(
     core: &Core,
     ctx: &RequestCtx,
-    action: &'static str,
+    action: Action,
     operation: CaseOperation,
     id: Uuid,
     change: impl FnOnce(&contact::Model) -> AppResult<(contact::ActiveModel, serde_json::Value)>,
 ) -> AppResult<ContactView> {
-    crate::domain::policy::allow_case(core, ctx, action, operation).await?;
-    let (_, access) = scoped_contact(core, ctx, action, id).await?;
+    let grant = crate::domain::policy::allow(core, ctx, action, operation).await?;
+    let (_, access) = scoped_contact(core, &grant, id).await?;
     let txn = begin_write(&core.db).await?;
     let result = async {
         let existing = locked_contact(&txn, id).await?;
         let (active, detail) = change(&existing)?;
         let updated = active.update(&txn).await?;
-        let view = load_view(&txn, ctx, updated, access).await?;
+        let view = load_view(&txn, &grant, updated, access).await?;
         audit::record(
             &txn,
             ctx,
-            AuditEntry::success(action)
+            grant
+                .entry()
                 .entity("Contact", id)
                 .children([existing.child_id])
                 .purpose("safeguarding.decision")
@@ -33,7 +35,7 @@ pub(super) async fn change_contact(
         Ok(view)
     }
     .await;
-    transition::settle(core, ctx, action, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 /// The contact, locked inside the write transaction: every change to a contact or to the
@@ -64,7 +66,7 @@ pub async fn set_immediate_risk(
     change_contact(
         core,
         ctx,
-        "contact.set_immediate_risk",
+        Action::ContactSetImmediateRisk,
         CaseOperation::MashWork,
         id,
         |c| {
@@ -90,7 +92,7 @@ pub async fn recommend(
     change_contact(
         core,
         ctx,
-        "contact.recommend",
+        Action::ContactRecommend,
         CaseOperation::MashWork,
         id,
         move |c| {
@@ -118,8 +120,13 @@ pub async fn decide(
     rationale: &str,
     occurred_at: Option<DateTime<Utc>>,
 ) -> AppResult<ContactView> {
-    crate::domain::policy::allow_case(core, ctx, "contact.decide", CaseOperation::DecideContact)
-        .await?;
+    let grant = crate::domain::policy::allow(
+        core,
+        ctx,
+        Action::ContactDecide,
+        CaseOperation::DecideContact,
+    )
+    .await?;
     let outcome = checked_outcome("outcome", outcome)?;
     if !(1..=4).contains(&threshold_level) {
         return Err(AppError::bad_input(
@@ -130,8 +137,7 @@ pub async fn decide(
     let rationale = checks::required("rationale", rationale, Kind::Prose)?;
     let decided_at = event_time("occurredAt", occurred_at)?;
     let actor_id = ctx.actor.id;
-    const ACTION: &str = "contact.decide";
-    let (found, access) = scoped_contact(core, ctx, ACTION, id).await?;
+    let (found, access) = scoped_contact(core, &grant, id).await?;
     if decided_at < found.occurred_at {
         return Err(AppError::bad_input(
             "occurredAt",
@@ -156,8 +162,8 @@ pub async fn decide(
         let updated = active.update(&txn).await?;
         // A referring decision opens the referral in the same transaction.
         let referral = crate::domain::outcomes::open_referral(&txn, &updated).await?;
-        let view = load_view(&txn, ctx, updated, access).await?;
-        let mut entry = AuditEntry::success(ACTION)
+        let view = load_view(&txn, &grant, updated, access).await?;
+        let mut entry = grant.entry()
             .entity("Contact", id)
             .children([existing.child_id])
             .purpose("safeguarding.decision")
@@ -169,7 +175,7 @@ pub async fn decide(
         Ok(view)
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 /// Who submitted a contact, for display: a machine client shows as its agency's system.

@@ -147,7 +147,7 @@ pub async fn insert_consent<C: ConnectionTrait>(
 }
 
 pub(super) fn checked_source_code(
-    ctx: &RequestCtx,
+    grant: &Grant<'_>,
     agency: &agency::Model,
     requested: Option<&str>,
 ) -> AppResult<String> {
@@ -155,7 +155,7 @@ pub(super) fn checked_source_code(
     match requested.map(str::trim).filter(|c| !c.is_empty()) {
         None => Ok(agency.source_code.clone()),
         Some(code) if kind.source_codes().contains(&code) => Ok(code.to_string()),
-        Some(code) if policy::is_mash_staff(&ctx.actor) && PUBLIC_SOURCE_CODES.contains(&code) => {
+        Some(code) if grant.is_mash_staff() && PUBLIC_SOURCE_CODES.contains(&code) => {
             Ok(code.to_string())
         }
         Some(_) => Err(AppError::bad_input(
@@ -163,7 +163,7 @@ pub(super) fn checked_source_code(
             format!(
                 "must be one of {} for this agency{}",
                 kind.source_codes().join(", "),
-                if policy::is_mash_staff(&ctx.actor) {
+                if grant.is_mash_staff() {
                     ", or 1A–1D, 9, 10 for a call from the public"
                 } else {
                     ""

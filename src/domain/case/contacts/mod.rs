@@ -14,6 +14,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::begin_write;
+use crate::domain::audit::Action;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::case::children::{self, ChildDetails};
 use crate::domain::common::checks::{self, event_time, Kind};
@@ -21,7 +22,7 @@ use crate::domain::common::codes::SourceCodes;
 use crate::domain::common::idempotency::{self, Outcome};
 use crate::domain::common::page::{Page, PageRequest};
 use crate::domain::common::{clock, transition};
-use crate::domain::policy::{self, CaseOperation, ContactAccess, DisclosureVisibility};
+use crate::domain::policy::{CaseOperation, ContactAccess, DisclosureVisibility, Grant};
 use crate::domain::{ActorKind, RequestCtx};
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -44,15 +45,20 @@ pub async fn submit_contact(
     ctx: &RequestCtx,
     input: NewContact,
 ) -> AppResult<ContactView> {
-    crate::domain::policy::allow_case(core, ctx, "contact.submit", CaseOperation::SubmitContact)
-        .await?;
+    let grant = crate::domain::policy::allow(
+        core,
+        ctx,
+        Action::ContactSubmit,
+        CaseOperation::SubmitContact,
+    )
+    .await?;
     let actor = &ctx.actor;
     let agency = actor.agency.clone().ok_or(AppError::Forbidden)?;
     let actor_id = actor.id.ok_or(AppError::Forbidden)?;
     let payload = serde_json::to_value(&input).map_err(|e| AppError::internal(e.to_string()))?;
 
     let child_details = input.child.clone().validated("child")?;
-    let source_code = checked_source_code(ctx, &agency, input.source_code.as_deref())?;
+    let source_code = checked_source_code(&grant, &agency, input.source_code.as_deref())?;
     let categories = checked_categories(&input.concern_categories)?;
     let narrative = checks::required("narrative", &input.narrative, Kind::Prose)?;
     let referrer_name = match &input.referrer_name {
@@ -140,12 +146,14 @@ pub async fn submit_contact(
             return replay(core, ctx, &id).await;
         }
     }
-    let access = policy::contact_access(actor, &created).unwrap_or(ContactAccess::Submitter);
-    let view = load_view(&txn, ctx, created, access).await?;
+    let access = grant
+        .contact_access(&created)
+        .unwrap_or(ContactAccess::Submitter);
+    let view = load_view(&txn, &grant, created, access).await?;
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("contact.submit")
+        grant.entry()
             .entity("Contact", view.contact.id)
             .children([child.id])
             .purpose("safeguarding.referral")
@@ -160,36 +168,38 @@ pub async fn submit_contact(
 /// A retried submission returns the first contact; that access is audited like any read.
 async fn replay(core: &Core, ctx: &RequestCtx, id: &str) -> AppResult<ContactView> {
     let id = Uuid::parse_str(id).map_err(|e| AppError::internal(e.to_string()))?;
-    get_contact_as(core, ctx, id, "contact.submit.replay").await
+    get_contact_as(core, ctx, id, Action::ContactSubmitReplay).await
 }
 
 pub async fn get_contact(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ContactView> {
-    get_contact_as(core, ctx, id, "contact.read").await
+    get_contact_as(core, ctx, id, Action::ContactRead).await
 }
 
 async fn get_contact_as(
     core: &Core,
     ctx: &RequestCtx,
     id: Uuid,
-    action: &'static str,
+    action: Action,
 ) -> AppResult<ContactView> {
-    crate::domain::policy::allow_case(core, ctx, action, CaseOperation::ReadContacts).await?;
-    let (contact, access) = scoped_contact(core, ctx, action, id).await?;
-    let view = load_view(&core.db, ctx, contact, access).await?;
-    audit::record_alone(&core.db, ctx, read_entry(action, &view)).await?;
+    let grant =
+        crate::domain::policy::allow(core, ctx, action, CaseOperation::ReadContacts).await?;
+    let (contact, access) = scoped_contact(core, &grant, id).await?;
+    let view = load_view(&core.db, &grant, contact, access).await?;
+    audit::record_alone(&core.db, ctx, read_entry(&grant, &view)).await?;
     Ok(view)
 }
 
 /// A contact the caller may see, or an audited NOT_FOUND (out of scope looks like absent).
 pub async fn scoped_contact(
     core: &Core,
-    ctx: &RequestCtx,
-    action: &'static str,
+    grant: &Grant<'_>,
     id: Uuid,
 ) -> AppResult<(contact::Model, ContactAccess)> {
     let found = contact::Entity::find_by_id(id)
         .one(&core.db)
         .await?
-        .and_then(|c| policy::contact_access(&ctx.actor, &c).map(|a| (c, a)));
-    audit::on_refusal(&core.db, ctx, action, found.ok_or(AppError::NotFound)).await
+        .and_then(|c| grant.contact_access(&c).map(|a| (c, a)));
+    grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await
 }

@@ -1,5 +1,6 @@
 //! The contacts a caller may see: the MASH queue, a partner's own submissions.
 use super::*;
+use crate::domain::audit::Action;
 
 #[derive(Clone, Debug, Default)]
 pub struct ContactFilter {
@@ -17,9 +18,10 @@ pub async fn list_contacts(
     filter: ContactFilter,
     page: PageRequest,
 ) -> AppResult<Page<ContactView>> {
-    crate::domain::policy::allow_case(core, ctx, "contact.list", CaseOperation::ReadContacts)
-        .await?;
-    let mut condition = Condition::all().add(policy::contact_scope(&ctx.actor));
+    let grant =
+        crate::domain::policy::allow(core, ctx, Action::ContactList, CaseOperation::ReadContacts)
+            .await?;
+    let mut condition = Condition::all().add(grant.contact_scope());
     if let Some(status) = filter.status {
         condition = condition.add(contact::Column::Status.eq(status));
     }
@@ -72,14 +74,15 @@ pub async fn list_contacts(
     let rows = rows
         .into_iter()
         .map(|row| {
-            let access = policy::contact_access(&ctx.actor, &row).ok_or(AppError::NotFound)?;
+            let access = grant.contact_access(&row).ok_or(AppError::NotFound)?;
             Ok((row, access))
         })
         .collect::<AppResult<Vec<_>>>()?;
-    let items = load_views(&core.db, ctx, rows).await?;
-    let mut entry =
-        AuditEntry::success("contact.list").children(items.iter().map(|v| v.contact.child_id));
-    entry = entry.purpose(if policy::is_mash_staff(&ctx.actor) {
+    let items = load_views(&core.db, &grant, rows).await?;
+    let mut entry = grant
+        .entry()
+        .children(items.iter().map(|v| v.contact.child_id));
+    entry = entry.purpose(if grant.is_mash_staff() {
         "safeguarding.triage"
     } else {
         "safeguarding.feedback"

@@ -1,5 +1,6 @@
 //! What a caller sees of a contact, loaded in a fixed number of queries whatever the page size.
 use super::*;
+use crate::domain::policy::Grant;
 
 /// Everything a caller may see of one contact, loaded and filtered by the policy.
 pub struct ContactView {
@@ -46,11 +47,11 @@ impl ContactView {
 
 pub async fn load_view<C: ConnectionTrait>(
     conn: &C,
-    ctx: &RequestCtx,
+    grant: &Grant<'_>,
     contact: contact::Model,
     access: ContactAccess,
 ) -> AppResult<ContactView> {
-    load_views(conn, ctx, vec![(contact, access)])
+    load_views(conn, grant, vec![(contact, access)])
         .await?
         .pop()
         .ok_or(AppError::NotFound)
@@ -72,7 +73,7 @@ pub(super) fn by_contact<T>(
 /// the same round trips as one contact). Only MASH-access rows load the MASH-only parts.
 pub async fn load_views<C: ConnectionTrait>(
     conn: &C,
-    ctx: &RequestCtx,
+    grant: &Grant<'_>,
     rows: Vec<(contact::Model, ContactAccess)>,
 ) -> AppResult<Vec<ContactView>> {
     if rows.is_empty() {
@@ -115,7 +116,7 @@ pub async fn load_views<C: ConnectionTrait>(
             .await?
             .into_iter()
             .map(|d| {
-                let visibility = policy::disclosure_visibility(&ctx.actor, &d);
+                let visibility = grant.disclosure_visibility(&d);
                 (d, visibility)
             })
             .filter(|(_, v)| *v != DisclosureVisibility::Hidden)
@@ -181,13 +182,14 @@ pub async fn load_views<C: ConnectionTrait>(
 }
 
 /// The audit entry of a response that returns this view.
-pub(super) fn read_entry(action: &'static str, view: &ContactView) -> AuditEntry {
+pub(super) fn read_entry(grant: &Grant<'_>, view: &ContactView) -> AuditEntry {
     let purpose = if view.access == ContactAccess::Mash {
         "safeguarding.triage"
     } else {
         "safeguarding.feedback"
     };
-    let mut entry = AuditEntry::success(action)
+    let mut entry = grant
+        .entry()
         .entity("Contact", view.contact.id)
         .children([view.contact.child_id])
         .purpose(purpose);

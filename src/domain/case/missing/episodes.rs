@@ -1,5 +1,7 @@
 //! Reporting episodes (one or a batch): checks, the child's record, views, storing.
 use super::*;
+use crate::domain::audit::Action;
+use crate::domain::policy::Grant;
 
 /// The police risk grade the caller gave, as stored.
 fn risk_grade(field: &str, text: &str) -> AppResult<RiskGrade> {
@@ -85,10 +87,10 @@ pub(super) async fn open_interview<C: ConnectionTrait>(
 
 pub(super) async fn view<C: ConnectionTrait>(
     conn: &C,
-    ctx: &RequestCtx,
+    grant: &Grant<'_>,
     episode: missing_episode::Model,
 ) -> AppResult<EpisodeView> {
-    load_views(conn, ctx, vec![episode])
+    load_views(conn, grant, vec![episode])
         .await?
         .pop()
         .ok_or(AppError::NotFound)
@@ -99,7 +101,7 @@ pub(super) async fn view<C: ConnectionTrait>(
 /// histories of the children on the page. Order is kept.
 pub(super) async fn load_views<C: ConnectionTrait>(
     conn: &C,
-    ctx: &RequestCtx,
+    grant: &Grant<'_>,
     episodes: Vec<missing_episode::Model>,
 ) -> AppResult<Vec<EpisodeView>> {
     if episodes.is_empty() {
@@ -113,7 +115,7 @@ pub(super) async fn load_views<C: ConnectionTrait>(
         .into_iter()
         .map(|i| (i.episode_id, i))
         .collect();
-    let history = if policy::is_mash_staff(&ctx.actor) {
+    let history = if grant.is_mash_staff() {
         Some(recent_history(conn, &episodes).await?)
     } else {
         None
@@ -180,10 +182,11 @@ pub(super) async fn recent_history<C: ConnectionTrait>(
 /// One episode, in its own transaction: idempotent by its key, matched to the MASH's child.
 pub(super) async fn store(
     core: &Core,
-    ctx: &RequestCtx,
+    grant: &Grant<'_>,
     input: &EpisodeInput,
     child: ChildDetails,
 ) -> AppResult<EpisodeView> {
+    let ctx = grant.ctx();
     let actor = &ctx.actor;
     let agency = actor.agency_id().ok_or(AppError::Forbidden)?;
     let txn = begin_write(&core.db).await?;
@@ -207,8 +210,8 @@ pub(super) async fn store(
                         .one(&txn)
                         .await?
                         .ok_or(AppError::NotFound)?;
-                    let view = view(&txn, ctx, episode).await?;
-                    audit::record(&txn, ctx, entry("missing.report.replay", &view)).await?;
+                    let view = view(&txn, grant, episode).await?;
+                    audit::record(&txn, ctx, entry(Action::MissingReportReplay, &view)).await?;
                     txn.commit().await?;
                     return Ok(view);
                 }
@@ -240,16 +243,16 @@ pub(super) async fn store(
         if !idempotency::complete(&txn, &claim, episode.id).await? {
             // A concurrent report with the same key won: report its episode instead.
             txn.rollback().await?;
-            return Box::pin(store(core, ctx, input, child)).await;
+            return Box::pin(store(core, grant, input, child)).await;
         }
     }
-    let view = view(&txn, ctx, episode).await?;
-    audit::record(&txn, ctx, entry("missing.report", &view)).await?;
+    let view = view(&txn, grant, episode).await?;
+    audit::record(&txn, ctx, entry(grant.action(), &view)).await?;
     txn.commit().await?;
     Ok(view)
 }
 
-pub(super) fn entry(action: &'static str, view: &EpisodeView) -> AuditEntry {
+pub(super) fn entry(action: Action, view: &EpisodeView) -> AuditEntry {
     AuditEntry::success(action)
         .entity("MissingEpisode", view.episode.id)
         .children([view.episode.child_id])
@@ -258,10 +261,15 @@ pub(super) fn entry(action: &'static str, view: &EpisodeView) -> AuditEntry {
 }
 
 pub async fn report(core: &Core, ctx: &RequestCtx, input: EpisodeInput) -> AppResult<EpisodeView> {
-    crate::domain::policy::allow_case(core, ctx, "missing.report", CaseOperation::ReportMissing)
-        .await?;
+    let grant = crate::domain::policy::allow(
+        core,
+        ctx,
+        Action::MissingReport,
+        CaseOperation::ReportMissing,
+    )
+    .await?;
     let child = validate("", &input)?;
-    store(core, ctx, &input, child).await
+    store(core, &grant, &input, child).await
 }
 
 /// A batch: each item validated and stored on its own; bad items fail alone.
@@ -270,8 +278,13 @@ pub async fn report_batch(
     ctx: &RequestCtx,
     inputs: Vec<EpisodeInput>,
 ) -> AppResult<Vec<AppResult<EpisodeView>>> {
-    crate::domain::policy::allow_case(core, ctx, "missing.report", CaseOperation::ReportMissing)
-        .await?;
+    let grant = crate::domain::policy::allow(
+        core,
+        ctx,
+        Action::MissingReport,
+        CaseOperation::ReportMissing,
+    )
+    .await?;
     if inputs.is_empty() || inputs.len() > MAX_BATCH {
         return Err(AppError::bad_input(
             "episodes",
@@ -281,7 +294,7 @@ pub async fn report_batch(
     let mut results = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
         let result = match validate(&format!("episodes[{i}]."), input) {
-            Ok(child) => store(core, ctx, input, child).await,
+            Ok(child) => store(core, &grant, input, child).await,
             Err(err) => Err(err),
         };
         results.push(result);

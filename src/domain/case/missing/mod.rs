@@ -15,13 +15,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::{begin_write, statement};
+use crate::domain::audit::Action;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::case::children::{self, ChildDetails};
 use crate::domain::common::checks::event_time;
 use crate::domain::common::idempotency::{self, Outcome};
 use crate::domain::common::page::{self, Page, PageRequest};
 use crate::domain::common::transition;
-use crate::domain::policy::{self, CaseOperation};
+use crate::domain::policy::CaseOperation;
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -79,9 +80,9 @@ pub async fn list(
     child: Option<Uuid>,
     page: PageRequest,
 ) -> AppResult<Page<EpisodeView>> {
-    const ACTION: &str = "missing.list";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::ReadMissing).await?;
-    let mut condition = Condition::all().add(policy::missing_scope(&ctx.actor));
+    const ACTION: Action = Action::MissingList;
+    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::ReadMissing).await?;
+    let mut condition = Condition::all().add(grant.missing_scope());
     if let Some(child) = child {
         condition = condition.add(missing_episode::Column::ChildId.eq(child));
     }
@@ -97,8 +98,9 @@ pub async fn list(
         &page,
     )
     .await?;
-    let items = load_views(&core.db, ctx, rows).await?;
-    let mut entry = AuditEntry::success(ACTION)
+    let items = load_views(&core.db, &grant, rows).await?;
+    let mut entry = grant
+        .entry()
         .purpose("safeguarding.missing")
         .children(items.iter().map(|v| v.episode.child_id));
     for v in &items {

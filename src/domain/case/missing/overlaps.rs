@@ -1,6 +1,7 @@
 //! Other children missing at the same time as a child: possible links for the MASH to look
 //! into.
 use super::*;
+use crate::domain::audit::Action;
 
 /// Another child missing at the same time as the asked-for child: a possible link
 /// (exploitation, peer association) for the MASH to look into.
@@ -27,10 +28,12 @@ pub(super) fn episode_end(episode: &missing_episode::Model, now: DateTime<Utc>) 
 /// [reported missing, returned (or now)) intersect. MASH staff only; audited with every
 /// child named. Ordered by the start of the overlap.
 pub async fn overlaps(core: &Core, ctx: &RequestCtx, child_id: Uuid) -> AppResult<Vec<Overlap>> {
-    const ACTION: &str = "missing.overlaps";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    const ACTION: Action = Action::MissingOverlaps;
+    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
-    audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await?;
     let now = Utc::now();
     // One self-join finds the pairs (half-open intervals: an episode that ends as another
     // starts does not overlap it); the overlap starts at the later of the two reports.
@@ -77,7 +80,7 @@ pub async fn overlaps(core: &Core, ctx: &RequestCtx, child_id: Uuid) -> AppResul
             .map(|c| (c.id, c))
             .collect()
     };
-    let views: HashMap<Uuid, EpisodeView> = load_views(&core.db, ctx, episodes)
+    let views: HashMap<Uuid, EpisodeView> = load_views(&core.db, &grant, episodes)
         .await?
         .into_iter()
         .map(|v| (v.episode.id, v))
@@ -112,7 +115,8 @@ pub async fn overlaps(core: &Core, ctx: &RequestCtx, child_id: Uuid) -> AppResul
             overlapped,
         });
     }
-    let mut entry = AuditEntry::success(ACTION)
+    let mut entry = grant
+        .entry()
         .entity("Child", child_id)
         .purpose("safeguarding.missing")
         .children(std::iter::once(child_id).chain(result.iter().map(|o| o.child.id)));

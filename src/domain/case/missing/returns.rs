@@ -1,5 +1,6 @@
 //! A child's return, and the return home interview.
 use super::*;
+use crate::domain::audit::Action;
 
 /// The police record a return, once; the interview clock starts at the return.
 pub async fn record_return(
@@ -9,13 +10,16 @@ pub async fn record_return(
     returned_at: DateTime<Utc>,
     return_notified_at: Option<DateTime<Utc>>,
 ) -> AppResult<EpisodeView> {
-    const ACTION: &str = "missing.return";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::ReportMissing).await?;
+    const ACTION: Action = Action::MissingReturn;
+    let grant =
+        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::ReportMissing).await?;
     let found = missing_episode::Entity::find_by_id(episode_id)
         .one(&core.db)
         .await?
-        .filter(|e| policy::may_see_episode(&ctx.actor, e));
-    let episode = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+        .filter(|e| grant.may_see_episode(e));
+    let episode = grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await?;
     event_time("returnedAt", Some(returned_at))?;
     if returned_at < episode.reported_missing_at {
         return Err(AppError::bad_input(
@@ -46,12 +50,12 @@ pub async fn record_return(
         active.return_notified_at = Set(return_notified_at);
         let updated = active.update(&txn).await?;
         open_interview(&txn, &updated, returned_at).await?;
-        let view = view(&txn, ctx, updated).await?;
-        audit::record(&txn, ctx, entry(ACTION, &view)).await?;
+        let view = view(&txn, &grant, updated).await?;
+        audit::record(&txn, ctx, entry(grant.action(), &view)).await?;
         Ok(view)
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 pub struct InterviewInput {
@@ -75,12 +79,14 @@ pub async fn record_interview(
     episode_id: Uuid,
     input: InterviewInput,
 ) -> AppResult<EpisodeView> {
-    const ACTION: &str = "missing.interview";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    const ACTION: Action = Action::MissingInterview;
+    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let found = missing_episode::Entity::find_by_id(episode_id)
         .one(&core.db)
         .await?;
-    let episode = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let episode = grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await?;
     let txn = begin_write(&core.db).await?;
     let result = async {
         // The episode is the interview's parent: its lock also queues this behind the return.
@@ -97,13 +103,13 @@ pub async fn record_interview(
             transition::correcting(recorded, input.correction, "episodeId", "the interview")?;
         let active = interview_change(&episode, interview, &input)?;
         active.update(&txn).await?;
-        let view = view(&txn, ctx, episode).await?;
+        let view = view(&txn, &grant, episode).await?;
         let detail = json!({ "outcome": input.outcome, "correction": corrected });
-        audit::record(&txn, ctx, entry(ACTION, &view).detail(detail)).await?;
+        audit::record(&txn, ctx, entry(grant.action(), &view).detail(detail)).await?;
         Ok(view)
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 /// The interview as `input` records it: every outcome field is set afresh, so a corrected

@@ -1,5 +1,7 @@
 //! A partner's answer: disclosures, or its recorded decision not to share.
 use super::*;
+use crate::domain::audit::Action;
+use crate::domain::policy::Grant;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct DisclosureInput {
@@ -78,15 +80,16 @@ pub(super) fn validate_disclosure(i: usize, input: &DisclosureInput) -> AppResul
 /// A request to the caller's agency that it may answer, or an audited NOT_FOUND.
 pub(super) async fn answerable_request(
     core: &Core,
-    ctx: &RequestCtx,
-    action: &'static str,
+    grant: &Grant<'_>,
     id: Uuid,
 ) -> AppResult<information_request::Model> {
     let found = information_request::Entity::find_by_id(id)
         .one(&core.db)
         .await?
-        .filter(|r| policy::may_answer_request(&ctx.actor, r));
-    audit::on_refusal(&core.db, ctx, action, found.ok_or(AppError::NotFound)).await
+        .filter(|r| grant.may_answer_request(r));
+    grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await
 }
 
 /// A partner answers a request with one or more disclosures.
@@ -97,9 +100,10 @@ pub async fn respond(
     disclosures: Vec<DisclosureInput>,
     idempotency_key: Option<String>,
 ) -> AppResult<RequestView> {
-    const ACTION: &str = "request.respond";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
-    let request = answerable_request(core, ctx, ACTION, request_id).await?;
+    const ACTION: Action = Action::RequestRespond;
+    let grant =
+        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
+    let request = answerable_request(core, &grant, request_id).await?;
     if disclosures.is_empty() {
         return Err(AppError::bad_input(
             "disclosures",
@@ -145,7 +149,8 @@ pub async fn respond(
         };
         let request = open_request(&txn, request.id).await?;
         let agency = ctx.actor.agency_id().ok_or(AppError::Forbidden)?;
-        let mut entry = AuditEntry::success(ACTION)
+        let mut entry = grant
+            .entry()
             .entity("InformationRequest", request.id)
             .children([request.child_id])
             .purpose("safeguarding.information_gathering")
@@ -195,8 +200,8 @@ pub async fn respond(
     .await;
     match result {
         Ok(Answered::Done(updated)) => {
-            transition::settle(core, ctx, ACTION, txn, Ok(())).await?;
-            load_view(core, ctx, updated).await
+            transition::settle(core, &grant, txn, Ok(())).await?;
+            load_view(core, &grant, updated).await
         }
         Ok(Answered::Replay) => {
             txn.rollback().await?;
@@ -208,7 +213,7 @@ pub async fn respond(
             idempotency::winner(&core.db, &claim).await?;
             get_request(core, ctx, request_id).await
         }
-        Err(err) => transition::settle(core, ctx, ACTION, txn, Err(err)).await,
+        Err(err) => transition::settle(core, &grant, txn, Err(err)).await,
     }
 }
 
@@ -246,9 +251,10 @@ pub async fn decline(
     request_id: Uuid,
     reason: &str,
 ) -> AppResult<RequestView> {
-    const ACTION: &str = "request.decline";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
-    let request = answerable_request(core, ctx, ACTION, request_id).await?;
+    const ACTION: Action = Action::RequestDecline;
+    let grant =
+        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
+    let request = answerable_request(core, &grant, request_id).await?;
     let reason = checks::required("reason", reason, Kind::Note)?;
     let txn = begin_write(&core.db).await?;
     let result = async {
@@ -263,7 +269,8 @@ pub async fn decline(
         audit::record(
             &txn,
             ctx,
-            AuditEntry::success(ACTION)
+            grant
+                .entry()
                 .entity("InformationRequest", request.id)
                 .children([request.child_id])
                 .purpose("safeguarding.information_gathering")
@@ -273,6 +280,6 @@ pub async fn decline(
         Ok(updated)
     }
     .await;
-    let updated = transition::settle(core, ctx, ACTION, txn, result).await?;
-    load_view(core, ctx, updated).await
+    let updated = transition::settle(core, &grant, txn, result).await?;
+    load_view(core, &grant, updated).await
 }

@@ -1,5 +1,6 @@
 //! Disclosures after the answer: onward sharing, and reading one.
 use super::*;
+use crate::domain::audit::Action;
 
 /// MASH staff pass a disclosure on to another agency, as its handling code allows; the
 /// onward share is its own recorded disclosure, carrying the original's conditions.
@@ -11,15 +12,16 @@ pub async fn share_onward(
     acknowledge_conditions: bool,
     authorisation: Option<String>,
 ) -> AppResult<disclosure::Model> {
-    const ACTION: &str = "disclosure.share_onward";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    const ACTION: Action = Action::DisclosureShareOnward;
+    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let authorisation = checks::optional("authorisation", authorisation.as_deref(), Kind::Note)?;
     let found = disclosure::Entity::find_by_id(disclosure_id)
         .one(&core.db)
         .await?
-        .filter(|d| policy::disclosure_visibility(&ctx.actor, d) != DisclosureVisibility::Hidden);
-    let original =
-        audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+        .filter(|d| grant.disclosure_visibility(d) != DisclosureVisibility::Hidden);
+    let original = grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await?;
     let to = match to_agency_id {
         Some(id) => agency::Entity::find_by_id(id).one(&core.db).await?,
         None => None,
@@ -84,7 +86,7 @@ pub async fn share_onward(
         audit::record(
             &txn,
             ctx,
-            AuditEntry::success(ACTION)
+            grant.entry()
                 .entity("Disclosure", created.id)
                 .reference("Disclosure", original.id)
                 .reference("Agency", to.id)
@@ -100,7 +102,7 @@ pub async fn share_onward(
         Ok(created)
     }
     .await;
-    transition::settle(core, ctx, ACTION, txn, result).await
+    transition::settle(core, &grant, txn, result).await
 }
 
 /// One disclosure as the caller may see it: the supplying agency's desk, an onward
@@ -113,21 +115,24 @@ pub async fn get_disclosure(
     (disclosure::Model, DisclosureVisibility),
     std::collections::HashMap<Uuid, String>,
 )> {
-    const ACTION: &str = "disclosure.read";
-    audit::on_refusal(&core.db, ctx, ACTION, may_read_requests(ctx)).await?;
+    const ACTION: Action = Action::DisclosureRead;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::ReadRequests).await?;
     let found = disclosure::Entity::find_by_id(id)
         .one(&core.db)
         .await?
         .and_then(|d| {
-            let v = policy::disclosure_visibility(&ctx.actor, &d);
+            let v = grant.disclosure_visibility(&d);
             (v != DisclosureVisibility::Hidden).then_some((d, v))
         });
-    let item = audit::on_refusal(&core.db, ctx, ACTION, found.ok_or(AppError::NotFound)).await?;
+    let item = grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await?;
     let names = contacts::agency_names(&core.db, std::slice::from_ref(&item)).await?;
     audit::record_alone(
         &core.db,
         ctx,
-        AuditEntry::success(ACTION)
+        grant
+            .entry()
             .entity("Disclosure", item.0.id)
             .children([item.0.child_id])
             .purpose("safeguarding.information_gathering")

@@ -14,6 +14,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::begin_write;
+use crate::domain::audit::Action;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::case::consent;
 use crate::domain::case::contacts::{self, locked_contact};
@@ -22,7 +23,7 @@ use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::idempotency::{self, Outcome};
 use crate::domain::common::page::{self, Page, PageRequest};
 use crate::domain::common::transition;
-use crate::domain::policy::{self, CaseOperation, DisclosureVisibility};
+use crate::domain::policy::{self, CaseOperation, DisclosureVisibility, Grant};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -60,9 +61,9 @@ pub async fn send_request(
     ctx: &RequestCtx,
     input: NewRequest,
 ) -> AppResult<RequestView> {
-    const ACTION: &str = "request.send";
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::MashWork).await?;
-    let (contact, _) = contacts::scoped_contact(core, ctx, ACTION, input.contact_id).await?;
+    const ACTION: Action = Action::RequestSend;
+    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let (contact, _) = contacts::scoped_contact(core, &grant, input.contact_id).await?;
     let to_agency = match input.to_agency_id {
         Some(id) => agency::Entity::find_by_id(id).one(&core.db).await?,
         None => None,
@@ -111,7 +112,8 @@ pub async fn send_request(
         audit::record(
             &txn,
             ctx,
-            AuditEntry::success(ACTION)
+            grant
+                .entry()
                 .entity("InformationRequest", created.id)
                 .reference("Contact", contact.id)
                 .reference("Agency", to_agency.id)
@@ -126,37 +128,33 @@ pub async fn send_request(
         Ok(created)
     }
     .await;
-    let created = transition::settle(core, ctx, ACTION, txn, result).await?;
-    load_view(core, ctx, created).await
+    let created = transition::settle(core, &grant, txn, result).await?;
+    load_view(core, &grant, created).await
 }
 
 async fn scoped_request(
     core: &Core,
-    ctx: &RequestCtx,
-    action: &'static str,
+    grant: &Grant<'_>,
     id: Uuid,
 ) -> AppResult<information_request::Model> {
     let found = information_request::Entity::find_by_id(id)
         .one(&core.db)
         .await?
-        .filter(|r| policy::may_see_request(&ctx.actor, r));
-    audit::on_refusal(&core.db, ctx, action, found.ok_or(AppError::NotFound)).await
-}
-
-fn may_read_requests(ctx: &RequestCtx) -> AppResult<()> {
-    policy::authorize_case(&ctx.actor, CaseOperation::MashWork)
-        .or_else(|_| policy::authorize_case(&ctx.actor, CaseOperation::RespondToRequests))
+        .filter(|r| grant.may_see_request(r));
+    grant
+        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .await
 }
 
 pub async fn get_request(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<RequestView> {
-    const ACTION: &str = "request.read";
-    audit::on_refusal(&core.db, ctx, ACTION, may_read_requests(ctx)).await?;
-    let request = scoped_request(core, ctx, ACTION, id).await?;
-    let view = load_view(core, ctx, request).await?;
+    const ACTION: Action = Action::RequestRead;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::ReadRequests).await?;
+    let request = scoped_request(core, &grant, id).await?;
+    let view = load_view(core, &grant, request).await?;
     audit::record_alone(
         &core.db,
         ctx,
-        read_entry(ACTION, std::slice::from_ref(&view)),
+        read_entry(&grant, std::slice::from_ref(&view)),
     )
     .await?;
     Ok(view)
@@ -170,9 +168,9 @@ pub async fn list_requests(
     contact_id: Option<Uuid>,
     page: PageRequest,
 ) -> AppResult<Page<RequestView>> {
-    const ACTION: &str = "request.list";
-    audit::on_refusal(&core.db, ctx, ACTION, may_read_requests(ctx)).await?;
-    let mut condition = Condition::all().add(policy::request_scope(&ctx.actor));
+    const ACTION: Action = Action::RequestList;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::ReadRequests).await?;
+    let mut condition = Condition::all().add(grant.request_scope());
     if let Some(status) = status {
         condition = condition.add(information_request::Column::Status.eq(status));
     }
@@ -191,8 +189,8 @@ pub async fn list_requests(
         &page,
     )
     .await?;
-    let items = load_views(core, ctx, rows).await?;
-    audit::record_alone(&core.db, ctx, read_entry(ACTION, &items)).await?;
+    let items = load_views(core, &grant, rows).await?;
+    audit::record_alone(&core.db, ctx, read_entry(&grant, &items)).await?;
     Ok(Page {
         items,
         has_next_page,

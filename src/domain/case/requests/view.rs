@@ -1,5 +1,6 @@
 //! What a caller sees of a request, a page of them loaded in four queries whatever its size.
 use super::*;
+use crate::domain::policy::Grant;
 
 /// A request with what the caller may see alongside it.
 pub struct RequestView {
@@ -13,10 +14,10 @@ pub struct RequestView {
 
 pub(super) async fn load_view(
     core: &Core,
-    ctx: &RequestCtx,
+    grant: &Grant<'_>,
     request: information_request::Model,
 ) -> AppResult<RequestView> {
-    load_views(core, ctx, vec![request])
+    load_views(core, grant, vec![request])
         .await?
         .pop()
         .ok_or(AppError::NotFound)
@@ -26,7 +27,7 @@ pub(super) async fn load_view(
 /// the children, the disclosures, and the agencies those name.
 pub(super) async fn load_views(
     core: &Core,
-    ctx: &RequestCtx,
+    grant: &Grant<'_>,
     requests: Vec<information_request::Model>,
 ) -> AppResult<Vec<RequestView>> {
     if requests.is_empty() {
@@ -56,7 +57,7 @@ pub(super) async fn load_views(
         .await?
         .into_iter()
         .map(|d| {
-            let v = policy::disclosure_visibility(&ctx.actor, &d);
+            let v = grant.disclosure_visibility(&d);
             (d, v)
         })
         .filter(|(_, v)| *v != DisclosureVisibility::Hidden)
@@ -89,8 +90,9 @@ pub(super) async fn load_views(
     Ok(views)
 }
 
-pub(super) fn read_entry(action: &'static str, views: &[RequestView]) -> AuditEntry {
-    let mut entry = AuditEntry::success(action)
+pub(super) fn read_entry(grant: &Grant<'_>, views: &[RequestView]) -> AuditEntry {
+    let mut entry = grant
+        .entry()
         .purpose("safeguarding.information_gathering")
         .children(views.iter().map(|v| v.request.child_id));
     for view in views {

@@ -1,5 +1,6 @@
 //! The OAuth client-credentials grant for machine clients.
 use super::*;
+use crate::domain::audit::Action;
 
 /// Why the token endpoint refused (RFC 6749 §5.2).
 #[derive(Debug, PartialEq, Eq)]
@@ -42,7 +43,7 @@ pub async fn client_credentials(
             audit::record_alone(
                 &core.db,
                 &anonymous,
-                AuditEntry::refused("oauth.token", &err)
+                AuditEntry::refused(Action::OauthToken, &err)
                     .detail(json!({ "reason": "source_rate_limited" })),
             )
             .await
@@ -68,7 +69,7 @@ pub async fn client_credentials(
         audit::record_alone(
             &core.db,
             &anonymous,
-            AuditEntry::refused("oauth.token", &AppError::Unauthenticated(""))
+            AuditEntry::refused(Action::OauthToken, &AppError::Unauthenticated(""))
                 .detail(json!({ "reason": "invalid_client" })),
         )
         .await
@@ -108,7 +109,7 @@ pub async fn client_credentials(
     audit::record_alone(
         &core.db,
         &ctx,
-        AuditEntry::success("oauth.token")
+        AuditEntry::success(Action::OauthToken)
             .entity("Client", client.id)
             .detail(json!({ "scope": scope })),
     )

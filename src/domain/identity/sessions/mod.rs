@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::auth::password;
 use crate::auth::tokens::{Subject, TokenFor, TokenUse};
 use crate::db::begin_write;
+use crate::domain::audit::Action;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::common::codes::Role;
 use crate::domain::identity::throttle;
@@ -172,10 +173,11 @@ pub async fn login_from(
     username: &str,
     password_text: &str,
 ) -> AppResult<SessionTokens> {
-    let attempt = audit::on_refusal(&core.db, ctx, "login", core.sources.reserve(source)).await?;
+    let attempt =
+        audit::on_refusal(&core.db, ctx, Action::Login, core.sources.reserve(source)).await?;
     let key = throttle::key_for(username);
     let reserved = throttle::reserve_attempt(&core.db, &core.config.login_throttle, &key).await;
-    audit::on_refusal(&core.db, ctx, "login", reserved).await?;
+    audit::on_refusal(&core.db, ctx, Action::Login, reserved).await?;
 
     let found = user::Entity::find()
         .filter(user::Column::Username.eq(username.trim().to_lowercase()))
@@ -186,7 +188,7 @@ pub async fn login_from(
     let stored = found.as_ref().map(|(u, _)| u.password_hash.clone());
     // A full hashing queue refuses the attempt (RATE_LIMITED), recorded like a lock.
     let checked = password::verify(password_text.to_string(), stored).await;
-    let password_ok = audit::on_refusal(&core.db, ctx, "login", checked).await?;
+    let password_ok = audit::on_refusal(&core.db, ctx, Action::Login, checked).await?;
 
     match found {
         Some((user, agency)) if password_ok && usable(&user, &agency) => {
@@ -200,7 +202,7 @@ pub async fn login_from(
             audit::record(
                 &txn,
                 &ctx,
-                AuditEntry::success("login")
+                AuditEntry::success(Action::Login)
                     .entity("User", user.id)
                     .detail(json!({ "sessionId": session_id })),
             )
@@ -211,7 +213,7 @@ pub async fn login_from(
         }
         found => {
             let mut entry =
-                AuditEntry::refused("login", &AppError::Unauthenticated(BAD_CREDENTIALS));
+                AuditEntry::refused(Action::Login, &AppError::Unauthenticated(BAD_CREDENTIALS));
             entry = match &found {
                 Some((user, _)) => entry.entity("User", user.id),
                 None => entry.detail(json!({ "unknownUsername": true })),
@@ -232,7 +234,7 @@ pub async fn change_password(
     new_password: &str,
 ) -> AppResult<SessionTokens> {
     let authorized = policy::authorize(&ctx.actor, Permission::ChangeOwnPassword);
-    audit::on_refusal(&core.db, ctx, "user.change_password", authorized).await?;
+    audit::on_refusal(&core.db, ctx, Action::UserChangePassword, authorized).await?;
     crate::domain::common::checks::new_password("newPassword", new_password)?;
     let user_id = ctx
         .actor
@@ -244,14 +246,14 @@ pub async fn change_password(
 
     let key = throttle::key_for(&user.username);
     let reserved = throttle::reserve_attempt(&core.db, &core.config.login_throttle, &key).await;
-    audit::on_refusal(&core.db, ctx, "user.change_password", reserved).await?;
+    audit::on_refusal(&core.db, ctx, Action::UserChangePassword, reserved).await?;
     let checked = password::verify(current.to_string(), Some(user.password_hash.clone())).await;
-    if !audit::on_refusal(&core.db, ctx, "user.change_password", checked).await? {
+    if !audit::on_refusal(&core.db, ctx, Action::UserChangePassword, checked).await? {
         let err = AppError::bad_input("currentPassword", "the current password is not correct");
         audit::record_alone(
             &core.db,
             ctx,
-            AuditEntry::refused("user.change_password", &err).entity("User", user.id),
+            AuditEntry::refused(Action::UserChangePassword, &err).entity("User", user.id),
         )
         .await?;
         return Err(err);
@@ -264,7 +266,7 @@ pub async fn change_password(
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("user.change_password")
+        AuditEntry::success(Action::UserChangePassword)
             .entity("User", updated.id)
             .detail(json!({ "endedSessions": ended, "sessionId": session_id })),
     )

@@ -1,5 +1,6 @@
 //! Refresh-token rotation (one winner of concurrent uses) and logout.
 use super::*;
+use crate::domain::audit::Action;
 
 pub(super) const INVALID_REFRESH: AppError =
     AppError::Unauthenticated("invalid or expired refresh token");
@@ -16,7 +17,7 @@ pub async fn refresh(core: &Core, ctx: &RequestCtx, token: &str) -> AppResult<Se
     match result {
         Err(Refused::Recorded(err)) => Err(err),
         Err(Refused::Plain(err)) => {
-            audit::on_refusal(&core.db, ctx, "session.refresh", Err(err)).await
+            audit::on_refusal(&core.db, ctx, Action::SessionRefresh, Err(err)).await
         }
         Ok(tokens) => Ok(tokens),
     }
@@ -98,7 +99,7 @@ pub(super) async fn rotate(
         audit::record(
             &txn,
             ctx,
-            AuditEntry::refused("session.refresh", &INVALID_REFRESH)
+            AuditEntry::refused(Action::SessionRefresh, &INVALID_REFRESH)
                 .entity("Session", session_id)
                 .detail(json!({
                     "userId": user_id,
@@ -134,7 +135,7 @@ pub(super) async fn rotate(
     audit::record(
         &txn,
         &ctx,
-        AuditEntry::success("session.refresh")
+        AuditEntry::success(Action::SessionRefresh)
             .entity("User", user.id)
             .detail(json!({ "sessionId": session_id })),
     )
@@ -166,7 +167,7 @@ pub async fn logout(core: &Core, ctx: &RequestCtx, token: &str) -> AppResult<boo
     audit::record(
         &txn,
         ctx,
-        AuditEntry::success("logout")
+        AuditEntry::success(Action::Logout)
             .entity("User", user_id)
             .detail(json!({ "sessionId": stored.family_id })),
     )

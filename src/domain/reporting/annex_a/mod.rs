@@ -20,7 +20,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::audit::{self, AuditEntry};
+use crate::domain::audit::Action;
+use crate::domain::audit::{self};
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::clock::london_date;
 use crate::domain::policy::CaseOperation;
@@ -34,7 +35,7 @@ mod lists;
 pub use forms::*;
 use lists::*;
 
-pub const ACTION: &str = "export.annex_a";
+pub const ACTION: Action = Action::ExportAnnexA;
 const PURPOSE: &str = "inspection.annex_a";
 /// The lists this service produces.
 pub const LISTS: std::ops::RangeInclusive<u8> = 1..=5;
@@ -93,7 +94,8 @@ pub async fn export(
     to: NaiveDate,
     reason: Option<&str>,
 ) -> AppResult<AnnexAExport> {
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::AnnexAExport).await?;
+    let grant =
+        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::AnnexAExport).await?;
     if !LISTS.contains(&list) {
         return Err(AppError::bad_input("list", "must be 1, 2, 3, 4 or 5"));
     }
@@ -124,7 +126,8 @@ pub async fn export(
     audit::record_alone(
         &core.db,
         ctx,
-        AuditEntry::success(ACTION)
+        grant
+            .entry()
             .purpose(PURPOSE)
             .detail(json!({
                 "list": list,

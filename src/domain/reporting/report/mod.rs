@@ -43,7 +43,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::audit::{self, AuditEntry};
+use crate::domain::audit::Action;
+use crate::domain::audit::{self};
 use crate::domain::case::missing::{LATE_REASONS, NOT_OFFERED_REASONS};
 use crate::domain::common::clock::london_date;
 use crate::domain::policy::CaseOperation;
@@ -61,7 +62,7 @@ pub use figures::*;
 pub use period::*;
 use tally::*;
 
-pub const ACTION: &str = "report.performance";
+pub const ACTION: Action = Action::ReportPerformance;
 /// The longest period one report covers.
 pub const MAX_MONTHS: u32 = 24;
 /// Recorded more than this long after it occurred: back-dated, and counted as such.
@@ -122,13 +123,14 @@ pub async fn performance_report(
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<PerformanceReport> {
-    crate::domain::policy::allow_case(core, ctx, ACTION, CaseOperation::PerformanceReport).await?;
+    let grant =
+        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::PerformanceReport).await?;
     let window = validate(from, to)?;
     let report = compute(&core.db, window).await?;
     audit::record_alone(
         &core.db,
         ctx,
-        AuditEntry::success(ACTION).detail(json!({
+        grant.entry().detail(json!({
             "from": from.to_string(),
             "to": to.to_string(),
         })),
