@@ -1,21 +1,23 @@
 //! The access policy as a table: every MASH query and mutation, tried by every role of the
 //! owning agencies and of the others, and by machine clients. Allowed calls must not be
 //! refused; the rest get FORBIDDEN (the role can never) or NOT_FOUND (out of scope).
+//! The outcome chain, early help, missing episodes, access logs and reports are in
+//! `access_matrix_outcomes`, which shares the callers, scenario and runner here.
 
 use frontdoor_testkit::{each_backend, error_code, TestServer};
 use serde_json::{json, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Expect {
+pub(crate) enum Expect {
     Allowed,
     Forbidden,
     NotFound,
 }
 use Expect::*;
 
-const MASH: [&str; 3] = ["mash.manager", "mash.manager2", "mash.social.worker"];
-const MANAGERS: [&str; 2] = ["mash.manager", "mash.manager2"];
-const CALLERS: [&str; 14] = [
+pub(crate) const MASH: [&str; 3] = ["mash.manager", "mash.manager2", "mash.social.worker"];
+pub(crate) const MANAGERS: [&str; 2] = ["mash.manager", "mash.manager2"];
+pub(crate) const CALLERS: [&str; 14] = [
     "admin",
     "mash.manager",
     "mash.manager2",
@@ -36,18 +38,19 @@ fn is_client(caller: &str) -> bool {
     caller.ends_with("-case-system")
 }
 
-struct Scenario {
-    contact: String,
-    child: String,
-    request: String,
-    disclosure: String,
-    override_id: String,
-    consent: String,
-    health: String,
-    early_help: String,
+/// The records of the scenario every row is tried against.
+pub(crate) struct Scenario {
+    pub(crate) contact: String,
+    pub(crate) child: String,
+    pub(crate) request: String,
+    pub(crate) disclosure: String,
+    pub(crate) override_id: String,
+    pub(crate) consent: String,
+    pub(crate) health: String,
+    pub(crate) early_help: String,
 }
 
-async fn token(server: &TestServer, caller: &str) -> String {
+pub(crate) async fn token(server: &TestServer, caller: &str) -> String {
     match caller {
         "police-case-system" => server.client_token(caller, "police-demo-secret").await,
         "health-case-system" => server.client_token(caller, "health-demo-secret").await,
@@ -55,7 +58,7 @@ async fn token(server: &TestServer, caller: &str) -> String {
     }
 }
 
-async fn agency(server: &TestServer, admin: &str, name: &str) -> String {
+pub(crate) async fn agency(server: &TestServer, admin: &str, name: &str) -> String {
     let body = server
         .gql(
             Some(admin),
@@ -74,7 +77,7 @@ async fn agency(server: &TestServer, admin: &str, name: &str) -> String {
         .to_string()
 }
 
-fn data<'a>(body: &'a Value, field: &str) -> &'a Value {
+pub(crate) fn data<'a>(body: &'a Value, field: &str) -> &'a Value {
     let value = &body["data"][field];
     assert!(!value.is_null(), "{field}: {body}");
     value
@@ -82,7 +85,7 @@ fn data<'a>(body: &'a Value, field: &str) -> &'a Value {
 
 /// A school contact with an approved override, a request to police answered with a
 /// P-coded disclosure, a second pending override and a recorded consent.
-async fn scenario(server: &TestServer) -> Scenario {
+pub(crate) async fn scenario(server: &TestServer) -> Scenario {
     let admin = server.login("admin").await;
     let police = agency(server, &admin, "West Midlands Police").await;
     let health = agency(server, &admin, "Walsall Healthcare NHS Trust").await;
@@ -186,23 +189,61 @@ async fn scenario(server: &TestServer) -> Scenario {
 }
 
 /// An operation: its name, query, variables, and what each caller should get.
-type Operation = (&'static str, String, Value, fn(&str) -> Expect);
+pub(crate) type Operation = (&'static str, String, Value, fn(&str) -> Expect);
+
+pub(crate) fn mash_only(c: &str) -> Expect {
+    if MASH.contains(&c) {
+        Allowed
+    } else {
+        Forbidden
+    }
+}
+
+pub(crate) fn managers_only(c: &str) -> Expect {
+    if MANAGERS.contains(&c) {
+        Allowed
+    } else {
+        Forbidden
+    }
+}
+
+/// Calls every operation as every caller, in order (row by row, each row by every caller in
+/// `CALLERS` order), and checks each answer. Allowed calls must not be refused (a CONFLICT or
+/// BAD_USER_INPUT from an earlier caller's change is fine); refusals must carry their code
+/// and no data. Returns, per row, whether some caller's call succeeded without errors.
+pub(crate) async fn run(
+    server: &TestServer,
+    operations: Vec<Operation>,
+) -> Vec<(&'static str, bool)> {
+    let mut tokens = Vec::new();
+    for caller in CALLERS {
+        tokens.push((caller, token(server, caller).await));
+    }
+    let mut succeeded = Vec::new();
+    for (name, query, variables, expect) in operations {
+        let mut any_success = false;
+        for (caller, token) in &tokens {
+            let body = server.gql(Some(token), &query, variables.clone()).await;
+            let code = error_code(&body);
+            match expect(caller) {
+                Allowed => assert!(
+                    !matches!(code, Some("FORBIDDEN" | "NOT_FOUND" | "UNAUTHENTICATED")),
+                    "{caller} should be allowed {name}: {body}"
+                ),
+                Forbidden => assert_eq!(code, Some("FORBIDDEN"), "{caller} → {name}: {body}"),
+                NotFound => assert_eq!(code, Some("NOT_FOUND"), "{caller} → {name}: {body}"),
+            }
+            if expect(caller) != Allowed {
+                assert!(body["data"].is_null(), "{caller} → {name} leaked: {body}");
+            }
+            any_success |= body["errors"].is_null() && !body["data"].is_null();
+        }
+        succeeded.push((name, any_success));
+    }
+    succeeded
+}
 
 fn operations(s: &Scenario) -> Vec<Operation> {
-    fn mash_only(c: &str) -> Expect {
-        if MASH.contains(&c) {
-            Allowed
-        } else {
-            Forbidden
-        }
-    }
-    fn managers_only(c: &str) -> Expect {
-        if MANAGERS.contains(&c) {
-            Allowed
-        } else {
-            Forbidden
-        }
-    }
     fn mash_or_auditor(c: &str) -> Expect {
         if MASH.contains(&c) || c == "auditor" {
             Allowed
@@ -355,27 +396,7 @@ fn operations(s: &Scenario) -> Vec<Operation> {
 async fn every_operation_by_every_role_of_every_agency() {
     each_backend(|server| async move {
         let s = scenario(&server).await;
-        let mut tokens = Vec::new();
-        for caller in CALLERS {
-            tokens.push((caller, token(&server, caller).await));
-        }
-        for (name, query, variables, expect) in operations(&s) {
-            for (caller, token) in &tokens {
-                let body = server.gql(Some(token), &query, variables.clone()).await;
-                let code = error_code(&body);
-                match expect(caller) {
-                    Allowed => assert!(
-                        !matches!(code, Some("FORBIDDEN" | "NOT_FOUND" | "UNAUTHENTICATED")),
-                        "{caller} should be allowed {name}: {body}"
-                    ),
-                    Forbidden => assert_eq!(code, Some("FORBIDDEN"), "{caller} → {name}: {body}"),
-                    NotFound => assert_eq!(code, Some("NOT_FOUND"), "{caller} → {name}: {body}"),
-                }
-                if expect(caller) != Allowed {
-                    assert!(body["data"].is_null(), "{caller} → {name} leaked: {body}");
-                }
-            }
-        }
+        run(&server, operations(&s)).await;
     })
     .await;
 }

@@ -8,6 +8,7 @@
 //! runs while no other test's server is alive). Nothing here sets environment variables or
 //! installs a global tracing subscriber.
 mod access_matrix;
+mod access_matrix_outcomes;
 mod annex_a;
 mod audit;
 mod auth;
