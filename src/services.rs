@@ -23,6 +23,8 @@ pub struct CoreInner {
     /// Statements this instance has sent to the database (in `/metrics`; the tests use it to
     /// show a page costs the same number of queries whatever its size).
     pub statements: prometheus::IntCounter,
+    /// The audit trail's group commit for entries that go with no other change.
+    pub audit: crate::domain::audit::group::GroupCommit,
 }
 
 impl Deref for Core {
@@ -46,12 +48,14 @@ impl Core {
         Migrator::up(&db, None).await?;
         let keys = TokenKeys::new(&config.signing_key);
         let sources = crate::auth::source_limit::SourceLimiter::new(config.source_limit.clone());
+        let audit = crate::domain::audit::group::GroupCommit::start(&db);
         Ok(Core(Arc::new(CoreInner {
             db,
             config,
             keys,
             sources,
             statements,
+            audit,
         })))
     }
 }

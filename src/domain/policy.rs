@@ -3,7 +3,7 @@
 use entity::{
     agency, contact, disclosure, early_help_episode, information_request, missing_episode,
 };
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection};
+use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
 use crate::domain::audit::{self, Action, AuditEntry};
@@ -222,7 +222,7 @@ pub async fn allow<'a>(
     action: Action,
     operation: CaseOperation,
 ) -> AppResult<Grant<'a>> {
-    audit::on_refusal(&core.db, ctx, action, authorize_case(&ctx.actor, operation)).await?;
+    audit::on_refusal(core, ctx, action, authorize_case(&ctx.actor, operation)).await?;
     Ok(Grant { ctx, action })
 }
 
@@ -246,12 +246,8 @@ impl<'a> Grant<'a> {
 
     /// Passes `result` through, auditing a refusal (e.g. an out-of-scope NOT_FOUND) under
     /// this operation's action.
-    pub async fn on_refusal<T>(
-        &self,
-        db: &DatabaseConnection,
-        result: AppResult<T>,
-    ) -> AppResult<T> {
-        audit::on_refusal(db, self.ctx, self.action, result).await
+    pub async fn on_refusal<T>(&self, core: &crate::Core, result: AppResult<T>) -> AppResult<T> {
+        audit::on_refusal(core, self.ctx, self.action, result).await
     }
 
     pub fn is_mash_staff(&self) -> bool {

@@ -11,19 +11,21 @@
 //! (docs/design.md, "The audit trail"). Signed checkpoints of the heads are in `audit_trail`,
 //! verification in `verify`.
 pub mod action;
+pub mod group;
 pub mod trail;
 pub mod verify;
 pub use action::Action;
 use chrono::{SubsecRound, Utc};
 use entity::audit_event;
 use rand::Rng;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Value};
 use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
 
-use crate::db::{begin_write, statement};
+use crate::db::statement;
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
+use crate::Core;
 
 /// How many hash chains the trail is spread over. The migration seeds one head row for each
 /// (its `AUDIT_CHAINS` must match).
@@ -137,37 +139,7 @@ pub async fn record<C: ConnectionTrait>(
     ctx: &RequestCtx,
     entry: AuditEntry,
 ) -> AppResult<()> {
-    let actor = &ctx.actor;
-    let refs = canonical_refs(
-        entry
-            .children
-            .iter()
-            .map(|child| ("Child".to_string(), child.to_string()))
-            .chain(entry.refs.iter().map(|(k, id)| (k.to_string(), id.clone()))),
-    );
-    let mut event = audit_event::Model {
-        id: 0,
-        hash_version: HASH_VERSION,
-        // Microseconds: what both databases store, so the hash survives the round trip.
-        at: Utc::now().trunc_subsecs(6),
-        actor_kind: actor.kind.as_str().to_string(),
-        actor_id: actor.id.map(|id| id.to_string()),
-        actor_label: actor.label.clone(),
-        actor_agency_id: actor.agency_id(),
-        action: entry.action.as_str().to_string(),
-        entity_type: entry.entity_type.map(str::to_string),
-        entity_id: entry.entity_id,
-        outcome: entry.outcome.to_string(),
-        request_id: ctx.request_id.clone(),
-        detail: entry.detail.map(|d| d.to_string()),
-        chain: 0,
-        seq: 0,
-        prev_hash: String::new(),
-        hash: String::new(),
-        purpose: entry.purpose.map(str::to_string),
-        lawful_basis: entry.lawful_basis,
-        consent_ref: entry.consent_ref,
-    };
+    let (mut event, refs) = prepare(ctx, entry);
     let preferred = pick_chain(ctx.request_id.as_deref());
     for attempt in 0..MAX_APPEND_ATTEMPTS {
         // First go round the chains from the preferred one, skipping heads that another
@@ -196,6 +168,46 @@ pub async fn record<C: ConnectionTrait>(
     Err(AppError::internal(
         "audit chain heads kept moving; entry not written",
     ))
+}
+
+/// The stored form of an entry, not yet placed in a chain (no id, seq or hashes), and its
+/// refs in canonical order.
+pub(crate) fn prepare(
+    ctx: &RequestCtx,
+    entry: AuditEntry,
+) -> (audit_event::Model, Vec<(String, String)>) {
+    let actor = &ctx.actor;
+    let refs = canonical_refs(
+        entry
+            .children
+            .iter()
+            .map(|child| ("Child".to_string(), child.to_string()))
+            .chain(entry.refs.iter().map(|(k, id)| (k.to_string(), id.clone()))),
+    );
+    let event = audit_event::Model {
+        id: 0,
+        hash_version: HASH_VERSION,
+        // Microseconds: what both databases store, so the hash survives the round trip.
+        at: Utc::now().trunc_subsecs(6),
+        actor_kind: actor.kind.as_str().to_string(),
+        actor_id: actor.id.map(|id| id.to_string()),
+        actor_label: actor.label.clone(),
+        actor_agency_id: actor.agency_id(),
+        action: entry.action.as_str().to_string(),
+        entity_type: entry.entity_type.map(str::to_string),
+        entity_id: entry.entity_id,
+        outcome: entry.outcome.to_string(),
+        request_id: ctx.request_id.clone(),
+        detail: entry.detail.map(|d| d.to_string()),
+        chain: 0,
+        seq: 0,
+        prev_hash: String::new(),
+        hash: String::new(),
+        purpose: entry.purpose.map(str::to_string),
+        lawful_basis: entry.lawful_basis,
+        consent_ref: entry.consent_ref,
+    };
+    (event, refs)
 }
 
 /// Where an entry tries first. Every entry of one request prefers the same chain, so a
@@ -385,31 +397,24 @@ pub fn entry_hash(event: &audit_event::Model, refs: &[(String, String)]) -> Opti
 /// Passes `result` through; a refusal (FORBIDDEN, NOT_FOUND, ...) is recorded first.
 /// Validation failures and conflicts pass through unrecorded: bad input writes nothing.
 pub async fn on_refusal<T>(
-    db: &DatabaseConnection,
+    core: &Core,
     ctx: &RequestCtx,
     action: Action,
     result: AppResult<T>,
 ) -> AppResult<T> {
     if let Err(err) = &result {
         if err.is_refusal() {
-            record_alone(db, ctx, AuditEntry::refused(action, err)).await?;
+            record_alone(core, ctx, AuditEntry::refused(action, err)).await?;
         }
     }
     result
 }
 
-/// Records an entry that goes with no other change (a refusal, a failed login, a read), in a
-/// write transaction of its own, so the head read and the append are one unit and concurrent
-/// writers queue on the chain heads instead of retrying.
-pub async fn record_alone(
-    db: &DatabaseConnection,
-    ctx: &RequestCtx,
-    entry: AuditEntry,
-) -> AppResult<()> {
-    let txn = begin_write(db).await?;
-    record(&txn, ctx, entry).await?;
-    txn.commit().await?;
-    Ok(())
+/// Records an entry that goes with no other change (a refusal, a failed login, a read) and
+/// returns once it has committed: through this instance's group commit (`group`), so
+/// concurrent requests share one transaction and one flush.
+pub async fn record_alone(core: &Core, ctx: &RequestCtx, entry: AuditEntry) -> AppResult<()> {
+    core.audit.append(ctx, entry).await
 }
 
 #[cfg(test)]

@@ -224,7 +224,7 @@ pub async fn create_checkpoint(
 ) -> AppResult<audit_checkpoint::Model> {
     let action = Action::AuditCheckpointCreate;
     let allowed = policy::authorize(&ctx.actor, Permission::CreateAuditCheckpoint);
-    audit::on_refusal(&core.db, ctx, action, allowed).await?;
+    audit::on_refusal(core, ctx, action, allowed).await?;
     let txn = begin_write(&core.db).await?;
     audit::record(&txn, ctx, AuditEntry::success(action)).await?;
     let heads = read_heads(&txn).await?;
@@ -274,7 +274,7 @@ pub async fn export_latest_checkpoint(
 ) -> AppResult<Option<ExportedCheckpoint>> {
     let action = Action::AuditCheckpointExport;
     let allowed = policy::authorize(&ctx.actor, Permission::ReadAuditTrail);
-    audit::on_refusal(&core.db, ctx, action, allowed).await?;
+    audit::on_refusal(core, ctx, action, allowed).await?;
     let latest = audit_checkpoint::Entity::find()
         .order_by_desc(audit_checkpoint::Column::Id)
         .one(&core.db)
@@ -283,7 +283,7 @@ pub async fn export_latest_checkpoint(
     if let Some(checkpoint) = &latest {
         entry = entry.entity("AuditCheckpoint", checkpoint.id);
     }
-    audit::record_alone(&core.db, ctx, entry).await?;
+    audit::record_alone(core, ctx, entry).await?;
     Ok(latest.as_ref().map(ExportedCheckpoint::from_model))
 }
 
@@ -297,7 +297,7 @@ pub async fn list_checkpoints(
 ) -> AppResult<Page<audit_checkpoint::Model>> {
     let action = Action::AuditCheckpointList;
     let allowed = policy::authorize(&ctx.actor, Permission::ReadAuditTrail);
-    audit::on_refusal(&core.db, ctx, action, allowed).await?;
+    audit::on_refusal(core, ctx, action, allowed).await?;
     let checkpoints = page::by_seq(
         &core.db,
         audit_checkpoint::Entity::find(),
@@ -306,7 +306,7 @@ pub async fn list_checkpoints(
     )
     .await?;
     audit::record_alone(
-        &core.db,
+        core,
         ctx,
         AuditEntry::success(action).detail(json!({ "returned": checkpoints.items.len() })),
     )
@@ -341,13 +341,13 @@ pub async fn list_events(
 ) -> AppResult<Page<EventWithRefs>> {
     let action = Action::AuditEventList;
     let allowed = policy::authorize(&ctx.actor, Permission::ReadAuditTrail);
-    audit::on_refusal(&core.db, ctx, action, allowed).await?;
+    audit::on_refusal(core, ctx, action, allowed).await?;
     let child = filter.child_id;
     let detail = json!({ "action": filter.action, "outcome": filter.outcome });
     let page = query_events(core, filter, page).await?;
     let detail = json!({ "filter": detail, "returned": page.items.len() });
     audit::record_alone(
-        &core.db,
+        core,
         ctx,
         AuditEntry::success(action).detail(detail).children(child),
     )
@@ -367,7 +367,7 @@ pub async fn child_access_log(
         crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::ChildAccessLog).await?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
     grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
     let filter = EventFilter {
         outcome: Some("SUCCESS".into()),
@@ -376,7 +376,7 @@ pub async fn child_access_log(
     };
     let page = query_events(core, filter, page).await?;
     audit::record_alone(
-        &core.db,
+        core,
         ctx,
         grant
             .entry()
@@ -404,7 +404,7 @@ pub async fn disclosure_access_log(
         .await?
         .filter(|d| grant.may_read_disclosure_access_log(d));
     grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
     let filter = EventFilter {
         outcome: Some("SUCCESS".into()),
@@ -413,7 +413,7 @@ pub async fn disclosure_access_log(
     };
     let page = query_events(core, filter, page).await?;
     audit::record_alone(
-        &core.db,
+        core,
         ctx,
         grant
             .entry()

@@ -144,7 +144,7 @@ pub async fn verify(
 ) -> AppResult<Verification> {
     let action = Action::AuditVerify;
     let allowed = policy::authorize(&ctx.actor, Permission::VerifyAuditTrail);
-    audit::on_refusal(&core.db, ctx, action, allowed).await?;
+    audit::on_refusal(core, ctx, action, allowed).await?;
     let exported = exported
         .map(|text| ExportedCheckpoint::parse(text, "checkpoint"))
         .transpose()?;
@@ -152,7 +152,7 @@ pub async fn verify(
     let result = verify_trail(&core.db, &key, exported.as_ref()).await?;
     let failure = result.first_failure.as_ref();
     audit::record_alone(
-        &core.db,
+        core,
         ctx,
         AuditEntry::success(action).detail(json!({
             "ok": result.ok,

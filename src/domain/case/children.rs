@@ -229,11 +229,11 @@ pub async fn get_child(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<Chi
         crate::domain::policy::allow(core, ctx, Action::ChildRead, CaseOperation::MashWork).await?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let child = grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
     let record = load_record(&core.db, child).await?;
     audit::record_alone(
-        &core.db,
+        core,
         ctx,
         grant
             .entry()
@@ -258,10 +258,10 @@ pub async fn get_child_identifiers(
             .await?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let child = grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
     audit::record_alone(
-        &core.db,
+        core,
         ctx,
         grant
             .entry()
@@ -311,7 +311,7 @@ pub async fn search_children(
         .all(&core.db)
         .await?;
     audit::record_alone(
-        &core.db,
+        core,
         ctx,
         grant
             .entry()
@@ -335,7 +335,7 @@ pub async fn update_child(
     let details = details.validated("")?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let existing = grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
     let txn = begin_write(&core.db).await?;
     let mut active: child::ActiveModel = existing.into();
@@ -388,7 +388,7 @@ pub async fn link_children(
         .ok_or_else(|| AppError::bad_input("relationship", "must be SIBLING or HOUSEHOLD"))?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
     let child = grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
     let other = match related {
         Some(id) if id != child_id => child::Entity::find_by_id(id).one(&core.db).await?,

@@ -117,7 +117,7 @@ pub async fn record_consent(
         crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
     let (existing, access) = contacts::scoped_contact(core, &grant, contact_id).await?;
     if !grant.may_record_consent(&existing) {
-        return grant.on_refusal(&core.db, Err(AppError::NotFound)).await;
+        return grant.on_refusal(core, Err(AppError::NotFound)).await;
     }
     if ConsentPosition::parse(&input.position) != Some(ConsentPosition::Given) {
         return Err(AppError::bad_input(
@@ -182,7 +182,7 @@ pub async fn withdraw_consent(
         Some((consent, contact, access))
     });
     let (consent, contact, access) = grant
-        .on_refusal(&core.db, scoped.ok_or(AppError::NotFound))
+        .on_refusal(core, scoped.ok_or(AppError::NotFound))
         .await?;
     let txn = begin_write(&core.db).await?;
     let result = async {
@@ -288,7 +288,7 @@ async fn scoped_override<'a>(
         .await?;
     let contact = contact_of(core, found.as_ref().map(|o| o.contact_id)).await?;
     let (found, contact) = grant
-        .on_refusal(&core.db, found.zip(contact).ok_or(AppError::NotFound))
+        .on_refusal(core, found.zip(contact).ok_or(AppError::NotFound))
         .await?;
     Ok((grant, found, contact))
 }

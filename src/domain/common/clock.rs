@@ -96,7 +96,7 @@ pub async fn add_bank_holiday(
 ) -> AppResult<bank_holiday::Model> {
     const ACTION: Action = Action::CalendarAddBankHoliday;
     audit::on_refusal(
-        &core.db,
+        core,
         ctx,
         ACTION,
         policy::authorize(&ctx.actor, Permission::ManageCalendar),

@@ -52,12 +52,8 @@ pub async fn settle<T>(
         Err(err) => {
             txn.rollback().await?;
             if err.is_refusal() || matches!(err, AppError::Conflict { .. }) {
-                audit::record_alone(
-                    &core.db,
-                    grant.ctx(),
-                    AuditEntry::refused(grant.action(), &err),
-                )
-                .await?;
+                audit::record_alone(core, grant.ctx(), AuditEntry::refused(grant.action(), &err))
+                    .await?;
             }
             Err(err)
         }

@@ -83,7 +83,7 @@ pub async fn update_agency(
         .transpose()?;
     let found = agency::Entity::find_by_id(id).one(&core.db).await?;
     let existing = audit::on_refusal(
-        &core.db,
+        core,
         ctx,
         Action::AgencyUpdate,
         found.ok_or(AppError::NotFound),
@@ -146,7 +146,7 @@ pub async fn get_agency(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ag
     authorize_admin(core, ctx, Action::AgencyRead).await?;
     let found = agency::Entity::find_by_id(id).one(&core.db).await?;
     audit::on_refusal(
-        &core.db,
+        core,
         ctx,
         Action::AgencyRead,
         found.ok_or(AppError::NotFound),

@@ -139,7 +139,7 @@ pub(super) async fn target_client(
         .one(&core.db)
         .await?
         .and_then(|(c, a)| a.map(|a| (c, a)));
-    audit::on_refusal(&core.db, ctx, action, found.ok_or(AppError::NotFound)).await
+    audit::on_refusal(core, ctx, action, found.ok_or(AppError::NotFound)).await
 }
 
 pub async fn get_client(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ClientWithAgency> {

@@ -33,7 +33,7 @@ pub use users::*;
 
 async fn authorize_admin(core: &Core, ctx: &RequestCtx, action: Action) -> AppResult<()> {
     let result = policy::authorize(&ctx.actor, Permission::ManageIdentity);
-    audit::on_refusal(&core.db, ctx, action, result).await
+    audit::on_refusal(core, ctx, action, result).await
 }
 
 fn normalized_username(value: &str) -> AppResult<String> {

@@ -85,7 +85,7 @@ pub(super) async fn target_user(
         .one(&core.db)
         .await?
         .and_then(|(u, a)| a.map(|a| (u, a)));
-    audit::on_refusal(&core.db, ctx, action, found.ok_or(AppError::NotFound)).await
+    audit::on_refusal(core, ctx, action, found.ok_or(AppError::NotFound)).await
 }
 
 pub async fn get_user(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<UserWithAgency> {

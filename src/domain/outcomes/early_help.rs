@@ -173,7 +173,7 @@ pub async fn update(
         .await?
         .filter(|e| grant.may_see_early_help(e));
     let found = grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
     let txn = begin_write(&core.db).await?;
     let result = async {
@@ -292,7 +292,7 @@ pub async fn list(
     for v in &items {
         audit_entry = audit_entry.reference("EarlyHelpEpisode", v.episode.id);
     }
-    audit::record_alone(&core.db, ctx, audit_entry).await?;
+    audit::record_alone(core, ctx, audit_entry).await?;
     Ok(Page {
         items,
         has_next_page,

@@ -222,9 +222,7 @@ pub async fn open_referral<C: ConnectionTrait>(
 
 /// Finds a record of the chain by id for MASH staff; a miss is an audited NOT_FOUND.
 async fn found<T>(core: &Core, grant: &Grant<'_>, row: Option<T>) -> AppResult<T> {
-    grant
-        .on_refusal(&core.db, row.ok_or(AppError::NotFound))
-        .await
+    grant.on_refusal(core, row.ok_or(AppError::NotFound)).await
 }
 
 /// A referral for MASH staff, with the grant for the operation on it.

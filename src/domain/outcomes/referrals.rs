@@ -6,7 +6,7 @@ pub async fn get_referral(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<
     const ACTION: Action = Action::ReferralRead;
     let (grant, referral) = the_referral(core, ctx, ACTION, id).await?;
     let views = load_views(&core.db, vec![referral]).await?;
-    audit::record_alone(&core.db, ctx, read_entry(&grant, &views)).await?;
+    audit::record_alone(core, ctx, read_entry(&grant, &views)).await?;
     views.into_iter().next().ok_or(AppError::NotFound)
 }
 
@@ -40,7 +40,7 @@ pub async fn list_referrals(
     )
     .await?;
     let items = load_views(&core.db, rows).await?;
-    audit::record_alone(&core.db, ctx, read_entry(&grant, &items)).await?;
+    audit::record_alone(core, ctx, read_entry(&grant, &items)).await?;
     Ok(Page {
         items,
         has_next_page,

@@ -185,7 +185,7 @@ async fn get_contact_as(
         crate::domain::policy::allow(core, ctx, action, CaseOperation::ReadContacts).await?;
     let (contact, access) = scoped_contact(core, &grant, id).await?;
     let view = load_view(&core.db, &grant, contact, access).await?;
-    audit::record_alone(&core.db, ctx, read_entry(&grant, &view)).await?;
+    audit::record_alone(core, ctx, read_entry(&grant, &view)).await?;
     Ok(view)
 }
 
@@ -200,6 +200,6 @@ pub async fn scoped_contact(
         .await?
         .and_then(|c| grant.contact_access(&c).map(|a| (c, a)));
     grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await
 }

@@ -93,7 +93,7 @@ pub async fn list_contacts(
             entry = entry.reference("Disclosure", d.id);
         }
     }
-    audit::record_alone(&core.db, ctx, entry).await?;
+    audit::record_alone(core, ctx, entry).await?;
     Ok(Page {
         items,
         has_next_page,

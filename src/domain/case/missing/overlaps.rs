@@ -32,7 +32,7 @@ pub async fn overlaps(core: &Core, ctx: &RequestCtx, child_id: Uuid) -> AppResul
     let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
     grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
     let now = Utc::now();
     // One self-join finds the pairs (half-open intervals: an episode that ends as another
@@ -123,6 +123,6 @@ pub async fn overlaps(core: &Core, ctx: &RequestCtx, child_id: Uuid) -> AppResul
     for id in views.keys() {
         entry = entry.reference("MissingEpisode", id);
     }
-    audit::record_alone(&core.db, ctx, entry).await?;
+    audit::record_alone(core, ctx, entry).await?;
     Ok(result)
 }

@@ -18,7 +18,7 @@ pub async fn record_return(
         .await?
         .filter(|e| grant.may_see_episode(e));
     let episode = grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
     event_time("returnedAt", Some(returned_at))?;
     if returned_at < episode.reported_missing_at {
@@ -85,7 +85,7 @@ pub async fn record_interview(
         .one(&core.db)
         .await?;
     let episode = grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
     let txn = begin_write(&core.db).await?;
     let result = async {

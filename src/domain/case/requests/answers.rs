@@ -88,7 +88,7 @@ pub(super) async fn answerable_request(
         .await?
         .filter(|r| grant.may_answer_request(r));
     grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await
 }
 

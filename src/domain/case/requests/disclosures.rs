@@ -20,7 +20,7 @@ pub async fn share_onward(
         .await?
         .filter(|d| grant.disclosure_visibility(d) != DisclosureVisibility::Hidden);
     let original = grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
     let to = match to_agency_id {
         Some(id) => agency::Entity::find_by_id(id).one(&core.db).await?,
@@ -125,11 +125,11 @@ pub async fn get_disclosure(
             (v != DisclosureVisibility::Hidden).then_some((d, v))
         });
     let item = grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
     let names = contacts::agency_names(&core.db, std::slice::from_ref(&item)).await?;
     audit::record_alone(
-        &core.db,
+        core,
         ctx,
         grant
             .entry()

@@ -142,7 +142,7 @@ async fn scoped_request(
         .await?
         .filter(|r| grant.may_see_request(r));
     grant
-        .on_refusal(&core.db, found.ok_or(AppError::NotFound))
+        .on_refusal(core, found.ok_or(AppError::NotFound))
         .await
 }
 
@@ -151,12 +151,7 @@ pub async fn get_request(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<R
     let grant = policy::allow(core, ctx, ACTION, CaseOperation::ReadRequests).await?;
     let request = scoped_request(core, &grant, id).await?;
     let view = load_view(core, &grant, request).await?;
-    audit::record_alone(
-        &core.db,
-        ctx,
-        read_entry(&grant, std::slice::from_ref(&view)),
-    )
-    .await?;
+    audit::record_alone(core, ctx, read_entry(&grant, std::slice::from_ref(&view))).await?;
     Ok(view)
 }
 
@@ -190,7 +185,7 @@ pub async fn list_requests(
     )
     .await?;
     let items = load_views(core, &grant, rows).await?;
-    audit::record_alone(&core.db, ctx, read_entry(&grant, &items)).await?;
+    audit::record_alone(core, ctx, read_entry(&grant, &items)).await?;
     Ok(Page {
         items,
         has_next_page,

@@ -41,7 +41,7 @@ pub async fn client_credentials(
                 _ => 1,
             };
             audit::record_alone(
-                &core.db,
+                core,
                 &anonymous,
                 AuditEntry::refused(Action::OauthToken, &err)
                     .detail(json!({ "reason": "source_rate_limited" })),
@@ -67,7 +67,7 @@ pub async fn client_credentials(
             && a.as_ref().is_some_and(|a| a.active)
     }) else {
         audit::record_alone(
-            &core.db,
+            core,
             &anonymous,
             AuditEntry::refused(Action::OauthToken, &AppError::Unauthenticated(""))
                 .detail(json!({ "reason": "invalid_client" })),
@@ -107,7 +107,7 @@ pub async fn client_credentials(
         request_id,
     };
     audit::record_alone(
-        &core.db,
+        core,
         &ctx,
         AuditEntry::success(Action::OauthToken)
             .entity("Client", client.id)

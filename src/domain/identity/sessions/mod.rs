@@ -173,11 +173,10 @@ pub async fn login_from(
     username: &str,
     password_text: &str,
 ) -> AppResult<SessionTokens> {
-    let attempt =
-        audit::on_refusal(&core.db, ctx, Action::Login, core.sources.reserve(source)).await?;
+    let attempt = audit::on_refusal(core, ctx, Action::Login, core.sources.reserve(source)).await?;
     let key = throttle::key_for(username);
     let reserved = throttle::reserve_attempt(&core.db, &core.config.login_throttle, &key).await;
-    audit::on_refusal(&core.db, ctx, Action::Login, reserved).await?;
+    audit::on_refusal(core, ctx, Action::Login, reserved).await?;
 
     let found = user::Entity::find()
         .filter(user::Column::Username.eq(username.trim().to_lowercase()))
@@ -188,7 +187,7 @@ pub async fn login_from(
     let stored = found.as_ref().map(|(u, _)| u.password_hash.clone());
     // A full hashing queue refuses the attempt (RATE_LIMITED), recorded like a lock.
     let checked = password::verify(password_text.to_string(), stored).await;
-    let password_ok = audit::on_refusal(&core.db, ctx, Action::Login, checked).await?;
+    let password_ok = audit::on_refusal(core, ctx, Action::Login, checked).await?;
 
     match found {
         Some((user, agency)) if password_ok && usable(&user, &agency) => {
@@ -218,7 +217,7 @@ pub async fn login_from(
                 Some((user, _)) => entry.entity("User", user.id),
                 None => entry.detail(json!({ "unknownUsername": true })),
             };
-            audit::record_alone(&core.db, ctx, entry).await?;
+            audit::record_alone(core, ctx, entry).await?;
             Err(AppError::Unauthenticated(BAD_CREDENTIALS))
         }
     }
@@ -234,7 +233,7 @@ pub async fn change_password(
     new_password: &str,
 ) -> AppResult<SessionTokens> {
     let authorized = policy::authorize(&ctx.actor, Permission::ChangeOwnPassword);
-    audit::on_refusal(&core.db, ctx, Action::UserChangePassword, authorized).await?;
+    audit::on_refusal(core, ctx, Action::UserChangePassword, authorized).await?;
     crate::domain::common::checks::new_password("newPassword", new_password)?;
     let user_id = ctx
         .actor
@@ -246,12 +245,12 @@ pub async fn change_password(
 
     let key = throttle::key_for(&user.username);
     let reserved = throttle::reserve_attempt(&core.db, &core.config.login_throttle, &key).await;
-    audit::on_refusal(&core.db, ctx, Action::UserChangePassword, reserved).await?;
+    audit::on_refusal(core, ctx, Action::UserChangePassword, reserved).await?;
     let checked = password::verify(current.to_string(), Some(user.password_hash.clone())).await;
-    if !audit::on_refusal(&core.db, ctx, Action::UserChangePassword, checked).await? {
+    if !audit::on_refusal(core, ctx, Action::UserChangePassword, checked).await? {
         let err = AppError::bad_input("currentPassword", "the current password is not correct");
         audit::record_alone(
-            &core.db,
+            core,
             ctx,
             AuditEntry::refused(Action::UserChangePassword, &err).entity("User", user.id),
         )

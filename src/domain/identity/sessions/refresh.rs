@@ -17,7 +17,7 @@ pub async fn refresh(core: &Core, ctx: &RequestCtx, token: &str) -> AppResult<Se
     match result {
         Err(Refused::Recorded(err)) => Err(err),
         Err(Refused::Plain(err)) => {
-            audit::on_refusal(&core.db, ctx, Action::SessionRefresh, Err(err)).await
+            audit::on_refusal(core, ctx, Action::SessionRefresh, Err(err)).await
         }
         Ok(tokens) => Ok(tokens),
     }

@@ -124,7 +124,7 @@ pub async fn export(
         })
         .collect();
     audit::record_alone(
-        &core.db,
+        core,
         ctx,
         grant
             .entry()

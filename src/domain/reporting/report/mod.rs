@@ -128,7 +128,7 @@ pub async fn performance_report(
     let window = validate(from, to)?;
     let report = compute(&core.db, window).await?;
     audit::record_alone(
-        &core.db,
+        core,
         ctx,
         grant.entry().detail(json!({
             "from": from.to_string(),
