@@ -26,9 +26,14 @@ enum Db {
 enum Scenario {
     /// `{ me { ... agency roles } }` as a mix of demo users.
     Me,
-    /// MASH staff read random contacts in full (child record, requests, disclosures): an
-    /// audited read, each writing a hash-chained audit entry before it answers.
+    /// MASH staff read random contacts in full (contact, child with NHS number, two
+    /// disclosures with their content): an audited read, each writing a hash-chained audit
+    /// entry before it answers. --contacts contacts are seeded first, each with a police
+    /// request answered with two disclosures.
     ContactRead,
+    /// The police desk polls its inbox: `informationRequests(first: 100)` with each request's
+    /// child and disclosures (seeded as for contact-read).
+    Inbox,
     /// Referrers submit contacts: a write with duplicate matching, the clock and its audit entry.
     Submit,
     /// The police client sends batches of 500 missing episodes, one after another; prints
@@ -73,6 +78,9 @@ struct Args {
     postgres: String,
     #[arg(long, default_value_t = 18080)]
     port: u16,
+    /// Contacts seeded for contact-read and inbox (each with a request and two disclosures).
+    #[arg(long, default_value_t = 10_000)]
+    contacts: usize,
 }
 
 const USERS: [&str; 6] = [
@@ -84,7 +92,10 @@ const USERS: [&str; 6] = [
     "auditor",
 ];
 const ME: &str = "{ me { id kind name roles agency { id name kind } } }";
-const CONTACT: &str = "query($id: ID!) { contact(id: $id) { id status decisionDueAt narrative childAsSubmitted { firstName lastName } child { id details { nhsNumber } } disclosures { __typename } } }";
+const CONTACT: &str = "query($id: ID!) { contact(id: $id) { id status receivedAt narrative childAsSubmitted { firstName lastName dateOfBirth } child { id details { firstName lastName dateOfBirth nhsNumber } } disclosures { ... on Disclosure { content lawfulBasis occurredAt } } } }";
+const INBOX: &str = "{ informationRequests(first: 100) { totalCount edges { node { id status priority dueAt child { firstName lastName dateOfBirth } disclosures { ... on Disclosure { id content } } } } } }";
+const SEND: &str = "mutation($c: ID!, $a: ID!) { sendInformationRequest(input: { contactId: $c, toAgencyId: $a, questions: \"What is known of the child and household?\", priority: AMBER }) { id } }";
+const RESPOND: &str = "mutation($r: ID!) { respondToInformationRequest(requestId: $r, disclosures: [{ content: \"Two attendances at the address in 2025 (fictional).\", category: \"household\", lawfulBasis: UK_GDPR_6_1_E_PUBLIC_TASK, handlingCode: P }, { content: \"No further police information (fictional).\", category: \"police\", lawfulBasis: UK_GDPR_6_1_E_PUBLIC_TASK, handlingCode: P }]) { id } }";
 const SUBMIT: &str = "mutation($input: SubmitContactInput!) { submitContact(input: $input) { id status decisionDueAt } }";
 const MASH_USERS: [&str; 3] = ["mash.manager", "mash.manager2", "mash.social.worker"];
 const REFERRERS: [&str; 4] = [
@@ -93,7 +104,6 @@ const REFERRERS: [&str; 4] = [
     "health.referrer",
     "la.referrer",
 ];
-const SEEDED_CONTACTS: usize = 500;
 
 fn submission(n: usize) -> Value {
     json!({ "input": {
@@ -103,23 +113,79 @@ fn submission(n: usize) -> Value {
         "consent": { "position": "NOT_SOUGHT", "notSoughtReason": "benchmark" } } })
 }
 
-/// Seeds contacts through the API and returns their ids.
-async fn seed_contacts(client: &Client, token: &str) -> Vec<String> {
-    let mut ids = Vec::with_capacity(SEEDED_CONTACTS);
-    for n in 0..SEEDED_CONTACTS {
-        let body = client.gql(Some(token), SUBMIT, submission(n)).await;
-        ids.push(
-            body["data"]["submitContact"]["id"]
-                .as_str()
-                .unwrap_or_else(|| panic!("seed: {body}"))
-                .to_string(),
-        );
+/// A valid NHS number (modulus 11) for the n-th fictional child.
+fn nhs_number(n: usize) -> String {
+    let mut n = n;
+    loop {
+        let digits: Vec<u32> = format!("{:09}", (400_000_000 + n) % 1_000_000_000)
+            .chars()
+            .map(|c| c.to_digit(10).unwrap())
+            .collect();
+        let sum: u32 = digits
+            .iter()
+            .enumerate()
+            .map(|(i, d)| d * (10 - i as u32))
+            .sum();
+        let check = match 11 - sum % 11 {
+            11 => 0,
+            c => c,
+        };
+        if check != 10 {
+            return digits.iter().map(|d| d.to_string()).collect::<String>() + &check.to_string();
+        }
+        n += 7919;
     }
+}
+
+/// Seeds `count` contacts through the API, `SEED_WORKERS` at a time, each with a request to the police
+/// answered with two disclosures, and returns their ids.
+async fn seed_contacts(client: &Client, count: usize) -> Vec<String> {
+    let school = client.login("school.referrer").await;
+    let worker = client.login("mash.social.worker").await;
+    let desk = client.login("police.mash").await;
+    let me = client
+        .gql(Some(&desk), "{ me { agency { id } } }", json!({}))
+        .await;
+    let police = me["data"]["me"]["agency"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let started = Instant::now();
+    let ids = Arc::new(std::sync::Mutex::new(Vec::with_capacity(count)));
+    let shared = Arc::new((client.clone(), school, worker, desk, police, ids.clone()));
+    concurrently(count, move |n| {
+        let shared = shared.clone();
+        async move {
+            let (client, school, worker, desk, police, ids) = &*shared;
+            let mut input = submission(n);
+            input["input"]["child"]["nhsNumber"] = json!(nhs_number(n));
+            let body = seed_call(client, school, SUBMIT, input).await;
+            let contact = body["submitContact"]["id"].as_str().unwrap().to_string();
+            let body = seed_call(client, worker, SEND, json!({ "c": contact, "a": police })).await;
+            let request = body["sendInformationRequest"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            seed_call(client, desk, RESPOND, json!({ "r": request })).await;
+            ids.lock().unwrap().push(contact);
+        }
+    })
+    .await;
+    let ids = std::mem::take(&mut *ids.lock().unwrap());
+    println!(
+        "seeded {} contacts, each with a request answered with two disclosures, in {:.0} s",
+        ids.len(),
+        started.elapsed().as_secs_f64()
+    );
     ids
 }
 
 /// The request bodies a run cycles through, and the tokens that send them.
-async fn workload(scenario: Scenario, client: &Client) -> (Vec<Vec<u8>>, Vec<String>) {
+async fn workload(
+    scenario: Scenario,
+    client: &Client,
+    contacts: usize,
+) -> (Vec<Vec<u8>>, Vec<String>) {
     let mut tokens = Vec::new();
     match scenario {
         Scenario::Me => {
@@ -132,8 +198,7 @@ async fn workload(scenario: Scenario, client: &Client) -> (Vec<Vec<u8>>, Vec<Str
             )
         }
         Scenario::ContactRead => {
-            let school = client.login("school.referrer").await;
-            let ids = seed_contacts(client, &school).await;
+            let ids = seed_contacts(client, contacts).await;
             for user in MASH_USERS {
                 tokens.push(client.login(user).await);
             }
@@ -145,6 +210,14 @@ async fn workload(scenario: Scenario, client: &Client) -> (Vec<Vec<u8>>, Vec<Str
                 })
                 .collect();
             (bodies, tokens)
+        }
+        Scenario::Inbox => {
+            seed_contacts(client, contacts).await;
+            tokens.push(client.login("police.mash").await);
+            (
+                vec![serde_json::to_vec(&json!({ "query": INBOX })).unwrap()],
+                tokens,
+            )
         }
         Scenario::MissingBatch | Scenario::LoginFlood => {
             unreachable!("timed by run_batches and login_flood")
@@ -768,7 +841,7 @@ async fn main() {
         one => vec![one],
     };
     println!(
-        "scenario      db        conns  requests   req/s     p50 ms   p95 ms   p99 ms   failures"
+        "scenario      db        conns  requests   req/s     p50 ms   p95 ms   p99 ms   failures  peak RSS MiB"
     );
     for db in dbs {
         let server = start_server(&args, db).await;
@@ -793,7 +866,8 @@ async fn main() {
             continue;
         }
         let client = Client::new(server.base.clone());
-        let (bodies, tokens) = workload(args.scenario, &client).await;
+        let (bodies, tokens) = workload(args.scenario, &client, args.contacts).await;
+        let pid = server.child.id().expect("server running");
         let bodies = Arc::new(bodies);
         for &connections in &args.connections {
             let result = run_load(
@@ -808,7 +882,7 @@ async fn main() {
             let total = result.ok + result.failed;
             let ms = |q: f64| result.histogram.value_at_quantile(q) as f64 / 1000.0;
             println!(
-                "{:<13} {:<9} {:>5} {:>9} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>10}",
+                "{:<13} {:<9} {:>5} {:>9} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>10} {:>13.1}",
                 format!("{:?}", args.scenario).to_lowercase(),
                 format!("{db:?}").to_lowercase(),
                 connections,
@@ -817,7 +891,8 @@ async fn main() {
                 ms(0.50),
                 ms(0.95),
                 ms(0.99),
-                result.failed
+                result.failed,
+                mib(rss_kib(pid).1)
             );
         }
         stop_server(server).await;

@@ -1,5 +1,6 @@
-//! Two real server processes writing to one PostgreSQL database at once: every audit chain
-//! stays valid, with no global lock between them. (PostgreSQL only: SQLite is one process.)
+//! Real server processes: two writing to one PostgreSQL database at once (every audit chain
+//! stays valid, with no global lock between them), and one killed in the middle of audited
+//! reads (no answered read loses its entry).
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -141,4 +142,86 @@ async fn two_server_processes_write_one_postgresql_and_the_trail_verifies() {
         "verify failed: {printed} {}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// kill -9 in the middle of audited reads: every read whose answer reached its client has
+/// its committed audit entry (the group commit answers only after the commit), and the trail
+/// still verifies. On both databases: the killed process shares the test's database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_loses_no_entry_of_an_answered_read() {
+    frontdoor_testkit::each_backend(|server| async move {
+        let url = server.core.config.database_url.clone();
+        let key =
+            base64::engine::general_purpose::STANDARD.encode(&server.core.config.signing_key);
+        let school = server.login("school.referrer").await;
+        let submit = "mutation($input: SubmitContactInput!) { submitContact(input: $input) { id } }";
+        let input = json!({ "input": {
+            "child": { "firstName": "Kit", "lastName": "Crashfixture", "gender": "NOT_STATED" },
+            "concernCategories": ["21"], "narrative": "Read while the server dies.", "consent": { "position": "REFUSED" } } });
+        let body = server.gql(Some(&school), submit, input).await;
+        let contact = body["data"]["submitContact"]["id"].as_str().unwrap().to_string();
+        let worker = server.login("mash.social.worker").await;
+
+        let (mut process, base) = spawn_server(&url, &key).await;
+        let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let mut readers = Vec::new();
+        for _ in 0..16 {
+            let (base, worker, contact, answered) =
+                (base.clone(), worker.clone(), contact.clone(), answered.clone());
+            readers.push(tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let query = json!({ "query": "query($id: ID!) { contact(id: $id) { id child { id } } }", "variables": { "id": contact } });
+                loop {
+                    let Ok(response) = http
+                        .post(format!("{base}/graphql"))
+                        .bearer_auth(&worker)
+                        .json(&query)
+                        .send()
+                        .await
+                    else {
+                        return;
+                    };
+                    let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+                    let Ok(body) = response.json::<Value>().await else {
+                        return;
+                    };
+                    if body["data"]["contact"]["id"] == contact.as_str() {
+                        answered.lock().unwrap().push(id);
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        process.kill().await.unwrap(); // SIGKILL: no drain, no flush
+        for reader in readers {
+            reader.await.unwrap();
+        }
+        let answered = answered.lock().unwrap().clone();
+        assert!(answered.len() > 50, "load reached the server ({} reads)", answered.len());
+        for chunk in answered.chunks(500) {
+            use sea_orm::{ColumnTrait, QueryFilter};
+            let found = audit_event::Entity::find()
+                .filter(audit_event::Column::RequestId.is_in(chunk.to_vec()))
+                .filter(audit_event::Column::Action.eq("contact.read"))
+                .count(server.db())
+                .await
+                .unwrap();
+            assert_eq!(found, chunk.len() as u64, "every answered read has its entry");
+        }
+        let output = Command::new(BIN)
+            .args(["audit", "verify"])
+            .env("DATABASE_URL", &url)
+            .env("FRONTDOOR_SIGNING_KEY", &key)
+            .env("FRONTDOOR_LOG", "warn")
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "verify failed: {} {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    })
+    .await;
 }
