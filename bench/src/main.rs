@@ -159,6 +159,7 @@ async fn seed_contacts(client: &Client, count: usize) -> Vec<String> {
             let (client, school, worker, desk, police, ids) = &*shared;
             let mut input = submission(n);
             input["input"]["child"]["nhsNumber"] = json!(nhs_number(n));
+            input["input"]["consent"] = json!({ "position": "GIVEN", "givenBy": "A parent (fictional)", "relationship": "mother" });
             let body = seed_call(client, school, SUBMIT, input).await;
             let contact = body["submitContact"]["id"].as_str().unwrap().to_string();
             let body = seed_call(client, worker, SEND, json!({ "c": contact, "a": police })).await;

@@ -363,8 +363,7 @@ pub async fn child_access_log(
     page: PageRequest,
 ) -> AppResult<Page<EventWithRefs>> {
     const ACTION: Action = Action::ChildAccessLog;
-    let grant =
-        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::ChildAccessLog).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::ChildAccessLog).await?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
     grant
         .on_refusal(core, found.ok_or(AppError::NotFound))
@@ -397,8 +396,7 @@ pub async fn disclosure_access_log(
     page: PageRequest,
 ) -> AppResult<Page<EventWithRefs>> {
     const ACTION: Action = Action::DisclosureAccessLog;
-    let grant =
-        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::DisclosureAccessLog).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::DisclosureAccessLog).await?;
     let found = disclosure::Entity::find_by_id(disclosure_id)
         .one(&core.db)
         .await?

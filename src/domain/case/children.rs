@@ -16,7 +16,7 @@ use crate::domain::audit::Action;
 use crate::domain::audit::{self};
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::identifiers;
-use crate::domain::policy::CaseOperation;
+use crate::domain::policy::{self, CaseOperation};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -225,8 +225,7 @@ async fn load_record<C: ConnectionTrait>(conn: &C, child: child::Model) -> AppRe
 
 /// MASH staff read a child's record (audited with the child).
 pub async fn get_child(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ChildRecord> {
-    let grant =
-        crate::domain::policy::allow(core, ctx, Action::ChildRead, CaseOperation::MashWork).await?;
+    let grant = policy::allow(core, ctx, Action::ChildRead, CaseOperation::MashWork).await?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let child = grant
         .on_refusal(core, found.ok_or(AppError::NotFound))
@@ -253,9 +252,7 @@ pub async fn get_child_identifiers(
     id: Uuid,
 ) -> AppResult<child::Model> {
     const ACTION: Action = Action::ChildReadIdentifiers;
-    let grant =
-        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::ReadChildIdentifiers)
-            .await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::ReadChildIdentifiers).await?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let child = grant
         .on_refusal(core, found.ok_or(AppError::NotFound))
@@ -281,9 +278,7 @@ pub async fn search_children(
     last_name: Option<String>,
     date_of_birth: Option<NaiveDate>,
 ) -> AppResult<Vec<child::Model>> {
-    let grant =
-        crate::domain::policy::allow(core, ctx, Action::ChildSearch, CaseOperation::MashWork)
-            .await?;
+    let grant = policy::allow(core, ctx, Action::ChildSearch, CaseOperation::MashWork).await?;
     let mut query = child::Entity::find();
     match (nhs_number, last_name) {
         (Some(nhs), _) => {
@@ -329,9 +324,7 @@ pub async fn update_child(
     id: Uuid,
     details: ChildDetails,
 ) -> AppResult<ChildRecord> {
-    let grant =
-        crate::domain::policy::allow(core, ctx, Action::ChildUpdate, CaseOperation::MashWork)
-            .await?;
+    let grant = policy::allow(core, ctx, Action::ChildUpdate, CaseOperation::MashWork).await?;
     let details = details.validated("")?;
     let found = child::Entity::find_by_id(id).one(&core.db).await?;
     let existing = grant
@@ -382,8 +375,7 @@ pub async fn link_children(
     related: Option<Uuid>,
     relationship: &str,
 ) -> AppResult<ChildRecord> {
-    let grant =
-        crate::domain::policy::allow(core, ctx, Action::ChildLink, CaseOperation::MashWork).await?;
+    let grant = policy::allow(core, ctx, Action::ChildLink, CaseOperation::MashWork).await?;
     let relationship = ChildRelationship::parse(relationship)
         .ok_or_else(|| AppError::bad_input("relationship", "must be SIBLING or HOUSEHOLD"))?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;

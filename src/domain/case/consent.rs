@@ -21,7 +21,7 @@ use crate::domain::audit::{self, AuditEntry};
 use crate::domain::case::contacts::{self, load_view, ConsentInput, ContactView};
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::transition;
-use crate::domain::policy::{CaseOperation, Grant};
+use crate::domain::policy::{self, CaseOperation, Grant};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -113,8 +113,7 @@ pub async fn record_consent(
     input: ConsentInput,
 ) -> AppResult<ContactView> {
     const ACTION: Action = Action::ConsentRecord;
-    let grant =
-        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
     let (existing, access) = contacts::scoped_contact(core, &grant, contact_id).await?;
     if !grant.may_record_consent(&existing) {
         return grant.on_refusal(core, Err(AppError::NotFound)).await;
@@ -169,8 +168,7 @@ pub async fn withdraw_consent(
     consent_id: Uuid,
 ) -> AppResult<ContactView> {
     const ACTION: Action = Action::ConsentWithdraw;
-    let grant =
-        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::RecordConsent).await?;
     let found = consent::Entity::find_by_id(consent_id)
         .one(&core.db)
         .await?;
@@ -230,7 +228,7 @@ pub async fn request_override(
     justification: &str,
 ) -> AppResult<consent_override::Model> {
     const ACTION: Action = Action::OverrideRequest;
-    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let reason = OverrideReason::parse(reason).ok_or_else(|| {
         AppError::bad_input(
             "reason",
@@ -281,8 +279,7 @@ async fn scoped_override<'a>(
     action: Action,
     id: Uuid,
 ) -> AppResult<(Grant<'a>, consent_override::Model, contact::Model)> {
-    let grant =
-        crate::domain::policy::allow(core, ctx, action, CaseOperation::DecideOverride).await?;
+    let grant = policy::allow(core, ctx, action, CaseOperation::DecideOverride).await?;
     let found = consent_override::Entity::find_by_id(id)
         .one(&core.db)
         .await?;
@@ -428,7 +425,7 @@ pub async fn review_queue(
     ctx: &RequestCtx,
 ) -> AppResult<Vec<consent_override::Model>> {
     const ACTION: Action = Action::OverrideReviewQueue;
-    crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::DecideOverride).await?;
+    policy::allow(core, ctx, ACTION, CaseOperation::DecideOverride).await?;
     let pending = consent_override::Entity::find()
         .filter(consent_override::Column::ReviewStatus.eq(ReviewStatus::Pending))
         .order_by_asc(consent_override::Column::Id)

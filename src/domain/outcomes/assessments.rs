@@ -1,6 +1,7 @@
 //! Assessments: starting one, the child seen, authorisation and outcome.
 use super::*;
 use crate::domain::audit::Action;
+use crate::domain::policy;
 
 pub struct StartAssessment {
     pub referral_id: Uuid,
@@ -69,7 +70,7 @@ pub async fn update_assessment(
     input: UpdateAssessment,
 ) -> AppResult<ReferralView> {
     const ACTION: Action = Action::AssessmentUpdate;
-    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let row = assessment::Entity::find_by_id(input.assessment_id)
         .one(&core.db)
         .await?;

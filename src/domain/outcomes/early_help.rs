@@ -20,7 +20,7 @@ use crate::domain::common::checks::event_time;
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::page::{self, Page, PageRequest};
 use crate::domain::common::transition;
-use crate::domain::policy::CaseOperation;
+use crate::domain::policy::{self, CaseOperation};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -78,7 +78,7 @@ pub async fn request(
     requested_at: Option<DateTime<Utc>>,
 ) -> AppResult<EpisodeView> {
     const ACTION: Action = Action::EarlyHelpRequest;
-    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let contact = match contact_id {
         Some(id) => contact::Entity::find_by_id(id).one(&core.db).await?,
         None => None,
@@ -167,7 +167,7 @@ pub async fn update(
     change: EpisodeUpdate,
 ) -> AppResult<EpisodeView> {
     const ACTION: Action = Action::EarlyHelpUpdate;
-    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
     let found = episode::Entity::find_by_id(id)
         .one(&core.db)
         .await?
@@ -270,7 +270,7 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Page<EpisodeView>> {
     const ACTION: Action = Action::EarlyHelpList;
-    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
     let condition = Condition::all().add(grant.early_help_scope());
     let Page {
         items: rows,

@@ -26,8 +26,8 @@ use crate::domain::audit::{self, AuditEntry};
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::page::{self, Page, PageRequest};
 use crate::domain::common::{clock, transition};
-use crate::domain::policy::CaseOperation;
 use crate::domain::policy::Grant;
+use crate::domain::policy::{self, CaseOperation};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -232,7 +232,7 @@ async fn the_referral<'a>(
     action: Action,
     id: Uuid,
 ) -> AppResult<(Grant<'a>, referral::Model)> {
-    let grant = crate::domain::policy::allow(core, ctx, action, CaseOperation::MashWork).await?;
+    let grant = policy::allow(core, ctx, action, CaseOperation::MashWork).await?;
     let row = referral::Entity::find_by_id(id).one(&core.db).await?;
     let referral = found(core, &grant, row).await?;
     Ok((grant, referral))

@@ -1,7 +1,7 @@
 //! Strategy discussions, section 47 enquiries and initial child protection conferences.
 use super::*;
 use crate::domain::audit::Action;
-use crate::domain::policy::Grant;
+use crate::domain::policy::{self, Grant};
 
 pub struct RecordStrategyDiscussion {
     pub referral_id: Uuid,
@@ -119,7 +119,7 @@ pub(super) async fn the_enquiry<'a>(
     action: Action,
     id: Uuid,
 ) -> AppResult<(Grant<'a>, section47::Model)> {
-    let grant = crate::domain::policy::allow(core, ctx, action, CaseOperation::MashWork).await?;
+    let grant = policy::allow(core, ctx, action, CaseOperation::MashWork).await?;
     let row = section47::Entity::find_by_id(id).one(&core.db).await?;
     let enquiry = found(core, &grant, row).await?;
     Ok((grant, enquiry))

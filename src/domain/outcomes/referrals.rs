@@ -1,6 +1,7 @@
 //! Referrals: reading them, their outcome and allocation.
 use super::*;
 use crate::domain::audit::Action;
+use crate::domain::policy;
 
 pub async fn get_referral(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<ReferralView> {
     const ACTION: Action = Action::ReferralRead;
@@ -19,7 +20,7 @@ pub async fn list_referrals(
     page: PageRequest,
 ) -> AppResult<Page<ReferralView>> {
     const ACTION: Action = Action::ReferralList;
-    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let mut condition = Condition::all();
     if let Some(child) = child {
         condition = condition.add(referral::Column::ChildId.eq(child));

@@ -1,6 +1,7 @@
 //! MASH work on a contact: immediate risk, recommendation, decision.
 use super::*;
 use crate::domain::audit::Action;
+use crate::domain::policy;
 
 /// Applies `change` to a contact the caller may act on (MASH work), audited with the change.
 /// `change` sees the contact as locked inside the write transaction, so it checks the state
@@ -13,7 +14,7 @@ pub(super) async fn change_contact(
     id: Uuid,
     change: impl FnOnce(&contact::Model) -> AppResult<(contact::ActiveModel, serde_json::Value)>,
 ) -> AppResult<ContactView> {
-    let grant = crate::domain::policy::allow(core, ctx, action, operation).await?;
+    let grant = policy::allow(core, ctx, action, operation).await?;
     let (_, access) = scoped_contact(core, &grant, id).await?;
     let txn = begin_write(&core.db).await?;
     let result = async {
@@ -120,7 +121,7 @@ pub async fn decide(
     rationale: &str,
     occurred_at: Option<DateTime<Utc>>,
 ) -> AppResult<ContactView> {
-    let grant = crate::domain::policy::allow(
+    let grant = policy::allow(
         core,
         ctx,
         Action::ContactDecide,

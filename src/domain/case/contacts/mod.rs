@@ -22,7 +22,7 @@ use crate::domain::common::codes::SourceCodes;
 use crate::domain::common::idempotency::{self, Outcome};
 use crate::domain::common::page::{Page, PageRequest};
 use crate::domain::common::{clock, transition};
-use crate::domain::policy::{CaseOperation, ContactAccess, DisclosureVisibility, Grant};
+use crate::domain::policy::{self, CaseOperation, ContactAccess, DisclosureVisibility, Grant};
 use crate::domain::{ActorKind, RequestCtx};
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -45,7 +45,7 @@ pub async fn submit_contact(
     ctx: &RequestCtx,
     input: NewContact,
 ) -> AppResult<ContactView> {
-    let grant = crate::domain::policy::allow(
+    let grant = policy::allow(
         core,
         ctx,
         Action::ContactSubmit,
@@ -181,8 +181,7 @@ async fn get_contact_as(
     id: Uuid,
     action: Action,
 ) -> AppResult<ContactView> {
-    let grant =
-        crate::domain::policy::allow(core, ctx, action, CaseOperation::ReadContacts).await?;
+    let grant = policy::allow(core, ctx, action, CaseOperation::ReadContacts).await?;
     let (contact, access) = scoped_contact(core, &grant, id).await?;
     let view = load_view(&core.db, &grant, contact, access).await?;
     audit::record_alone(core, ctx, read_entry(&grant, &view)).await?;

@@ -1,6 +1,7 @@
 //! The contacts a caller may see: the MASH queue, a partner's own submissions.
 use super::*;
 use crate::domain::audit::Action;
+use crate::domain::policy;
 
 #[derive(Clone, Debug, Default)]
 pub struct ContactFilter {
@@ -18,9 +19,7 @@ pub async fn list_contacts(
     filter: ContactFilter,
     page: PageRequest,
 ) -> AppResult<Page<ContactView>> {
-    let grant =
-        crate::domain::policy::allow(core, ctx, Action::ContactList, CaseOperation::ReadContacts)
-            .await?;
+    let grant = policy::allow(core, ctx, Action::ContactList, CaseOperation::ReadContacts).await?;
     let mut condition = Condition::all().add(grant.contact_scope());
     if let Some(status) = filter.status {
         condition = condition.add(contact::Column::Status.eq(status));

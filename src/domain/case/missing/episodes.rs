@@ -1,7 +1,7 @@
 //! Reporting episodes (one or a batch): checks, the child's record, views, storing.
 use super::*;
 use crate::domain::audit::Action;
-use crate::domain::policy::Grant;
+use crate::domain::policy::{self, Grant};
 
 /// The police risk grade the caller gave, as stored.
 fn risk_grade(field: &str, text: &str) -> AppResult<RiskGrade> {
@@ -260,14 +260,19 @@ pub(super) fn entry(action: Action, view: &EpisodeView) -> AuditEntry {
         .detail(json!({ "riskGrade": view.episode.risk_grade.as_str() }))
 }
 
-pub async fn report(core: &Core, ctx: &RequestCtx, input: EpisodeInput) -> AppResult<EpisodeView> {
-    let grant = crate::domain::policy::allow(
+/// The grant to report missing episodes (one or a batch): a police desk or client.
+async fn may_report<'a>(core: &Core, ctx: &'a RequestCtx) -> AppResult<Grant<'a>> {
+    policy::allow(
         core,
         ctx,
         Action::MissingReport,
         CaseOperation::ReportMissing,
     )
-    .await?;
+    .await
+}
+
+pub async fn report(core: &Core, ctx: &RequestCtx, input: EpisodeInput) -> AppResult<EpisodeView> {
+    let grant = may_report(core, ctx).await?;
     let child = validate("", &input)?;
     store(core, &grant, &input, child).await
 }
@@ -278,13 +283,7 @@ pub async fn report_batch(
     ctx: &RequestCtx,
     inputs: Vec<EpisodeInput>,
 ) -> AppResult<Vec<AppResult<EpisodeView>>> {
-    let grant = crate::domain::policy::allow(
-        core,
-        ctx,
-        Action::MissingReport,
-        CaseOperation::ReportMissing,
-    )
-    .await?;
+    let grant = may_report(core, ctx).await?;
     if inputs.is_empty() || inputs.len() > MAX_BATCH {
         return Err(AppError::bad_input(
             "episodes",

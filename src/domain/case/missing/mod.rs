@@ -22,7 +22,7 @@ use crate::domain::common::checks::event_time;
 use crate::domain::common::idempotency::{self, Outcome};
 use crate::domain::common::page::{self, Page, PageRequest};
 use crate::domain::common::transition;
-use crate::domain::policy::CaseOperation;
+use crate::domain::policy::{self, CaseOperation};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -81,7 +81,7 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Page<EpisodeView>> {
     const ACTION: Action = Action::MissingList;
-    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::ReadMissing).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::ReadMissing).await?;
     let mut condition = Condition::all().add(grant.missing_scope());
     if let Some(child) = child {
         condition = condition.add(missing_episode::Column::ChildId.eq(child));

@@ -2,6 +2,7 @@
 //! into.
 use super::*;
 use crate::domain::audit::Action;
+use crate::domain::policy;
 
 /// Another child missing at the same time as the asked-for child: a possible link
 /// (exploitation, peer association) for the MASH to look into.
@@ -29,7 +30,7 @@ pub(super) fn episode_end(episode: &missing_episode::Model, now: DateTime<Utc>) 
 /// child named. Ordered by the start of the overlap.
 pub async fn overlaps(core: &Core, ctx: &RequestCtx, child_id: Uuid) -> AppResult<Vec<Overlap>> {
     const ACTION: Action = Action::MissingOverlaps;
-    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let found = child::Entity::find_by_id(child_id).one(&core.db).await?;
     grant
         .on_refusal(core, found.ok_or(AppError::NotFound))

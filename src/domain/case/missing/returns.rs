@@ -1,6 +1,7 @@
 //! A child's return, and the return home interview.
 use super::*;
 use crate::domain::audit::Action;
+use crate::domain::policy;
 
 /// The police record a return, once; the interview clock starts at the return.
 pub async fn record_return(
@@ -11,8 +12,7 @@ pub async fn record_return(
     return_notified_at: Option<DateTime<Utc>>,
 ) -> AppResult<EpisodeView> {
     const ACTION: Action = Action::MissingReturn;
-    let grant =
-        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::ReportMissing).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::ReportMissing).await?;
     let found = missing_episode::Entity::find_by_id(episode_id)
         .one(&core.db)
         .await?
@@ -80,7 +80,7 @@ pub async fn record_interview(
     input: InterviewInput,
 ) -> AppResult<EpisodeView> {
     const ACTION: Action = Action::MissingInterview;
-    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let found = missing_episode::Entity::find_by_id(episode_id)
         .one(&core.db)
         .await?;

@@ -1,7 +1,7 @@
 //! A partner's answer: disclosures, or its recorded decision not to share.
 use super::*;
 use crate::domain::audit::Action;
-use crate::domain::policy::Grant;
+use crate::domain::policy::{self, Grant};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct DisclosureInput {
@@ -101,8 +101,7 @@ pub async fn respond(
     idempotency_key: Option<String>,
 ) -> AppResult<RequestView> {
     const ACTION: Action = Action::RequestRespond;
-    let grant =
-        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
     let request = answerable_request(core, &grant, request_id).await?;
     if disclosures.is_empty() {
         return Err(AppError::bad_input(
@@ -252,8 +251,7 @@ pub async fn decline(
     reason: &str,
 ) -> AppResult<RequestView> {
     const ACTION: Action = Action::RequestDecline;
-    let grant =
-        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::RespondToRequests).await?;
     let request = answerable_request(core, &grant, request_id).await?;
     let reason = checks::required("reason", reason, Kind::Note)?;
     let txn = begin_write(&core.db).await?;

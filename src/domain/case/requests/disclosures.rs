@@ -1,6 +1,7 @@
 //! Disclosures after the answer: onward sharing, and reading one.
 use super::*;
 use crate::domain::audit::Action;
+use crate::domain::policy;
 
 /// MASH staff pass a disclosure on to another agency, as its handling code allows; the
 /// onward share is its own recorded disclosure, carrying the original's conditions.
@@ -13,7 +14,7 @@ pub async fn share_onward(
     authorisation: Option<String>,
 ) -> AppResult<disclosure::Model> {
     const ACTION: Action = Action::DisclosureShareOnward;
-    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let authorisation = checks::optional("authorisation", authorisation.as_deref(), Kind::Note)?;
     let found = disclosure::Entity::find_by_id(disclosure_id)
         .one(&core.db)

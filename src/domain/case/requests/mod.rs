@@ -62,7 +62,7 @@ pub async fn send_request(
     input: NewRequest,
 ) -> AppResult<RequestView> {
     const ACTION: Action = Action::RequestSend;
-    let grant = crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
     let (contact, _) = contacts::scoped_contact(core, &grant, input.contact_id).await?;
     let to_agency = match input.to_agency_id {
         Some(id) => agency::Entity::find_by_id(id).one(&core.db).await?,

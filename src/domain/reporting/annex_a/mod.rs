@@ -24,7 +24,7 @@ use crate::domain::audit::Action;
 use crate::domain::audit::{self};
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::clock::london_date;
-use crate::domain::policy::CaseOperation;
+use crate::domain::policy::{self, CaseOperation};
 use crate::domain::{ActorKind, RequestCtx};
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -94,8 +94,7 @@ pub async fn export(
     to: NaiveDate,
     reason: Option<&str>,
 ) -> AppResult<AnnexAExport> {
-    let grant =
-        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::AnnexAExport).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::AnnexAExport).await?;
     if !LISTS.contains(&list) {
         return Err(AppError::bad_input("list", "must be 1, 2, 3, 4 or 5"));
     }

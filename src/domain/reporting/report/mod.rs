@@ -47,7 +47,7 @@ use crate::domain::audit::Action;
 use crate::domain::audit::{self};
 use crate::domain::case::missing::{LATE_REASONS, NOT_OFFERED_REASONS};
 use crate::domain::common::clock::london_date;
-use crate::domain::policy::CaseOperation;
+use crate::domain::policy::{self, CaseOperation};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -123,8 +123,7 @@ pub async fn performance_report(
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<PerformanceReport> {
-    let grant =
-        crate::domain::policy::allow(core, ctx, ACTION, CaseOperation::PerformanceReport).await?;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::PerformanceReport).await?;
     let window = validate(from, to)?;
     let report = compute(&core.db, window).await?;
     audit::record_alone(
