@@ -3,6 +3,7 @@
 //! Layers, each using only those below it: `http` (routes, limits, the server loop) →
 //! `graphql` (schema, thin resolvers) → `domain` (rules, the policy, the audit writer) →
 //! `entity` / `migration` (tables). `services::Core` is the handle they share.
+pub mod audit_log;
 pub mod auth;
 pub mod cli;
 pub mod config;

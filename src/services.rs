@@ -24,7 +24,7 @@ pub struct CoreInner {
     /// show a page costs the same number of queries whatever its size).
     pub statements: prometheus::IntCounter,
     /// The audit trail's group commit for entries that go with no other change.
-    pub audit: crate::domain::audit::group::GroupCommit,
+    pub audit: crate::audit_log::group::GroupCommit,
 }
 
 impl Deref for Core {
@@ -48,7 +48,7 @@ impl Core {
         Migrator::up(&db, None).await?;
         let keys = TokenKeys::new(&config.signing_key);
         let sources = crate::auth::source_limit::SourceLimiter::new(config.source_limit.clone());
-        let audit = crate::domain::audit::group::GroupCommit::start(&db);
+        let audit = crate::audit_log::group::GroupCommit::start(&db);
         Ok(Core(Arc::new(CoreInner {
             db,
             config,

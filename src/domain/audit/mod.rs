@@ -7,40 +7,25 @@
 //! the entry before it, and carrying the SHA-256 of all of that and its own content
 //! (`entry_hash`). Each chain's newest (seq, hash) is kept in `audit_chain_heads`; a writer
 //! locks only the head of the chain it appends to, so concurrent requests — in one process or
-//! several — spread over the chains instead of queueing on one global lock
-//! (docs/design.md, "The audit trail"). Signed checkpoints of the heads are in `audit_trail`,
-//! verification in `verify`.
+//! several — spread over the chains instead of queueing on one global lock. How entries are
+//! stored and chained is `crate::audit_log`; what they say and when one is written is decided
+//! here. Signed checkpoints of the heads are in `trail`, verification in `verify`.
 pub mod action;
-pub mod group;
 pub mod trail;
 pub mod verify;
+pub use crate::audit_log::{canonical_refs, entry_hash, CHAINS, GENESIS_HASH, HASH_VERSION};
 pub use action::Action;
 use chrono::{SubsecRound, Utc};
 use entity::audit_event;
 use rand::Rng;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Value};
-use serde_json::{json, Value as Json};
-use sha2::{Digest, Sha256};
+use sea_orm::ConnectionTrait;
+use serde_json::Value as Json;
 
-use crate::db::statement;
+use crate::audit_log::{append, pick_chain, read_head, MAX_APPEND_ATTEMPTS};
+
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
-
-/// How many hash chains the trail is spread over. The migration seeds one head row for each
-/// (its `AUDIT_CHAINS` must match).
-pub const CHAINS: i32 = 8;
-
-/// The hash format every new entry is written in (see `entry_hash`).
-pub const HASH_VERSION: i16 = 2;
-
-/// The `prev_hash` of every chain's first entry: 32 zero bytes, in hex.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// How many heads an append may find busy or moved (another writer got there first, on a
-/// connection without a transaction) before giving up. Each failed attempt means another
-/// entry was written, so this bounds only starvation.
-const MAX_APPEND_ATTEMPTS: usize = 256;
 
 #[derive(Clone, Debug)]
 pub struct AuditEntry {
@@ -172,10 +157,7 @@ pub async fn record<C: ConnectionTrait>(
 
 /// The stored form of an entry, not yet placed in a chain (no id, seq or hashes), and its
 /// refs in canonical order.
-pub(crate) fn prepare(
-    ctx: &RequestCtx,
-    entry: AuditEntry,
-) -> (audit_event::Model, Vec<(String, String)>) {
+fn prepare(ctx: &RequestCtx, entry: AuditEntry) -> (audit_event::Model, Vec<(String, String)>) {
     let actor = &ctx.actor;
     let refs = canonical_refs(
         entry
@@ -210,190 +192,6 @@ pub(crate) fn prepare(
     (event, refs)
 }
 
-/// Where an entry tries first. Every entry of one request prefers the same chain, so a
-/// transaction that records twice finds the head it already holds (a row lock is never
-/// skipped by the transaction holding it) rather than locking a second one in an order
-/// another transaction could reverse. Request ids are random, so requests spread evenly.
-fn pick_chain(request_id: Option<&str>) -> i32 {
-    match request_id {
-        Some(id) => {
-            let digest = Sha256::digest(id.as_bytes());
-            let n = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
-            (n % CHAINS as u32) as i32 + 1
-        }
-        None => rand::thread_rng().gen_range(1..=CHAINS),
-    }
-}
-
-/// The chain's head (seq, hash) and the id the next entry takes (the id is inside the hash,
-/// so it is chosen before hashing). On PostgreSQL the head is locked until the caller's
-/// transaction ends and the id comes from the table's sequence (an id taken by an append
-/// that then loses is a gap, as with any sequence); unless `wait`, a head locked by another
-/// transaction is skipped (None). On SQLite writers are one at a time (write transactions
-/// are `BEGIN IMMEDIATE`), so the next id is the largest plus one; a writer without a
-/// transaction that collides finds the append refused and retries.
-async fn read_head<C: ConnectionTrait>(
-    conn: &C,
-    chain: i32,
-    wait: bool,
-) -> AppResult<Option<(i64, String, i64)>> {
-    let backend = conn.get_database_backend();
-    let sql = match (backend, wait) {
-        (DatabaseBackend::Postgres, true) => {
-            "SELECT seq, hash, nextval(pg_get_serial_sequence('audit_events', 'id')) AS next_id \
-             FROM audit_chain_heads WHERE chain = $1 FOR UPDATE"
-        }
-        (DatabaseBackend::Postgres, false) => {
-            "SELECT seq, hash, nextval(pg_get_serial_sequence('audit_events', 'id')) AS next_id \
-             FROM audit_chain_heads WHERE chain = $1 FOR UPDATE SKIP LOCKED"
-        }
-        _ => {
-            "SELECT seq, hash, (SELECT COALESCE(MAX(id), 0) + 1 FROM audit_events) AS next_id \
-             FROM audit_chain_heads WHERE chain = $1"
-        }
-    };
-    let row = conn
-        .query_one_raw(statement(backend, sql, vec![chain.into()]))
-        .await?;
-    match row {
-        Some(row) => Ok(Some((
-            row.try_get("", "seq")?,
-            row.try_get("", "hash")?,
-            row.try_get("", "next_id")?,
-        ))),
-        None if wait || backend != DatabaseBackend::Postgres => Err(AppError::internal(format!(
-            "audit chain {chain} has no head row"
-        ))),
-        None => Ok(None),
-    }
-}
-
-/// Inserts the entry and its refs and moves the head, in one statement, provided the head
-/// is still (seq - 1, prev_hash). False if another writer moved it first (nothing written).
-async fn append<C: ConnectionTrait>(
-    conn: &C,
-    event: &audit_event::Model,
-    refs: &[(String, String)],
-) -> AppResult<bool> {
-    let backend = conn.get_database_backend();
-    let refs_json = Json::Array(
-        refs.iter()
-            .map(|(kind, id)| json!({ "kind": kind, "ref_id": id }))
-            .collect(),
-    )
-    .to_string();
-    let values: Vec<Value> = vec![
-        event.chain.into(),
-        event.seq.into(),
-        event.prev_hash.clone().into(),
-        event.hash.clone().into(),
-        event.at.into(),
-        event.actor_kind.clone().into(),
-        event.actor_id.clone().into(),
-        event.actor_label.clone().into(),
-        event.actor_agency_id.into(),
-        event.action.clone().into(),
-        event.entity_type.clone().into(),
-        event.entity_id.clone().into(),
-        event.outcome.clone().into(),
-        event.request_id.clone().into(),
-        event.detail.clone().into(),
-        event.purpose.clone().into(),
-        event.lawful_basis.clone().into(),
-        event.consent_ref.clone().into(),
-        refs_json.into(),
-        event.id.into(),
-        event.hash_version.into(),
-    ];
-    match backend {
-        DatabaseBackend::Postgres => {
-            // Data-modifying WITH: the head moves only if it is still where it was read, the
-            // entry is inserted only if the head moved, its refs only if it was inserted.
-            let sql = "WITH head AS ( \
-                   UPDATE audit_chain_heads SET seq = $2, hash = $4 \
-                   WHERE chain = $1 AND seq = $2 - 1 AND hash = $3 RETURNING chain \
-                 ), event AS ( \
-                   INSERT INTO audit_events (id, hash_version, chain, seq, prev_hash, hash, at, \
-                     actor_kind, actor_id, actor_label, actor_agency_id, action, entity_type, \
-                     entity_id, outcome, request_id, detail, purpose, lawful_basis, consent_ref) \
-                   SELECT $20, $21, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                     $15, $16, $17, $18 FROM head RETURNING id \
-                 ), refs AS ( \
-                   INSERT INTO audit_event_refs (event_id, kind, ref_id) \
-                   SELECT event.id, r.kind, r.ref_id \
-                   FROM event, json_to_recordset($19::json) AS r(kind text, ref_id text) \
-                 ) SELECT id FROM event";
-            let row = conn.query_one_raw(statement(backend, sql, values)).await?;
-            Ok(row.is_some())
-        }
-        _ => {
-            // SQLite: the `audit_append_v2` view's trigger does the same (see the migration),
-            // raising "audit chain head moved" when the head is no longer the one read.
-            let sql = "INSERT INTO audit_append_v2 (chain, seq, prev_hash, hash, at, actor_kind, \
-                   actor_id, actor_label, actor_agency_id, action, entity_type, entity_id, \
-                   outcome, request_id, detail, purpose, lawful_basis, consent_ref, refs, id, \
-                   hash_version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                   $17, $18, $19, $20, $21)";
-            match conn.execute_raw(statement(backend, sql, values)).await {
-                Ok(_) => Ok(true),
-                Err(err) if head_moved(&err) => Ok(false),
-                Err(err) => Err(err.into()),
-            }
-        }
-    }
-}
-
-fn head_moved(err: &DbErr) -> bool {
-    err.to_string().contains("audit chain head moved")
-}
-
-/// Refs as hashed and stored: a set, in one order whatever order they were named in.
-pub fn canonical_refs(refs: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
-    let mut refs: Vec<(String, String)> = refs.into_iter().collect();
-    refs.sort();
-    refs.dedup();
-    refs
-}
-
-/// The hex SHA-256 of an entry: a JSON array (so every field is delimited and typed, and
-/// no two different entries encode alike) of a version label, (from format 2) the entry's
-/// id, the chain, seq and previous hash, the time in microseconds, every other stored field
-/// but `hash`, and the refs in canonical order. The label is inside the hash, so changing an
-/// entry's format changes its hash. The writer and the verifier both use this; `None` for a
-/// format this build does not know.
-pub fn entry_hash(event: &audit_event::Model, refs: &[(String, String)]) -> Option<String> {
-    let refs = canonical_refs(refs.iter().cloned());
-    // Format 1 is kept byte for byte, so entries written before format 2 still verify.
-    let mut fields = match event.hash_version {
-        1 => vec![json!("frontdoor audit entry v1")],
-        2 => vec![json!("frontdoor audit entry v2"), json!(event.id)],
-        _ => return None,
-    };
-    fields.extend([
-        json!(event.chain),
-        json!(event.seq),
-        json!(event.prev_hash),
-        json!(event.at.timestamp_micros()),
-        json!(event.actor_kind),
-        json!(event.actor_id),
-        json!(event.actor_label),
-        json!(event.actor_agency_id.map(|id| id.to_string())),
-        json!(event.action),
-        json!(event.entity_type),
-        json!(event.entity_id),
-        json!(event.outcome),
-        json!(event.request_id),
-        json!(event.detail),
-        json!(event.purpose),
-        json!(event.lawful_basis),
-        json!(event.consent_ref),
-        Json::Array(refs.iter().map(|(k, id)| json!([k, id])).collect()),
-    ]);
-    let encoded = Json::Array(fields);
-    Some(hex::encode(Sha256::digest(encoded.to_string().as_bytes())))
-}
-
 /// Passes `result` through; a refusal (FORBIDDEN, NOT_FOUND, ...) is recorded first.
 /// Validation failures and conflicts pass through unrecorded: bad input writes nothing.
 pub async fn on_refusal<T>(
@@ -414,63 +212,6 @@ pub async fn on_refusal<T>(
 /// returns once it has committed: through this instance's group commit (`group`), so
 /// concurrent requests share one transaction and one flush.
 pub async fn record_alone(core: &Core, ctx: &RequestCtx, entry: AuditEntry) -> AppResult<()> {
-    core.audit.append(ctx, entry).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn sample(version: i16) -> audit_event::Model {
-        audit_event::Model {
-            id: 42,
-            hash_version: version,
-            at: Utc.with_ymd_and_hms(2026, 12, 1, 9, 30, 0).unwrap(),
-            actor_kind: "USER".into(),
-            actor_id: Some("u-1".into()),
-            actor_label: "mash.manager".into(),
-            actor_agency_id: None,
-            action: "contact.read".into(),
-            entity_type: Some("Contact".into()),
-            entity_id: Some("c-1".into()),
-            outcome: "SUCCESS".into(),
-            request_id: Some("r-1".into()),
-            detail: None,
-            chain: 3,
-            seq: 7,
-            prev_hash: GENESIS_HASH.into(),
-            hash: String::new(),
-            purpose: Some("safeguarding.triage".into()),
-            lawful_basis: None,
-            consent_ref: None,
-        }
-    }
-
-    fn sha(text: &str) -> String {
-        hex::encode(Sha256::digest(text.as_bytes()))
-    }
-
-    #[test]
-    fn format_1_is_the_encoding_entries_were_written_in() {
-        let refs = vec![("Child".to_string(), "k-1".to_string())];
-        let expected = sha(&format!(
-            "[\"frontdoor audit entry v1\",3,7,\"{GENESIS_HASH}\",{},\"USER\",\"u-1\",\"mash.manager\",null,\"contact.read\",\"Contact\",\"c-1\",\"SUCCESS\",\"r-1\",null,\"safeguarding.triage\",null,null,[[\"Child\",\"k-1\"]]]",
-            sample(1).at.timestamp_micros()
-        ));
-        assert_eq!(entry_hash(&sample(1), &refs).unwrap(), expected);
-    }
-
-    #[test]
-    fn format_2_covers_the_id_and_unknown_formats_have_no_hash() {
-        let a = sample(2);
-        let mut b = sample(2);
-        b.id = 43;
-        assert_ne!(entry_hash(&a, &[]), entry_hash(&b, &[]));
-        assert_ne!(entry_hash(&a, &[]), entry_hash(&sample(1), &[]));
-        let mut c = sample(1);
-        c.id = 43;
-        assert_eq!(entry_hash(&sample(1), &[]), entry_hash(&c, &[]));
-        assert_eq!(entry_hash(&sample(3), &[]), None);
-    }
+    let (event, refs) = prepare(ctx, entry);
+    core.audit.append(event, refs).await
 }

@@ -13,9 +13,8 @@ use entity::audit_event;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{append, entry_hash, pick_chain, prepare, read_head, AuditEntry, CHAINS};
+use super::{append, entry_hash, pick_chain, read_head, CHAINS};
 use crate::db::{begin_write, statement};
-use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 
 /// The most entries one transaction takes: enough to amortise the flush, small enough that
@@ -57,10 +56,14 @@ impl GroupCommit {
         GroupCommit { lanes }
     }
 
-    /// Appends `entry` and returns once it has committed.
-    pub async fn append(&self, ctx: &RequestCtx, entry: AuditEntry) -> AppResult<()> {
-        let (event, refs) = prepare(ctx, entry);
-        let lane = pick_chain(ctx.request_id.as_deref()) as usize % self.lanes.len();
+    /// Appends `event` (not yet placed in a chain) with its refs, and returns once it has
+    /// committed.
+    pub async fn append(
+        &self,
+        event: audit_event::Model,
+        refs: Vec<(String, String)>,
+    ) -> AppResult<()> {
+        let lane = pick_chain(event.request_id.as_deref()) as usize % self.lanes.len();
         let (done, committed) = oneshot::channel();
         let stopped = || AppError::internal("the audit writer has stopped");
         self.lanes[lane]
