@@ -11,7 +11,6 @@ use serde_json::json;
 
 use super::{request_id, AppState};
 use crate::auth::source_limit::ClientSource;
-use crate::domain::identity::sessions;
 use crate::domain::{Actor, RequestCtx};
 use crate::graphql::{limits, OperationLabel};
 
@@ -97,7 +96,7 @@ pub async fn post(
 
     let actor = match bearer(&headers) {
         Ok(None) => Actor::anonymous(),
-        Ok(Some(token)) => match sessions::authenticate(&state.core, token).await {
+        Ok(Some(token)) => match state.principals.authenticate(&state.core, token).await {
             Ok(actor) => actor,
             Err(err) if err.code() == "UNAUTHENTICATED" => {
                 state.metrics.observe(

@@ -35,6 +35,8 @@ pub struct AppState {
     pub core: Core,
     pub schema: FrontdoorSchema,
     pub metrics: Arc<Metrics>,
+    /// Who each recent bearer token belongs to (two seconds at most).
+    pub principals: Arc<crate::domain::identity::sessions::PrincipalCache>,
 }
 
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -184,6 +186,7 @@ pub fn build_app(core: Core) -> Router {
         core,
         schema,
         metrics,
+        principals: Arc::default(),
     };
     router(state, timeout)
 }

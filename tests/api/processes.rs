@@ -218,3 +218,56 @@ async fn a_killed_server_loses_no_entry_of_an_answered_read() {
     })
     .await;
 }
+
+/// Deactivation reaches every instance within seconds even though each remembers a token's
+/// principal briefly: at once on the instance that made the change, within the cache's two
+/// seconds on another process sharing the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivated_user_is_refused_by_every_instance_within_seconds() {
+    frontdoor_testkit::each_backend(|server| async move {
+        let url = server.core.config.database_url.clone();
+        let key = base64::engine::general_purpose::STANDARD.encode(&server.core.config.signing_key);
+        let (_other, other_base) = spawn_server(&url, &key).await;
+        let http = reqwest::Client::new();
+        let referrer = server.login("la.referrer").await;
+        let me = "{ me { id } }";
+        let body = call(&http, &other_base, &referrer, me, json!({})).await;
+        let user_id = body["data"]["me"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_string();
+        // Both instances now remember the token's principal.
+        assert!(server.gql(Some(&referrer), me, json!({})).await["data"]["me"].is_object());
+
+        let admin = server.login("admin").await;
+        let body = server
+            .gql(
+                Some(&admin),
+                "mutation($u: ID!) { deactivateUser(userId: $u) { id } }",
+                json!({ "u": user_id }),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        let here = server.gql(Some(&referrer), me, json!({})).await;
+        assert_eq!(
+            frontdoor_testkit::error_code(&here),
+            Some("UNAUTHENTICATED"),
+            "{here}"
+        );
+
+        let deactivated = std::time::Instant::now();
+        loop {
+            let body = call(&http, &other_base, &referrer, me, json!({})).await;
+            if body["data"]["me"].is_null() {
+                break;
+            }
+            assert!(
+                deactivated.elapsed() < Duration::from_secs(3),
+                "the other instance still answers after {:?}",
+                deactivated.elapsed()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+}

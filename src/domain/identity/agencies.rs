@@ -139,6 +139,7 @@ pub async fn update_agency(
     )
     .await?;
     txn.commit().await?;
+    crate::domain::identity::sessions::identity_changed();
     Ok(updated)
 }
 

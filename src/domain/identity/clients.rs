@@ -125,6 +125,7 @@ pub async fn set_client_active(
     )
     .await?;
     txn.commit().await?;
+    crate::domain::identity::sessions::identity_changed();
     Ok((updated, agency))
 }
 

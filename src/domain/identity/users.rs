@@ -126,6 +126,7 @@ pub async fn set_user_roles(
     )
     .await?;
     txn.commit().await?;
+    crate::domain::identity::sessions::identity_changed();
     Ok((updated, agency))
 }
 
@@ -179,6 +180,7 @@ pub async fn set_user_active(
     }
     audit::record(&txn, ctx, entry).await?;
     txn.commit().await?;
+    crate::domain::identity::sessions::identity_changed();
     Ok((updated, agency))
 }
 
@@ -205,6 +207,7 @@ pub async fn reset_password(
     )
     .await?;
     txn.commit().await?;
+    crate::domain::identity::sessions::identity_changed();
     Ok((updated, agency))
 }
 

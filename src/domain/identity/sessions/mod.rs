@@ -29,11 +29,14 @@ use crate::error::{AppError, AppResult};
 use crate::Core;
 
 mod authenticate;
+mod cache;
 mod ending;
 mod grant;
 mod refresh;
 
 pub use authenticate::*;
+pub(crate) use cache::identity_changed;
+pub use cache::PrincipalCache;
 pub use ending::*;
 pub use grant::*;
 pub use refresh::*;
@@ -271,6 +274,7 @@ pub async fn change_password(
     )
     .await?;
     txn.commit().await?;
+    crate::domain::identity::sessions::identity_changed();
     Ok(tokens)
 }
 

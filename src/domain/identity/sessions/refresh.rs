@@ -109,6 +109,7 @@ pub(super) async fn rotate(
         )
         .await?;
         txn.commit().await?;
+        crate::domain::identity::sessions::identity_changed();
         return Err(Refused::Recorded(INVALID_REFRESH));
     }
     let (session, user, agency) = session::Entity::find_by_id(session_id)
@@ -173,5 +174,6 @@ pub async fn logout(core: &Core, ctx: &RequestCtx, token: &str) -> AppResult<boo
     )
     .await?;
     txn.commit().await?;
+    crate::domain::identity::sessions::identity_changed();
     Ok(true)
 }
