@@ -63,8 +63,57 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .create_if_missing(true)
         });
     }
+    if url.starts_with("postgres") {
+        opt.map_sqlx_postgres_pool_opts(|pool| {
+            pool.after_connect(|_, _| {
+                Box::pin(async {
+                    no_delay_on_tcp_sockets();
+                    Ok(())
+                })
+            })
+        });
+    }
     Database::connect(opt).await
 }
+
+/// The database driver does not set TCP_NODELAY on its sockets. A statement bigger than its
+/// 8 KiB write buffer then leaves in two writes, and Nagle's algorithm holds the second until
+/// the server's delayed ACK (40 ms on Linux): every large statement — an audit entry naming
+/// a page of records, a long narrative — stalled 40 ms (measured: a queue page of 50 rows in
+/// 12 ms, of 60 rows in 58 ms). So after each new database connection, every TCP socket of
+/// the process gets TCP_NODELAY, as PostgreSQL sets it on its own side. On sockets that are
+/// not TCP the call fails and changes nothing; on our HTTP sockets it is what we want anyway.
+#[cfg(target_os = "linux")]
+fn no_delay_on_tcp_sockets() {
+    let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    for entry in fds.flatten() {
+        let is_socket = std::fs::read_link(entry.path())
+            .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
+        let fd = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok());
+        if let (true, Some(fd)) = (is_socket, fd) {
+            let on: libc::c_int = 1;
+            // SAFETY: setsockopt only reads `on` for the given length; on an fd that is not (or
+            // is no longer) a TCP socket it returns an error and touches nothing.
+            unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::IPPROTO_TCP,
+                    libc::TCP_NODELAY,
+                    (&on as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                );
+            }
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn no_delay_on_tcp_sockets() {}
 
 /// Begin a transaction that will write. On SQLite it takes the write lock up front
 /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of deadlocking
