@@ -15,6 +15,7 @@ use sea_orm::{
     QuerySelect,
 };
 
+use crate::db::WriteTxn;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::policy::Grant;
 use crate::error::{AppError, AppResult};
@@ -41,7 +42,7 @@ where
 pub async fn settle<T>(
     core: &Core,
     grant: &Grant<'_>,
-    txn: DatabaseTransaction,
+    txn: WriteTxn,
     result: AppResult<T>,
 ) -> AppResult<T> {
     match result {
