@@ -279,6 +279,14 @@ fn operations(s: &Scenario) -> Vec<Operation> {
             Forbidden
         }
     }
+    fn read_disclosure(c: &str) -> Expect {
+        // The supplying agency reads back what it disclosed: its desk and its systems alike.
+        match c {
+            _ if MASH.contains(&c) || c == "police.mash" || c == "police-case-system" => Allowed,
+            "health.mash" | "earlyhelp.mash" | "health-case-system" => NotFound,
+            _ => Forbidden,
+        }
+    }
     fn answer_request(c: &str) -> Expect {
         match c {
             "police.mash" | "police-case-system" => Allowed,
@@ -317,6 +325,12 @@ fn operations(s: &Scenario) -> Vec<Operation> {
         ("searchChildren", "{ searchChildren(lastName: \"Matrixchild\") { id } }".into(), json!({}), mash_only),
         ("informationRequest", "query($id: ID!) { informationRequest(id: $id) { id } }".into(), json!({ "id": s.request }), read_request),
         ("informationRequests", "{ informationRequests { totalCount } }".into(), json!({}), list_requests),
+        (
+            "disclosure",
+            "query($id: ID!) { disclosure(id: $id) { ... on Disclosure { id content } } }".into(),
+            json!({ "id": s.disclosure }),
+            read_disclosure,
+        ),
         ("breakGlassReviewQueue", "{ breakGlassReviewQueue { id } }".into(), json!({}), managers_only),
         ("submitContact", "mutation($input: SubmitContactInput!) { submitContact(input: $input) { id } }".into(), submit_input, submit),
         (
@@ -468,6 +482,39 @@ async fn lists_hold_no_foreign_rows_and_no_foreign_counts() {
             .await;
         assert_eq!(body["data"]["contacts"]["totalCount"], 0);
         let _ = s.contact;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn machine_clients_read_back_what_their_agency_disclosed() {
+    each_backend(|server| async move {
+        let s = scenario(&server).await;
+        let police = token(&server, "police-case-system").await;
+        let health = token(&server, "health-case-system").await;
+        let body = server
+            .gql(
+                Some(&police),
+                "query($r: ID!) { informationRequest(id: $r) { disclosures { __typename ... on Disclosure { id content } } } }",
+                json!({ "r": s.request }),
+            )
+            .await;
+        let disclosures = data(&body, "informationRequest")["disclosures"].clone();
+        assert_eq!(disclosures[0]["__typename"], "Disclosure", "{body}");
+        assert_eq!(disclosures[0]["content"], "One missing-person report in 2025.");
+        let read = "query($d: ID!) { disclosure(id: $d) { ... on Disclosure { content } } }";
+        let body = server
+            .gql(Some(&police), read, json!({ "d": s.disclosure }))
+            .await;
+        assert_eq!(
+            data(&body, "disclosure")["content"],
+            "One missing-person report in 2025."
+        );
+        let body = server
+            .gql(Some(&health), read, json!({ "d": s.disclosure }))
+            .await;
+        assert_eq!(error_code(&body), Some("NOT_FOUND"), "{body}");
+        assert!(body["data"].is_null(), "{body}");
     })
     .await;
 }

@@ -179,12 +179,8 @@ fn authorize_case(actor: &Actor, operation: CaseOperation) -> AppResult<()> {
         CaseOperation::DecideContact
         | CaseOperation::DecideOverride
         | CaseOperation::ChildAccessLog => manager,
-        CaseOperation::RespondToRequests => {
-            is_partner_officer(actor) || has_scope(actor, "requests:respond")
-        }
-        CaseOperation::ReadRequests => {
-            mash || is_partner_officer(actor) || has_scope(actor, "requests:respond")
-        }
+        CaseOperation::RespondToRequests => agency_desk_or_system(actor),
+        CaseOperation::ReadRequests => mash || agency_desk_or_system(actor),
         CaseOperation::PerformanceReport => {
             manager
                 || (actor.has_role(Role::Auditor)
@@ -358,7 +354,7 @@ fn request_scope(actor: &Actor) -> Condition {
         return Condition::all();
     }
     match actor.agency_id() {
-        Some(agency) if is_partner_officer(actor) || has_scope(actor, "requests:respond") => {
+        Some(agency) if agency_desk_or_system(actor) => {
             Condition::all().add(information_request::Column::ToAgencyId.eq(agency))
         }
         _ => Condition::any(),
@@ -367,13 +363,11 @@ fn request_scope(actor: &Actor) -> Condition {
 
 fn may_see_request(actor: &Actor, request: &information_request::Model) -> bool {
     is_mash_staff(actor)
-        || ((is_partner_officer(actor) || has_scope(actor, "requests:respond"))
-            && same_agency(actor, request.to_agency_id))
+        || (agency_desk_or_system(actor) && same_agency(actor, request.to_agency_id))
 }
 
 fn may_answer_request(actor: &Actor, request: &information_request::Model) -> bool {
-    (is_partner_officer(actor) || has_scope(actor, "requests:respond"))
-        && same_agency(actor, request.to_agency_id)
+    agency_desk_or_system(actor) && same_agency(actor, request.to_agency_id)
 }
 
 /// How a disclosure appears to a caller (originator control, docs/codes.md "Handling codes").
@@ -385,15 +379,21 @@ pub enum DisclosureVisibility {
     Hidden,
 }
 
+/// A partner agency's MASH desk, or its systems answering requests (`requests:respond`):
+/// both act for the agency on the requests sent to it and on what it disclosed.
+fn agency_desk_or_system(actor: &Actor) -> bool {
+    is_partner_officer(actor) || has_scope(actor, "requests:respond")
+}
+
 fn disclosure_visibility(actor: &Actor, disclosure: &disclosure::Model) -> DisclosureVisibility {
     let supplier =
-        is_partner_officer(actor) && same_agency(actor, disclosure.supplied_by_agency_id);
+        agency_desk_or_system(actor) && same_agency(actor, disclosure.supplied_by_agency_id);
     if supplier {
         return DisclosureVisibility::Full;
     }
     let recipient = disclosure
         .to_agency_id
-        .is_some_and(|to| is_partner_officer(actor) && same_agency(actor, to));
+        .is_some_and(|to| agency_desk_or_system(actor) && same_agency(actor, to));
     if is_mash_staff(actor) || recipient {
         if matches!(
             disclosure.handling_code,

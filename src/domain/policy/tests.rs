@@ -156,3 +156,79 @@ fn mash_roles_are_only_for_the_mash_agency_and_partner_roles_only_outside_it() {
     assert!(role_allowed_in(Role::Referrer, &police));
     assert!(role_allowed_in(Role::Referrer, &mash));
 }
+
+#[test]
+fn a_disclosure_is_read_back_by_its_agencys_desk_and_systems_and_hidden_from_others() {
+    let police = agency("POLICE", false);
+    let in_police = |mut actor: Actor| {
+        actor.agency = Some(police.clone());
+        actor
+    };
+    let disclosed = disclosure::Model {
+        id: Uuid::new_v4(),
+        request_id: Some(Uuid::new_v4()),
+        contact_id: Uuid::new_v4(),
+        child_id: Uuid::new_v4(),
+        supplied_by_agency_id: police.id,
+        supplied_by: Uuid::new_v4(),
+        to_agency_id: None,
+        onward_from: None,
+        content: "A fictional disclosure.".into(),
+        category: "household".into(),
+        lawful_basis: entity::codes::LawfulBasis::parse("UK_GDPR_6_1_E_PUBLIC_TASK")
+            .expect("a lawful basis"),
+        special_category: false,
+        handling_code: HandlingCode::P,
+        handling_conditions: None,
+        audience_restrictions: String::new(),
+        consent_ref: "consent:fixture".into(),
+        occurred_at: Utc::now(),
+        recorded_at: Utc::now(),
+    };
+    use DisclosureVisibility::*;
+    let cases = [
+        (
+            "police desk",
+            in_police(user("POLICE", false, &[Role::PartnerMashOfficer])),
+            Full,
+        ),
+        (
+            "police client",
+            in_police(client("POLICE", &["requests:respond"])),
+            Full,
+        ),
+        (
+            "police client, submit only",
+            in_police(client("POLICE", &["contacts:submit"])),
+            Hidden,
+        ),
+        (
+            "police referrer",
+            in_police(user("POLICE", false, &[Role::Referrer])),
+            Hidden,
+        ),
+        (
+            "health desk",
+            user("HEALTH", false, &[Role::PartnerMashOfficer]),
+            Hidden,
+        ),
+        (
+            "health client",
+            client("HEALTH", &["requests:respond"]),
+            Hidden,
+        ),
+        (
+            "mash social worker",
+            user("LOCAL_AUTHORITY", true, &[Role::MashSocialWorker]),
+            Full,
+        ),
+        (
+            "auditor",
+            user("LOCAL_AUTHORITY", true, &[Role::Auditor]),
+            Hidden,
+        ),
+    ];
+    for (who, actor, expected) in cases {
+        assert_eq!(disclosure_visibility(&actor, &disclosed), expected, "{who}");
+    }
+}
