@@ -80,23 +80,21 @@ impl GroupCommit {
 async fn run_lane(db: DatabaseConnection, chain: i32, mut queue: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut events: Vec<_> = batch
-            .iter()
-            .map(|p| (p.event.clone(), p.refs.clone()))
-            .collect();
+        let (mut events, waiters): (Vec<_>, Vec<_>) =
+            batch.drain(..).map(|p| ((p.event, p.refs), p.done)).unzip();
         match write_batch(&db, chain, &mut events).await {
             Ok(()) => {
-                for pending in batch.drain(..) {
-                    let _ = pending.done.send(Ok(()));
+                for done in waiters {
+                    let _ = done.send(Ok(()));
                 }
             }
             Err(err) => {
-                // One at a time, so an entry the database refuses fails alone.
-                tracing::warn!(error = ?err, entries = batch.len(), "audit batch failed; retrying entries singly");
-                for pending in batch.drain(..) {
-                    let mut one = [(pending.event, pending.refs)];
-                    let result = write_batch(&db, chain, &mut one).await;
-                    let _ = pending.done.send(result.map_err(|e| format!("{e:?}")));
+                // One at a time, so an entry the database refuses fails alone. Each append
+                // sets the entry's id, chain, seq and hashes afresh.
+                tracing::warn!(error = ?err, entries = events.len(), "audit batch failed; retrying entries singly");
+                for (event, done) in events.into_iter().zip(waiters) {
+                    let result = write_batch(&db, chain, &mut [event]).await;
+                    let _ = done.send(result.map_err(|e| format!("{e:?}")));
                 }
             }
         }

@@ -231,7 +231,7 @@ impl<'a> Grant<'a> {
         self.ctx
     }
 
-    pub fn actor(&self) -> &'a Actor {
+    fn actor(&self) -> &'a Actor {
         &self.ctx.actor
     }
 

@@ -41,13 +41,17 @@ pub(super) fn actor_for_client(
     }
 }
 
+/// The answer to any access token that is not (or no longer) good.
+pub(super) const INVALID_ACCESS_TOKEN: AppError =
+    AppError::Unauthenticated("invalid or expired access token");
+
 /// Resolves a bearer token to the current state of its principal, in one read: for a user
 /// the session named by the token with its user and agency, for a client the client with its
 /// agency. An ended or unknown session, a deactivated user or client, a deactivated agency,
 /// or a token from before a password change (or a client's deactivation) is refused here,
 /// at the next request and on every instance.
 pub async fn authenticate(core: &Core, token: &str) -> AppResult<Actor> {
-    const INVALID: AppError = AppError::Unauthenticated("invalid or expired access token");
+    const INVALID: AppError = INVALID_ACCESS_TOKEN;
     let verified = core.keys.verify(token, TokenUse::Access).ok_or(INVALID)?;
     match verified.subject {
         Subject::User(id) => {

@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::authenticate;
+use super::{authenticate, INVALID_ACCESS_TOKEN};
 use crate::auth::tokens::TokenUse;
 use crate::domain::Actor;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::Core;
 
 /// How long a principal is remembered.
@@ -47,14 +47,16 @@ impl PrincipalCache {
     /// `authenticate`, answered from memory when this token was resolved less than `TTL`
     /// ago and no identity change has committed since.
     pub async fn authenticate(&self, core: &Core, token: &str) -> AppResult<Actor> {
-        if core.keys.verify(token, TokenUse::Access).is_none() {
-            return Err(AppError::Unauthenticated("invalid or expired access token"));
-        }
         // Read before the database, so a change committing meanwhile makes this entry stale.
         let changes = CHANGES.load(Ordering::SeqCst);
         if let Some(actor) = self.recall(token, changes) {
+            // Remembered, but the token may have expired since: its check is not.
+            core.keys
+                .verify(token, TokenUse::Access)
+                .ok_or(INVALID_ACCESS_TOKEN)?;
             return Ok(actor);
         }
+        // Checks the token itself, then reads the principal.
         let actor = authenticate(core, token).await?;
         let mut entries = self.entries.lock().expect("cache lock");
         if entries.len() >= MAX_ENTRIES {
