@@ -41,6 +41,24 @@ fn create_private_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
     }
 }
 
+/// SQLite's memory statistics take one process-wide lock on every allocation, and reading
+/// a row allocates per value, so with one thread per connection every read queued on that
+/// lock. Nothing here reads the statistics, so they are turned off. The setting only takes
+/// before SQLite initialises (the first connection); later calls are refused and harmless.
+fn configure_sqlite() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is documented as callable before sqlite3_initialize; once
+        // SQLite is initialised it returns SQLITE_MISUSE and changes nothing.
+        unsafe {
+            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0);
+        }
+    });
+}
+
+/// How long a pooled connection may sit unused before it is checked before use.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
 /// How long a writer waits for its turn on SQLite before failing.
 const WRITE_WAIT: Duration = Duration::from_secs(10);
 
@@ -57,8 +75,13 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     opt.max_connections(max_connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
+        // A connection in steady use goes straight to its statement; only one that has sat
+        // idle is pinged first. Pinging on every acquire cost a round trip per statement
+        // (on SQLite a hop to the connection's thread and back).
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
+        configure_sqlite();
         // WAL lets readers run beside the writer; FULL makes a committed disclosure
         // survive power loss; the busy timeout queues writers instead of failing them.
         opt.map_sqlx_sqlite_opts(|o| {

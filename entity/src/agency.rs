@@ -3,7 +3,7 @@ use sea_orm::entity::prelude::*;
 use crate::codes::AgencyKind;
 
 /// An organisation whose people and systems use frontdoor. Exactly one hosts the MASH.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "agencies")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -3,7 +3,7 @@ use sea_orm::entity::prelude::*;
 use crate::codes::Gender;
 
 /// A child as the MASH knows them (the MASH's record, reconciled by MASH staff).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "children")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

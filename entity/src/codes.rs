@@ -3,7 +3,8 @@
 //!
 //! Each code is spelled once: `vocabulary!` derives sea-orm's `DeriveActiveEnum` with
 //! `#[sea_orm(string_value = ...)]` per variant, and `as_str` / `parse` / `Display` /
-//! `Serialize` from the same text (so JSON written into audit details is the stored code).
+//! `Serialize` / `Deserialize` from the same text (so JSON written into audit details is the
+//! stored code, and a row read back as JSON decodes).
 use sea_orm::entity::prelude::*;
 
 /// What every vocabulary offers, for code generic over them (e.g. one input check).
@@ -71,6 +72,18 @@ macro_rules! vocabulary {
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "unknown {} code {text:?}",
+                        stringify!($name)
+                    ))
+                })
             }
         }
     };

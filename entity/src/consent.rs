@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// Consent to share information about a contact's child.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "consents")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -3,7 +3,7 @@ use sea_orm::entity::prelude::*;
 use crate::codes::{OverrideReason, OverrideStatus, ReviewStatus};
 
 /// A request to share without consent, and a MASH manager's decision on it.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "consent_overrides")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -3,7 +3,7 @@ use sea_orm::entity::prelude::*;
 use crate::codes::{ConsentPosition, ContactOutcome, ContactStatus};
 
 /// A concern about one child from an agency, and the MASH's decision on it.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "contacts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

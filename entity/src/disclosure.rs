@@ -3,7 +3,7 @@ use sea_orm::entity::prelude::*;
 use crate::codes::{HandlingCode, LawfulBasis};
 
 /// What an agency shared, with its handling instructions.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "disclosures")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

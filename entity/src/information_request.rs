@@ -3,7 +3,7 @@ use sea_orm::entity::prelude::*;
 use crate::codes::{Priority, RequestStatus};
 
 /// A request from the MASH to one agency about a contact's child.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "information_requests")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

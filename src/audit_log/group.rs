@@ -13,7 +13,7 @@ use entity::audit_event;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{append, entry_hash, pick_chain, read_head, CHAINS};
+use super::{append_all, entry_hash, pick_chain, read_head, CHAINS};
 use crate::db::{begin_write, statement};
 use crate::error::{AppError, AppResult};
 
@@ -132,13 +132,13 @@ async fn write_batch(
         event.seq = seq + 1;
         event.prev_hash = hash;
         event.hash = entry_hash(event, refs).expect("the current format is known");
-        if !append(&txn, event, refs).await? {
-            return Err(AppError::internal(
-                "audit chain head moved under a held lock",
-            ));
-        }
         seq = event.seq;
         hash = event.hash.clone();
+    }
+    if !append_all(&txn, events).await? {
+        return Err(AppError::internal(
+            "audit chain head moved under a held lock",
+        ));
     }
     txn.commit().await?;
     Ok(())

@@ -87,21 +87,128 @@ pub async fn read_head<C: ConnectionTrait>(
     }
 }
 
-/// Inserts the entry and its refs and moves the head, in one statement, provided the head
-/// is still (seq - 1, prev_hash). False if another writer moved it first (nothing written).
-pub async fn append<C: ConnectionTrait>(
+/// Inserts a run of entries that follow each other in one chain (`seq` consecutive, each
+/// `prev_hash` the hash before it), their refs, and moves the head past the last, in ONE
+/// statement, provided the head is still where the first entry says (seq - 1, prev_hash).
+/// False if another writer moved it first (nothing written). A batch of entries costs one
+/// round trip, not one per entry.
+pub async fn append_all<C: ConnectionTrait>(
     conn: &C,
-    event: &audit_event::Model,
-    refs: &[(String, String)],
+    entries: &[(audit_event::Model, Vec<(String, String)>)],
 ) -> AppResult<bool> {
+    let (Some((first, _)), Some((last, _))) = (entries.first(), entries.last()) else {
+        return Ok(true);
+    };
     let backend = conn.get_database_backend();
+    match backend {
+        DatabaseBackend::Postgres => {
+            // Data-modifying WITH: the head moves only if it is still where it was read, and
+            // the entries and their refs are inserted only if it moved. The entries travel as
+            // one JSON array (one statement text, prepared once, whatever the batch size).
+            let events = Json::Array(
+                entries
+                    .iter()
+                    .map(|(e, _)| {
+                        json!({
+                            "id": e.id, "hash_version": e.hash_version, "seq": e.seq,
+                            "prev_hash": e.prev_hash, "hash": e.hash,
+                            "at": e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                            "actor_kind": e.actor_kind, "actor_id": e.actor_id,
+                            "actor_label": e.actor_label, "actor_agency_id": e.actor_agency_id,
+                            "action": e.action, "entity_type": e.entity_type,
+                            "entity_id": e.entity_id, "outcome": e.outcome,
+                            "request_id": e.request_id, "detail": e.detail,
+                            "purpose": e.purpose, "lawful_basis": e.lawful_basis,
+                            "consent_ref": e.consent_ref,
+                        })
+                    })
+                    .collect(),
+            );
+            let refs = Json::Array(
+                entries
+                    .iter()
+                    .flat_map(|(e, refs)| {
+                        refs.iter().map(
+                            |(kind, id)| json!({ "event_id": e.id, "kind": kind, "ref_id": id }),
+                        )
+                    })
+                    .collect(),
+            );
+            let sql = "WITH head AS ( \
+                   UPDATE audit_chain_heads SET seq = $2, hash = $3 \
+                   WHERE chain = $1 AND seq = $4 AND hash = $5 RETURNING chain \
+                 ), event AS ( \
+                   INSERT INTO audit_events (id, hash_version, chain, seq, prev_hash, hash, at, \
+                     actor_kind, actor_id, actor_label, actor_agency_id, action, entity_type, \
+                     entity_id, outcome, request_id, detail, purpose, lawful_basis, consent_ref) \
+                   SELECT e.id, e.hash_version, head.chain, e.seq, e.prev_hash, e.hash, e.at, \
+                     e.actor_kind, e.actor_id, e.actor_label, e.actor_agency_id, e.action, \
+                     e.entity_type, e.entity_id, e.outcome, e.request_id, e.detail, e.purpose, \
+                     e.lawful_basis, e.consent_ref \
+                   FROM head, json_to_recordset($6::json) AS e(id bigint, hash_version smallint, \
+                     seq bigint, prev_hash text, hash text, at timestamptz, actor_kind text, \
+                     actor_id text, actor_label text, actor_agency_id uuid, action text, \
+                     entity_type text, entity_id text, outcome text, request_id text, \
+                     detail text, purpose text, lawful_basis text, consent_ref text) \
+                   RETURNING id \
+                 ), refs AS ( \
+                   INSERT INTO audit_event_refs (event_id, kind, ref_id) \
+                   SELECT r.event_id, r.kind, r.ref_id \
+                   FROM head, json_to_recordset($7::json) AS r(event_id bigint, kind text, ref_id text) \
+                 ) SELECT COUNT(*) AS n FROM event";
+            let values: Vec<Value> = vec![
+                first.chain.into(),
+                last.seq.into(),
+                last.hash.clone().into(),
+                (first.seq - 1).into(),
+                first.prev_hash.clone().into(),
+                events.to_string().into(),
+                refs.to_string().into(),
+            ];
+            let row = conn.query_one_raw(statement(backend, sql, values)).await?;
+            let written: i64 = match row {
+                Some(row) => row.try_get("", "n")?,
+                None => 0,
+            };
+            Ok(written as usize == entries.len())
+        }
+        _ => {
+            // SQLite: the `audit_append_v2` view's trigger does the same for each row, in
+            // order (see the migration), raising "audit chain head moved" when the head is no
+            // longer the one the row names; the statement then writes nothing.
+            let columns = "(chain, seq, prev_hash, hash, at, actor_kind, actor_id, actor_label, \
+                 actor_agency_id, action, entity_type, entity_id, outcome, request_id, detail, \
+                 purpose, lawful_basis, consent_ref, refs, id, hash_version)";
+            let mut values: Vec<Value> = Vec::with_capacity(entries.len() * 21);
+            let mut rows = Vec::with_capacity(entries.len());
+            for (event, refs) in entries {
+                let first = values.len() + 1;
+                values.extend(sqlite_row(event, refs));
+                let params: Vec<String> = (first..=values.len()).map(|n| format!("${n}")).collect();
+                rows.push(format!("({})", params.join(", ")));
+            }
+            let sql = format!(
+                "INSERT INTO audit_append_v2 {columns} VALUES {}",
+                rows.join(", ")
+            );
+            match conn.execute_raw(statement(backend, &sql, values)).await {
+                Ok(_) => Ok(true),
+                Err(err) if head_moved(&err) => Ok(false),
+                Err(err) => Err(err.into()),
+            }
+        }
+    }
+}
+
+/// One entry's values for the SQLite append view, in its column order.
+fn sqlite_row(event: &audit_event::Model, refs: &[(String, String)]) -> Vec<Value> {
     let refs_json = Json::Array(
         refs.iter()
             .map(|(kind, id)| json!({ "kind": kind, "ref_id": id }))
             .collect(),
     )
     .to_string();
-    let values: Vec<Value> = vec![
+    vec![
         event.chain.into(),
         event.seq.into(),
         event.prev_hash.clone().into(),
@@ -123,44 +230,7 @@ pub async fn append<C: ConnectionTrait>(
         refs_json.into(),
         event.id.into(),
         event.hash_version.into(),
-    ];
-    match backend {
-        DatabaseBackend::Postgres => {
-            // Data-modifying WITH: the head moves only if it is still where it was read, the
-            // entry is inserted only if the head moved, its refs only if it was inserted.
-            let sql = "WITH head AS ( \
-                   UPDATE audit_chain_heads SET seq = $2, hash = $4 \
-                   WHERE chain = $1 AND seq = $2 - 1 AND hash = $3 RETURNING chain \
-                 ), event AS ( \
-                   INSERT INTO audit_events (id, hash_version, chain, seq, prev_hash, hash, at, \
-                     actor_kind, actor_id, actor_label, actor_agency_id, action, entity_type, \
-                     entity_id, outcome, request_id, detail, purpose, lawful_basis, consent_ref) \
-                   SELECT $20, $21, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                     $15, $16, $17, $18 FROM head RETURNING id \
-                 ), refs AS ( \
-                   INSERT INTO audit_event_refs (event_id, kind, ref_id) \
-                   SELECT event.id, r.kind, r.ref_id \
-                   FROM event, json_to_recordset($19::json) AS r(kind text, ref_id text) \
-                 ) SELECT id FROM event";
-            let row = conn.query_one_raw(statement(backend, sql, values)).await?;
-            Ok(row.is_some())
-        }
-        _ => {
-            // SQLite: the `audit_append_v2` view's trigger does the same (see the migration),
-            // raising "audit chain head moved" when the head is no longer the one read.
-            let sql = "INSERT INTO audit_append_v2 (chain, seq, prev_hash, hash, at, actor_kind, \
-                   actor_id, actor_label, actor_agency_id, action, entity_type, entity_id, \
-                   outcome, request_id, detail, purpose, lawful_basis, consent_ref, refs, id, \
-                   hash_version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                   $17, $18, $19, $20, $21)";
-            match conn.execute_raw(statement(backend, sql, values)).await {
-                Ok(_) => Ok(true),
-                Err(err) if head_moved(&err) => Ok(false),
-                Err(err) => Err(err.into()),
-            }
-        }
-    }
+    ]
 }
 
 fn head_moved(err: &DbErr) -> bool {

@@ -21,7 +21,7 @@ use rand::Rng;
 use sea_orm::ConnectionTrait;
 use serde_json::Value as Json;
 
-use crate::audit_log::{append, pick_chain, read_head, MAX_APPEND_ATTEMPTS};
+use crate::audit_log::{append_all, pick_chain, read_head, MAX_APPEND_ATTEMPTS};
 
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
@@ -124,9 +124,10 @@ pub async fn record<C: ConnectionTrait>(
     ctx: &RequestCtx,
     entry: AuditEntry,
 ) -> AppResult<()> {
-    let (mut event, refs) = prepare(ctx, entry);
+    let mut entries = [prepare(ctx, entry)];
     let preferred = pick_chain(ctx.request_id.as_deref());
     for attempt in 0..MAX_APPEND_ATTEMPTS {
+        let (event, refs) = &mut entries[0];
         // First go round the chains from the preferred one, skipping heads that another
         // transaction holds; if every one was busy, queue on the preferred one (in a
         // transaction that always succeeds). Only a writer without a transaction can lose
@@ -145,8 +146,8 @@ pub async fn record<C: ConnectionTrait>(
         event.id = next_id;
         event.seq = head_seq + 1;
         event.prev_hash = head_hash;
-        event.hash = entry_hash(&event, &refs).expect("the current format is known");
-        if append(conn, &event, &refs).await? {
+        event.hash = entry_hash(event, refs).expect("the current format is known");
+        if append_all(conn, &entries).await? {
             return Ok(());
         }
     }

@@ -1,4 +1,5 @@
 //! What every area of the domain uses.
+pub mod bundle;
 pub mod checks;
 pub mod clock;
 pub mod codes;

@@ -1,5 +1,10 @@
 //! What a caller sees of a contact, loaded in a fixed number of queries whatever the page size.
+use std::sync::LazyLock;
+
+use sea_orm::DatabaseBackend;
+
 use super::*;
+use crate::domain::common::bundle;
 use crate::domain::policy::Grant;
 
 /// Everything a caller may see of one contact, loaded and filtered by the policy.
@@ -69,6 +74,17 @@ pub(super) fn by_contact<T>(
     grouped
 }
 
+/// The rows views are assembled from, before the policy filters them.
+#[derive(Default)]
+pub struct ViewParts {
+    pub consents: Vec<consent::Model>,
+    pub overrides: Vec<consent_override::Model>,
+    pub requests: Vec<information_request::Model>,
+    pub disclosures: Vec<disclosure::Model>,
+    pub children: Vec<child::Model>,
+    pub agencies: Vec<agency::Model>,
+}
+
 /// The views of several contacts in a fixed number of queries (a page of the queue costs
 /// the same round trips as one contact). Only MASH-access rows load the MASH-only parts.
 pub async fn load_views<C: ConnectionTrait>(
@@ -79,87 +95,156 @@ pub async fn load_views<C: ConnectionTrait>(
     if rows.is_empty() {
         return Ok(vec![]);
     }
+    let parts = load_parts(conn, &rows).await?;
+    assemble(grant, rows, parts)
+}
+
+/// One query per table, each over the whole page.
+async fn load_parts<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[(contact::Model, ContactAccess)],
+) -> AppResult<ViewParts> {
     let mash_rows = || rows.iter().filter(|(_, a)| *a == ContactAccess::Mash);
     let all_ids: Vec<Uuid> = rows.iter().map(|(c, _)| c.id).collect();
     let mash_ids: Vec<Uuid> = mash_rows().map(|(c, _)| c.id).collect();
     let child_ids: Vec<Uuid> = mash_rows().map(|(c, _)| c.child_id).collect();
-    let mut consents = by_contact(
-        consent::Entity::find()
+    let mut parts = ViewParts {
+        consents: consent::Entity::find()
             .filter(consent::Column::ContactId.is_in(all_ids))
-            .order_by_asc(consent::Column::Id)
             .all(conn)
             .await?,
-        |c| c.contact_id,
-    );
-    let (mut overrides, mut requests, mut disclosures, children) = if mash_ids.is_empty() {
-        (
-            HashMap::new(),
-            HashMap::new(),
-            HashMap::new(),
-            HashMap::new(),
-        )
-    } else {
-        let overrides = consent_override::Entity::find()
+        ..Default::default()
+    };
+    if !mash_ids.is_empty() {
+        parts.overrides = consent_override::Entity::find()
             .filter(consent_override::Column::ContactId.is_in(mash_ids.clone()))
-            .order_by_asc(consent_override::Column::Id)
             .all(conn)
             .await?;
-        let requests = information_request::Entity::find()
+        parts.requests = information_request::Entity::find()
             .filter(information_request::Column::ContactId.is_in(mash_ids.clone()))
-            .order_by_asc(information_request::Column::Id)
             .all(conn)
             .await?;
-        let disclosures = disclosure::Entity::find()
+        parts.disclosures = disclosure::Entity::find()
             .filter(disclosure::Column::ContactId.is_in(mash_ids))
-            .order_by_asc(disclosure::Column::Id)
             .all(conn)
-            .await?
-            .into_iter()
-            .map(|d| {
-                let visibility = grant.disclosure_visibility(&d);
-                (d, visibility)
-            })
-            .filter(|(_, v)| *v != DisclosureVisibility::Hidden)
-            .collect::<Vec<_>>();
-        let children: HashMap<Uuid, child::Model> = child::Entity::find()
+            .await?;
+        parts.children = child::Entity::find()
             .filter(child::Column::Id.is_in(child_ids))
             .all(conn)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        (
-            by_contact(overrides, |o| o.contact_id),
-            by_contact(requests, |r| r.contact_id),
-            by_contact(disclosures, |(d, _)| d.contact_id),
-            children,
-        )
-    };
+            .await?;
+    }
     // Submitting agencies and the agencies that disclosures name, in one query.
     let mut agency_ids: Vec<Uuid> = rows.iter().map(|(c, _)| c.agency_id).collect();
-    for (d, _) in disclosures.values().flatten() {
+    for d in &parts.disclosures {
         agency_ids.push(d.supplied_by_agency_id);
         agency_ids.extend(d.to_agency_id);
     }
-    let agencies: HashMap<Uuid, agency::Model> = agency::Entity::find()
+    parts.agencies = agency::Entity::find()
         .filter(agency::Column::Id.is_in(agency_ids))
         .all(conn)
-        .await?
+        .await?;
+    Ok(parts)
+}
+
+/// The contact `id` and every row its view is made from, in ONE statement and one row (see
+/// `common::bundle`): the contact with its child and submitting agency, its consents,
+/// overrides, requests and disclosures, and the agencies the disclosures name. None if there
+/// is no such contact. Nothing here is filtered: `assemble` applies the policy.
+pub async fn load_contact_with_parts<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+) -> AppResult<Option<(contact::Model, ViewParts)>> {
+    let sql = match conn.get_database_backend() {
+        DatabaseBackend::Postgres => &*CONTACT_BUNDLE_POSTGRES,
+        _ => &*CONTACT_BUNDLE_SQLITE,
+    };
+    let Some(row) = bundle::fetch_row(conn, sql, vec![id.into()]).await? else {
+        return Ok(None);
+    };
+    let contact = bundle::decode(&row, "contact")?;
+    let mut agencies: Vec<agency::Model> = bundle::decode(&row, "named_agencies")?;
+    agencies.push(bundle::decode(&row, "agency")?);
+    let parts = ViewParts {
+        consents: bundle::decode(&row, "consents")?,
+        overrides: bundle::decode(&row, "overrides")?,
+        requests: bundle::decode(&row, "requests")?,
+        disclosures: bundle::decode(&row, "disclosures")?,
+        children: vec![bundle::decode(&row, "child")?],
+        agencies,
+    };
+    Ok(Some((contact, parts)))
+}
+
+static CONTACT_BUNDLE_POSTGRES: LazyLock<String> =
+    LazyLock::new(|| contact_bundle(DatabaseBackend::Postgres));
+static CONTACT_BUNDLE_SQLITE: LazyLock<String> =
+    LazyLock::new(|| contact_bundle(DatabaseBackend::Sqlite));
+
+fn contact_bundle(backend: DatabaseBackend) -> String {
+    use bundle::{row_json, rows_json};
+    let of_contact = "WHERE contact_id = c.id";
+    format!(
+        "SELECT {contact} AS contact, {child} AS child, {agency} AS agency, \
+           {consents} AS consents, {overrides} AS overrides, {requests} AS requests, \
+           {disclosures} AS disclosures, {named} AS named_agencies \
+         FROM contacts c JOIN children ch ON ch.id = c.child_id \
+           JOIN agencies ag ON ag.id = c.agency_id \
+         WHERE c.id = $1",
+        contact = row_json::<contact::Entity>(backend, "c"),
+        child = row_json::<child::Entity>(backend, "ch"),
+        agency = row_json::<agency::Entity>(backend, "ag"),
+        consents = rows_json::<consent::Entity>(backend, "co", of_contact),
+        overrides = rows_json::<consent_override::Entity>(backend, "ov", of_contact),
+        requests = rows_json::<information_request::Entity>(backend, "rq", of_contact),
+        disclosures = rows_json::<disclosure::Entity>(backend, "di", of_contact),
+        named = rows_json::<agency::Entity>(
+            backend,
+            "na",
+            "WHERE na.id IN (SELECT supplied_by_agency_id FROM disclosures WHERE contact_id = c.id) \
+             OR na.id IN (SELECT to_agency_id FROM disclosures WHERE contact_id = c.id)",
+        ),
+    )
+}
+
+/// Views from their rows, filtered by the policy: MASH-only parts (the child, overrides,
+/// requests, disclosures) only on MASH-access rows, and each disclosure as the caller may
+/// see it. Every part in id order.
+pub fn assemble(
+    grant: &Grant<'_>,
+    rows: Vec<(contact::Model, ContactAccess)>,
+    mut parts: ViewParts,
+) -> AppResult<Vec<ContactView>> {
+    parts.consents.sort_by_key(|c| c.id);
+    parts.overrides.sort_by_key(|o| o.id);
+    parts.requests.sort_by_key(|r| r.id);
+    parts.disclosures.sort_by_key(|d| d.id);
+    let mut consents = by_contact(parts.consents, |c| c.contact_id);
+    let mut overrides = by_contact(parts.overrides, |o| o.contact_id);
+    let mut requests = by_contact(parts.requests, |r| r.contact_id);
+    let disclosures = parts
+        .disclosures
         .into_iter()
-        .map(|a| (a.id, a))
+        .map(|d| {
+            let visibility = grant.disclosure_visibility(&d);
+            (d, visibility)
+        })
+        .filter(|(_, v)| *v != DisclosureVisibility::Hidden)
         .collect();
+    let mut disclosures = by_contact(disclosures, |(d, _)| d.contact_id);
+    let children: HashMap<Uuid, child::Model> =
+        parts.children.into_iter().map(|c| (c.id, c)).collect();
+    let agencies: HashMap<Uuid, agency::Model> =
+        parts.agencies.into_iter().map(|a| (a.id, a)).collect();
     let mut views = Vec::with_capacity(rows.len());
     for (contact, access) in rows {
         let id = contact.id;
+        let mash = access == ContactAccess::Mash;
         let agency = agencies
             .get(&contact.agency_id)
             .cloned()
             .ok_or(AppError::NotFound)?;
-        let child = children
-            .get(&contact.child_id)
-            .cloned()
-            .filter(|_| access == ContactAccess::Mash);
-        let disclosures = disclosures.remove(&id).unwrap_or_default();
+        let child = children.get(&contact.child_id).cloned().filter(|_| mash);
+        let disclosures = disclosures.remove(&id).filter(|_| mash).unwrap_or_default();
         let agency_names = disclosures
             .iter()
             .flat_map(|(d, _)| [Some(d.supplied_by_agency_id), d.to_agency_id])
@@ -172,8 +257,8 @@ pub async fn load_views<C: ConnectionTrait>(
             agency,
             child,
             consents: consents.remove(&id).unwrap_or_default(),
-            overrides: overrides.remove(&id).unwrap_or_default(),
-            requests: requests.remove(&id).unwrap_or_default(),
+            overrides: overrides.remove(&id).filter(|_| mash).unwrap_or_default(),
+            requests: requests.remove(&id).filter(|_| mash).unwrap_or_default(),
             disclosures,
             agency_names,
         });
