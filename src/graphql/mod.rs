@@ -11,6 +11,7 @@ pub mod limits;
 mod missing_ops;
 mod mutation;
 mod outcome_ops;
+mod parsed;
 mod query;
 mod report_ops;
 pub mod types;
@@ -61,7 +62,9 @@ pub fn build_schema(core: Option<Core>, production: bool) -> FrontdoorSchema {
         // The guard wraps the labeller, so a refused request is still labelled.
         .extension(input_guard::InputGuard)
         .extension(limits::DocumentLimits)
-        .extension(OperationLabeller);
+        .extension(OperationLabeller)
+        // Innermost: only the parse itself is skipped for a document seen before.
+        .extension(parsed::ParsedDocuments::default());
     if let Some(core) = core {
         builder = builder.data(core);
     }

@@ -200,8 +200,8 @@ fn contact_bundle(backend: DatabaseBackend) -> String {
         named = rows_json::<agency::Entity>(
             backend,
             "na",
-            "WHERE na.id IN (SELECT supplied_by_agency_id FROM disclosures WHERE contact_id = c.id) \
-             OR na.id IN (SELECT to_agency_id FROM disclosures WHERE contact_id = c.id)",
+            "WHERE EXISTS (SELECT 1 FROM disclosures nd WHERE nd.contact_id = c.id \
+             AND (nd.supplied_by_agency_id = na.id OR nd.to_agency_id = na.id))",
         ),
     )
 }
