@@ -158,10 +158,22 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready when the database answers a statement now. Pooled connections in recent use are
+/// not pinged before use, so after the database drops them (a restart, a failover) each one
+/// fails one statement and is then closed by the pool: the probe tries past every connection
+/// the pool may hold before it says the database is unreachable.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let ping = tokio::time::timeout(Duration::from_secs(2), crate::db::ping(&state.core.db)).await;
-    match ping {
-        Ok(Ok(())) => (StatusCode::OK, "ready"),
+    let attempts = state.core.config.db_max_connections + 1;
+    let reachable = async {
+        for _ in 0..attempts {
+            if crate::db::ping(&state.core.db).await.is_ok() {
+                return true;
+            }
+        }
+        false
+    };
+    match tokio::time::timeout(Duration::from_secs(2), reachable).await {
+        Ok(true) => (StatusCode::OK, "ready"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
     }
 }
