@@ -300,3 +300,39 @@ async fn lists_and_text_over_their_caps_are_refused_naming_the_field() {
     })
     .await;
 }
+
+/// Parsed documents are remembered by their text, but only the parse is skipped: the same
+/// document sent again with refused input is refused again, each time, whatever came
+/// between, and with good input it is answered with that input.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_sent_again_is_checked_again() {
+    each_backend(|server| async move {
+        let school = server.login("school.referrer").await;
+        let bad = || {
+            let mut input = contact_input();
+            input["narrative"] = json!("Afraid\u{0}");
+            json!({ "input": input })
+        };
+        for attempt in 0..3 {
+            let body = server.gql(Some(&school), SUBMIT, bad()).await;
+            refused(&format!("NUL, attempt {attempt}"), &body, "narrative");
+        }
+        let body = server
+            .gql(Some(&school), SUBMIT, json!({ "input": contact_input() }))
+            .await;
+        assert_eq!(
+            ok(&body, "submitContact")["narrative"],
+            json!("Ida said she is afraid to go home (fictional).")
+        );
+        let body = server.gql(Some(&school), SUBMIT, bad()).await;
+        refused("NUL after an answered request", &body, "narrative");
+        // A document whose fields the schema does not have is refused on every sending too.
+        for _ in 0..2 {
+            let body = server
+                .gql(Some(&school), "{ me { name noSuchField } }", json!({}))
+                .await;
+            assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+        }
+    })
+    .await;
+}
