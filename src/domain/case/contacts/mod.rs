@@ -182,17 +182,11 @@ async fn get_contact_as(
     action: Action,
 ) -> AppResult<ContactView> {
     let grant = policy::allow(core, ctx, action, CaseOperation::ReadContacts).await?;
-    // The contact and everything its view needs in one statement; the policy then decides
-    // what of it the caller sees (out of scope looks like absent, and is audited).
-    let found = load_contact_with_parts(&core.db, id)
-        .await?
-        .and_then(|(c, parts)| grant.contact_access(&c).map(|a| (c, a, parts)));
-    let (contact, access, parts) = grant
+    // Out of scope looks like absent, and is audited.
+    let found = load_contact_view(&core.db, &grant, id).await?;
+    let view = grant
         .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
-    let view = assemble(&grant, vec![(contact, access)], parts)?
-        .pop()
-        .ok_or(AppError::NotFound)?;
     audit::record_alone(core, ctx, read_entry(&grant, &view)).await?;
     Ok(view)
 }

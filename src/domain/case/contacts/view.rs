@@ -76,13 +76,13 @@ pub(super) fn by_contact<T>(
 
 /// The rows views are assembled from, before the policy filters them.
 #[derive(Default)]
-pub struct ViewParts {
-    pub consents: Vec<consent::Model>,
-    pub overrides: Vec<consent_override::Model>,
-    pub requests: Vec<information_request::Model>,
-    pub disclosures: Vec<disclosure::Model>,
-    pub children: Vec<child::Model>,
-    pub agencies: Vec<agency::Model>,
+struct ViewParts {
+    consents: Vec<consent::Model>,
+    overrides: Vec<consent_override::Model>,
+    requests: Vec<information_request::Model>,
+    disclosures: Vec<disclosure::Model>,
+    children: Vec<child::Model>,
+    agencies: Vec<agency::Model>,
 }
 
 /// The views of several contacts in a fixed number of queries (a page of the queue costs
@@ -146,11 +146,27 @@ async fn load_parts<C: ConnectionTrait>(
     Ok(parts)
 }
 
+/// The contact `id` as the grant's holder may see it, or None if there is no such contact or
+/// it is out of their scope (the caller audits that as NOT_FOUND). One statement loads it.
+pub async fn load_contact_view<C: ConnectionTrait>(
+    conn: &C,
+    grant: &Grant<'_>,
+    id: Uuid,
+) -> AppResult<Option<ContactView>> {
+    let Some((contact, parts)) = load_contact_with_parts(conn, id).await? else {
+        return Ok(None);
+    };
+    let Some(access) = grant.contact_access(&contact) else {
+        return Ok(None);
+    };
+    Ok(assemble(grant, vec![(contact, access)], parts)?.pop())
+}
+
 /// The contact `id` and every row its view is made from, in ONE statement and one row (see
 /// `common::bundle`): the contact with its child and submitting agency, its consents,
 /// overrides, requests and disclosures, and the agencies the disclosures name. None if there
 /// is no such contact. Nothing here is filtered: `assemble` applies the policy.
-pub async fn load_contact_with_parts<C: ConnectionTrait>(
+async fn load_contact_with_parts<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
 ) -> AppResult<Option<(contact::Model, ViewParts)>> {
@@ -209,7 +225,7 @@ fn contact_bundle(backend: DatabaseBackend) -> String {
 /// Views from their rows, filtered by the policy: MASH-only parts (the child, overrides,
 /// requests, disclosures) only on MASH-access rows, and each disclosure as the caller may
 /// see it. Every part in id order.
-pub fn assemble(
+fn assemble(
     grant: &Grant<'_>,
     rows: Vec<(contact::Model, ContactAccess)>,
     mut parts: ViewParts,
