@@ -43,18 +43,12 @@ pub struct Model {
     pub lawful_basis: Option<String>,
     /// "consent:<id>" or "override:<id>".
     pub consent_ref: Option<String>,
+    /// The key of the set of children and records the entry names (`audit_ref_set_member`),
+    /// None when it names none. Derived from the refs, which the hash covers.
+    pub ref_set: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::audit_event_ref::Entity")]
-    Refs,
-}
-
-impl Related<super::audit_event_ref::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Refs.def()
-    }
-}
+pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -4,7 +4,7 @@ pub mod assessment;
 pub mod audit_chain_head;
 pub mod audit_checkpoint;
 pub mod audit_event;
-pub mod audit_event_ref;
+pub mod audit_ref_set_member;
 pub mod bank_holiday;
 pub mod child;
 pub mod child_link;

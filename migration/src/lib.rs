@@ -8,6 +8,7 @@ mod m20261126_000004_outcomes;
 mod m20261202_000001_child_identity;
 mod m20261203_000001_sessions;
 mod m20261203_000020_audit_hash_v2;
+mod m20261207_000001_audit_ref_sets;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_child_identity::Migration),
             Box::new(m20261203_000001_sessions::Migration),
             Box::new(m20261203_000020_audit_hash_v2::Migration),
+            Box::new(m20261207_000001_audit_ref_sets::Migration),
         ]
     }
 }

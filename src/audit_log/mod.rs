@@ -119,42 +119,52 @@ pub async fn append_all<C: ConnectionTrait>(
                             "entity_id": e.entity_id, "outcome": e.outcome,
                             "request_id": e.request_id, "detail": e.detail,
                             "purpose": e.purpose, "lawful_basis": e.lawful_basis,
-                            "consent_ref": e.consent_ref,
+                            "consent_ref": e.consent_ref, "ref_set": e.ref_set,
                         })
                     })
                     .collect(),
             );
-            let refs = Json::Array(
-                entries
-                    .iter()
-                    .flat_map(|(e, refs)| {
-                        refs.iter().map(
-                            |(kind, id)| json!({ "event_id": e.id, "kind": kind, "ref_id": id }),
-                        )
-                    })
-                    .collect(),
-            );
+            // Each distinct ref set of the batch once; it is stored only if no earlier entry
+            // named it.
+            let mut sets: Vec<Json> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for (event, refs) in entries {
+                if let Some(key) = &event.ref_set {
+                    if seen.insert(key.as_str()) {
+                        sets.push(json!({ "ref_set": key, "refs": refs }));
+                    }
+                }
+            }
             let sql = "WITH head AS ( \
                    UPDATE audit_chain_heads SET seq = $2, hash = $3 \
                    WHERE chain = $1 AND seq = $4 AND hash = $5 RETURNING chain \
                  ), event AS ( \
                    INSERT INTO audit_events (id, hash_version, chain, seq, prev_hash, hash, at, \
                      actor_kind, actor_id, actor_label, actor_agency_id, action, entity_type, \
-                     entity_id, outcome, request_id, detail, purpose, lawful_basis, consent_ref) \
+                     entity_id, outcome, request_id, detail, purpose, lawful_basis, consent_ref, \
+                     ref_set) \
                    SELECT e.id, e.hash_version, head.chain, e.seq, e.prev_hash, e.hash, e.at, \
                      e.actor_kind, e.actor_id, e.actor_label, e.actor_agency_id, e.action, \
                      e.entity_type, e.entity_id, e.outcome, e.request_id, e.detail, e.purpose, \
-                     e.lawful_basis, e.consent_ref \
+                     e.lawful_basis, e.consent_ref, e.ref_set \
                    FROM head, json_to_recordset($6::json) AS e(id bigint, hash_version smallint, \
                      seq bigint, prev_hash text, hash text, at timestamptz, actor_kind text, \
                      actor_id text, actor_label text, actor_agency_id uuid, action text, \
                      entity_type text, entity_id text, outcome text, request_id text, \
-                     detail text, purpose text, lawful_basis text, consent_ref text) \
+                     detail text, purpose text, lawful_basis text, consent_ref text, \
+                     ref_set text) \
                    RETURNING id \
-                 ), refs AS ( \
-                   INSERT INTO audit_event_refs (event_id, kind, ref_id) \
-                   SELECT r.event_id, r.kind, r.ref_id \
-                   FROM head, json_to_recordset($7::json) AS r(event_id bigint, kind text, ref_id text) \
+                 ), batch_sets AS ( \
+                   SELECT s.ref_set, s.refs \
+                   FROM head, json_to_recordset($7::json) AS s(ref_set text, refs json) \
+                 ), new_sets AS ( \
+                   INSERT INTO audit_ref_sets (ref_set) SELECT ref_set FROM batch_sets \
+                   ON CONFLICT (ref_set) DO NOTHING RETURNING ref_set \
+                 ), members AS ( \
+                   INSERT INTO audit_ref_set_members (ref_set, kind, ref_id) \
+                   SELECT b.ref_set, r.value ->> 0, r.value ->> 1 \
+                   FROM new_sets n JOIN batch_sets b ON b.ref_set = n.ref_set, \
+                     json_array_elements(b.refs) AS r(value) \
                  ) SELECT COUNT(*) AS n FROM event";
             let values: Vec<Value> = vec![
                 first.chain.into(),
@@ -163,7 +173,7 @@ pub async fn append_all<C: ConnectionTrait>(
                 (first.seq - 1).into(),
                 first.prev_hash.clone().into(),
                 events.to_string().into(),
-                refs.to_string().into(),
+                Json::Array(sets).to_string().into(),
             ];
             let row = conn.query_one_raw(statement(backend, sql, values)).await?;
             let written: i64 = match row {
@@ -173,12 +183,12 @@ pub async fn append_all<C: ConnectionTrait>(
             Ok(written as usize == entries.len())
         }
         _ => {
-            // SQLite: the `audit_append_v2` view's trigger does the same for each row, in
+            // SQLite: the `audit_append_v3` view's trigger does the same for each row, in
             // order (see the migration), raising "audit chain head moved" when the head is no
             // longer the one the row names; the statement then writes nothing.
             let columns = "(chain, seq, prev_hash, hash, at, actor_kind, actor_id, actor_label, \
                  actor_agency_id, action, entity_type, entity_id, outcome, request_id, detail, \
-                 purpose, lawful_basis, consent_ref, refs, id, hash_version)";
+                 purpose, lawful_basis, consent_ref, refs, id, hash_version, ref_set)";
             let mut values: Vec<Value> = Vec::with_capacity(entries.len() * 21);
             let mut rows = Vec::with_capacity(entries.len());
             for (event, refs) in entries {
@@ -188,7 +198,7 @@ pub async fn append_all<C: ConnectionTrait>(
                 rows.push(format!("({})", params.join(", ")));
             }
             let sql = format!(
-                "INSERT INTO audit_append_v2 {columns} VALUES {}",
+                "INSERT INTO audit_append_v3 {columns} VALUES {}",
                 rows.join(", ")
             );
             match conn.execute_raw(statement(backend, &sql, values)).await {
@@ -202,12 +212,7 @@ pub async fn append_all<C: ConnectionTrait>(
 
 /// One entry's values for the SQLite append view, in its column order.
 fn sqlite_row(event: &audit_event::Model, refs: &[(String, String)]) -> Vec<Value> {
-    let refs_json = Json::Array(
-        refs.iter()
-            .map(|(kind, id)| json!({ "kind": kind, "ref_id": id }))
-            .collect(),
-    )
-    .to_string();
+    let refs_json = json!(refs).to_string();
     vec![
         event.chain.into(),
         event.seq.into(),
@@ -230,11 +235,24 @@ fn sqlite_row(event: &audit_event::Model, refs: &[(String, String)]) -> Vec<Valu
         refs_json.into(),
         event.id.into(),
         event.hash_version.into(),
+        event.ref_set.clone().into(),
     ]
 }
 
 fn head_moved(err: &DbErr) -> bool {
     err.to_string().contains("audit chain head moved")
+}
+
+/// The key of an entry's ref set: the hex SHA-256 of its refs in canonical order, so the same
+/// children and records always give the same key and the writer needs no lookup to find it.
+/// None for an entry that names nothing.
+pub fn ref_set_key(refs: &[(String, String)]) -> Option<String> {
+    if refs.is_empty() {
+        return None;
+    }
+    Some(hex::encode(Sha256::digest(
+        json!(refs).to_string().as_bytes(),
+    )))
 }
 
 /// Refs as hashed and stored: a set, in one order whatever order they were named in.
@@ -310,7 +328,24 @@ mod tests {
             purpose: Some("safeguarding.triage".into()),
             lawful_basis: None,
             consent_ref: None,
+            ref_set: None,
         }
+    }
+
+    #[test]
+    fn a_ref_set_key_names_exactly_its_refs() {
+        let child = ("Child".to_string(), "c-1".to_string());
+        let disclosure = ("Disclosure".to_string(), "d-1".to_string());
+        let both = canonical_refs([disclosure.clone(), child.clone()]);
+        let key = ref_set_key(&both).unwrap();
+        assert_eq!(key.len(), 64);
+        assert_eq!(
+            ref_set_key(&canonical_refs([child.clone(), disclosure])),
+            Some(key.clone()),
+            "the same refs named in another order share the set"
+        );
+        assert_ne!(ref_set_key(&[child]), Some(key));
+        assert_eq!(ref_set_key(&[]), None);
     }
 
     fn sha(text: &str) -> String {

@@ -1,7 +1,7 @@
 //! Ofsted Annex A lists 1–5: a small outcome chain built through the API, exported through
 //! GraphQL (MASH managers only, audited) and from the command line as CSV (with a reason).
 
-use entity::{audit_event, audit_event_ref, child};
+use entity::{audit_event, audit_ref_set_member, child};
 use frontdoor::domain::common::codes::Role;
 use frontdoor_testkit::{demo_users_without, each_backend, error_code, error_field, TestServer};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -652,9 +652,9 @@ async fn the_five_lists_carry_annex_a_columns_and_codes() {
             detail,
             json!({ "list": 1, "from": PERIOD.0, "to": PERIOD.1, "rows": 4, "reason": null })
         );
-        let mut named: Vec<String> = audit_event_ref::Entity::find()
-            .filter(audit_event_ref::Column::EventId.eq(list1_event.id))
-            .filter(audit_event_ref::Column::Kind.eq("Child"))
+        let mut named: Vec<String> = audit_ref_set_member::Entity::find()
+            .filter(audit_ref_set_member::Column::RefSet.eq(list1_event.ref_set.clone().unwrap()))
+            .filter(audit_ref_set_member::Column::Kind.eq("Child"))
             .all(server.db())
             .await
             .unwrap()

@@ -368,10 +368,21 @@ async fn an_edited_entry_or_ref_is_named() {
             .await
             .unwrap()
             .unwrap();
+        // (Its refs live in a set other entries may share: the entry is given a copy of its
+        // set with the child swapped, as an attacker editing only this entry would.)
+        let forged = format!("forged-{}", named.id);
+        let set = named.ref_set.clone().unwrap();
         server
             .exec(&format!(
-                "UPDATE audit_event_refs SET ref_id = '{}' WHERE event_id = {} AND kind = 'Child'",
+                "INSERT INTO audit_ref_set_members (ref_set, kind, ref_id) \
+                 SELECT '{forged}', kind, CASE WHEN kind = 'Child' THEN '{}' ELSE ref_id END \
+                 FROM audit_ref_set_members WHERE ref_set = '{set}'",
                 Uuid::now_v7(),
+            ))
+            .await;
+        server
+            .exec(&format!(
+                "UPDATE audit_events SET ref_set = '{forged}' WHERE id = {}",
                 named.id
             ))
             .await;
@@ -390,7 +401,9 @@ async fn a_renumbered_entry_or_a_format_downgrade_is_caught() {
         // An entry without refs, so the renumbering is only of the entry itself.
         let mut target = None;
         for entry in &entries[1..] {
-            let refs = refs_of(server.db(), [entry.id]).await.unwrap();
+            let refs = refs_of(server.db(), std::slice::from_ref(entry))
+                .await
+                .unwrap();
             if refs.get(&entry.id).is_none_or(|r| r.is_empty()) {
                 target = Some(entry.clone());
                 break;
@@ -445,12 +458,6 @@ async fn a_deleted_entry_is_named_as_a_gap() {
         let activity = generate_activity(&server).await;
         let (chain, entries) = longest_chain(&server).await;
         let target = &entries[1];
-        server
-            .exec(&format!(
-                "DELETE FROM audit_event_refs WHERE event_id = {}",
-                target.id
-            ))
-            .await;
         server
             .exec(&format!(
                 "DELETE FROM audit_events WHERE id = {}",
@@ -548,12 +555,6 @@ async fn deleting_the_newest_entries_is_caught_by_an_exported_checkpoint() {
         let keep = &entries[entries.len() - 3];
         for gone in &entries[entries.len() - 2..] {
             server
-                .exec(&format!(
-                    "DELETE FROM audit_event_refs WHERE event_id = {}",
-                    gone.id
-                ))
-                .await;
-            server
                 .exec(&format!("DELETE FROM audit_events WHERE id = {}", gone.id))
                 .await;
         }
@@ -582,12 +583,6 @@ async fn deleting_the_newest_entries_without_fixing_the_head_is_named() {
         let (chain, entries) = longest_chain(&server).await;
         let last = entries.last().unwrap();
         server
-            .exec(&format!(
-                "DELETE FROM audit_event_refs WHERE event_id = {}",
-                last.id
-            ))
-            .await;
-        server
             .exec(&format!("DELETE FROM audit_events WHERE id = {}", last.id))
             .await;
         let result = verify(&server, &activity.auditor, None).await;
@@ -604,9 +599,7 @@ async fn a_consistently_rehashed_chain_is_caught_by_the_checkpoints() {
         let pinned = checkpointed_seq(&activity.exported, chain);
         // Edit the first entry, then recompute every hash after it and the head, as an
         // attacker who knows the algorithm (but not the key) would.
-        let mut refs = refs_of(server.db(), entries.iter().map(|e| e.id))
-            .await
-            .unwrap();
+        let mut refs = refs_of(server.db(), &entries).await.unwrap();
         let mut prev = GENESIS_HASH.to_string();
         for (i, entry) in entries.iter().enumerate() {
             let mut forged = entry.clone();
@@ -887,4 +880,98 @@ async fn the_audit_commands_checkpoint_export_and_verify() {
         );
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_naming_the_same_records_share_one_stored_set() {
+    each_backend(|server| async move {
+        let activity = generate_activity(&server).await;
+        // Each of the four disclosure reads names the child and its own disclosure: four
+        // sets. Writing the first one again adds an entry but no set.
+        let sets_before = ref_set_count(&server).await;
+        let ctx = RequestCtx {
+            request_id: Some(Uuid::new_v4().to_string()),
+            ..RequestCtx::operator("test")
+        };
+        let txn = db::begin_write(server.db()).await.unwrap();
+        audit::record(
+            &txn,
+            &ctx,
+            AuditEntry::success(Action::DisclosureRead)
+                .entity("Disclosure", 0)
+                .children([activity.child])
+                .reference("Disclosure", 0),
+        )
+        .await
+        .unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(ref_set_count(&server).await, sets_before);
+        let reads = audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq("disclosure.read"))
+            .filter(audit_event::Column::EntityId.eq("0"))
+            .all(server.db())
+            .await
+            .unwrap();
+        assert_eq!(reads.len(), 2);
+        assert_eq!(reads[0].ref_set, reads[1].ref_set);
+        assert!(reads[0].ref_set.is_some());
+        let result = verify(&server, &activity.auditor, None).await;
+        assert_eq!(result["ok"], true, "{result}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trail_written_before_ref_sets_still_verifies_and_answers_after_the_upgrade() {
+    use migration::MigratorTrait;
+    each_backend(|server| async move {
+        let activity = generate_activity(&server).await;
+        let child_id = frontdoor::graphql::ids::encode("Child", activity.child);
+        let query = "query($c: ID) { auditEvents(childId: $c, action: \"disclosure.read\") { totalCount edges { node { seq refs { kind id } children } } } }";
+        let before = server
+            .gql(Some(&activity.auditor), query, json!({ "c": child_id }))
+            .await;
+        assert_eq!(before["data"]["auditEvents"]["totalCount"], 4, "{before}");
+        // Back to one ref row per entry (as written before sets), then up again: the old
+        // rows become one set per entry.
+        migration::Migrator::down(server.db(), Some(1)).await.unwrap();
+        migration::Migrator::up(server.db(), None).await.unwrap();
+        let legacy = audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq("disclosure.read"))
+            .all(server.db())
+            .await
+            .unwrap();
+        assert_eq!(legacy.len(), 4);
+        for entry in &legacy {
+            assert_eq!(entry.ref_set, Some(format!("legacy:{}", entry.id)));
+        }
+        let result = verify(&server, &activity.auditor, None).await;
+        assert_eq!(result["ok"], true, "{result}");
+        let after = server
+            .gql(Some(&activity.auditor), query, json!({ "c": child_id }))
+            .await;
+        assert_eq!(
+            after["data"]["auditEvents"], before["data"]["auditEvents"],
+            "{after}"
+        );
+        // New entries are written as sets beside the legacy ones, and still verify.
+        server.login("mash.manager").await;
+        let result = verify(&server, &activity.auditor, None).await;
+        assert_eq!(result["ok"], true, "{result}");
+    })
+    .await;
+}
+
+async fn ref_set_count(server: &TestServer) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let row = server
+        .db()
+        .query_one_raw(Statement::from_string(
+            server.db().get_database_backend(),
+            "SELECT COUNT(*) AS n FROM audit_ref_sets",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "n").unwrap()
 }

@@ -1,6 +1,6 @@
 //! Missing children reported by the police, returns, and return home interviews.
 
-use entity::{audit_event, audit_event_ref, missing_episode};
+use entity::{audit_event, audit_ref_set_member, missing_episode};
 use frontdoor_testkit::{each_backend, error_code, error_field};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
@@ -237,9 +237,9 @@ async fn mash_staff_see_which_children_were_missing_at_the_same_time() {
         assert_eq!(reads.len(), 4);
         assert_eq!(reads[0].actor_label, "mash.manager");
         assert_eq!(reads[0].purpose.as_deref(), Some("safeguarding.missing"));
-        let mut named: Vec<String> = audit_event_ref::Entity::find()
-            .filter(audit_event_ref::Column::EventId.eq(reads[0].id))
-            .filter(audit_event_ref::Column::Kind.eq("Child"))
+        let mut named: Vec<String> = audit_ref_set_member::Entity::find()
+            .filter(audit_ref_set_member::Column::RefSet.eq(reads[0].ref_set.clone().unwrap()))
+            .filter(audit_ref_set_member::Column::Kind.eq("Child"))
             .all(server.db())
             .await
             .unwrap()

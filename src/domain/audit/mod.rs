@@ -13,7 +13,9 @@
 pub mod action;
 pub mod trail;
 pub mod verify;
-pub use crate::audit_log::{canonical_refs, entry_hash, CHAINS, GENESIS_HASH, HASH_VERSION};
+pub use crate::audit_log::{
+    canonical_refs, entry_hash, ref_set_key, CHAINS, GENESIS_HASH, HASH_VERSION,
+};
 pub use action::Action;
 use chrono::{SubsecRound, Utc};
 use entity::audit_event;
@@ -189,6 +191,7 @@ fn prepare(ctx: &RequestCtx, entry: AuditEntry) -> (audit_event::Model, Vec<(Str
         purpose: entry.purpose.map(str::to_string),
         lawful_basis: entry.lawful_basis,
         consent_ref: entry.consent_ref,
+        ref_set: ref_set_key(&refs),
     };
     (event, refs)
 }

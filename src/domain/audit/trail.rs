@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
-use entity::{audit_chain_head, audit_checkpoint, audit_event, audit_event_ref, child, disclosure};
+use entity::{
+    audit_chain_head, audit_checkpoint, audit_event, audit_ref_set_member, child, disclosure,
+};
 use hmac::{Hmac, Mac};
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -422,12 +424,13 @@ pub async fn disclosure_access_log(
     Ok(page)
 }
 
-fn referencing(kind: &str, id: String) -> sea_orm::sea_query::SelectStatement {
+/// The keys of the ref sets that name a record; its entries are those keyed to one of them.
+fn sets_naming(kind: &str, id: String) -> sea_orm::sea_query::SelectStatement {
     Query::select()
-        .column(audit_event_ref::Column::EventId)
-        .from(audit_event_ref::Entity)
-        .and_where(audit_event_ref::Column::Kind.eq(kind))
-        .and_where(audit_event_ref::Column::RefId.eq(id))
+        .column(audit_ref_set_member::Column::RefSet)
+        .from(audit_ref_set_member::Entity)
+        .and_where(audit_ref_set_member::Column::Kind.eq(kind))
+        .and_where(audit_ref_set_member::Column::RefId.eq(id))
         .to_owned()
 }
 
@@ -450,14 +453,15 @@ async fn query_events(
         query = query.filter(audit_event::Column::Outcome.eq(outcome.as_str()));
     }
     if let Some(child) = filter.child_id {
-        query = query
-            .filter(audit_event::Column::Id.in_subquery(referencing("Child", child.to_string())));
+        query = query.filter(
+            audit_event::Column::RefSet.in_subquery(sets_naming("Child", child.to_string())),
+        );
     }
     if let Some((kind, id)) = filter.reference {
-        query = query.filter(audit_event::Column::Id.in_subquery(referencing(kind, id)));
+        query = query.filter(audit_event::Column::RefSet.in_subquery(sets_naming(kind, id)));
     }
     let events = page::by_seq(&core.db, query, audit_event::Column::Id, &page).await?;
-    let mut refs = refs_of(&core.db, events.items.iter().map(|e| e.id)).await?;
+    let mut refs = refs_of(&core.db, &events.items).await?;
     let items = events
         .items
         .into_iter()
@@ -473,29 +477,37 @@ async fn query_events(
     })
 }
 
-/// The refs of some entries, by entry id, each list in canonical order.
+/// The refs of some entries, by entry id, each list in canonical order (read through their
+/// ref sets, each set once however many entries share it).
 pub async fn refs_of<C: ConnectionTrait>(
     conn: &C,
-    event_ids: impl IntoIterator<Item = i64>,
+    events: &[audit_event::Model],
 ) -> AppResult<std::collections::HashMap<i64, Vec<(String, String)>>> {
-    let ids: Vec<i64> = event_ids.into_iter().collect();
-    let mut by_event: std::collections::HashMap<i64, Vec<(String, String)>> =
+    let keys: std::collections::BTreeSet<&str> =
+        events.iter().filter_map(|e| e.ref_set.as_deref()).collect();
+    let mut by_set: std::collections::HashMap<String, Vec<(String, String)>> =
         std::collections::HashMap::new();
-    if ids.is_empty() {
-        return Ok(by_event);
+    if !keys.is_empty() {
+        let rows = audit_ref_set_member::Entity::find()
+            .filter(audit_ref_set_member::Column::RefSet.is_in(keys))
+            .all(conn)
+            .await?;
+        for row in rows {
+            by_set
+                .entry(row.ref_set)
+                .or_default()
+                .push((row.kind, row.ref_id));
+        }
     }
-    let rows = audit_event_ref::Entity::find()
-        .filter(audit_event_ref::Column::EventId.is_in(ids))
-        .all(conn)
-        .await?;
-    for row in rows {
-        by_event
-            .entry(row.event_id)
-            .or_default()
-            .push((row.kind, row.ref_id));
-    }
-    for refs in by_event.values_mut() {
-        *refs = audit::canonical_refs(std::mem::take(refs));
+    let mut by_event = std::collections::HashMap::new();
+    for event in events {
+        let refs = event
+            .ref_set
+            .as_ref()
+            .and_then(|key| by_set.get(key))
+            .cloned()
+            .unwrap_or_default();
+        by_event.insert(event.id, audit::canonical_refs(refs));
     }
     Ok(by_event)
 }

@@ -324,7 +324,7 @@ async fn walk_chain<C: ConnectionTrait>(
         if page.is_empty() {
             break;
         }
-        let mut refs = refs_of(conn, page.iter().map(|e| e.id)).await?;
+        let mut refs = refs_of(conn, &page).await?;
         for event in page {
             if event.seq != expected_seq {
                 return Ok(Some(Failure::at(
