@@ -23,6 +23,9 @@ pub struct CoreInner {
     /// Statements this instance has sent to the database (in `/metrics`; the tests use it to
     /// show a page costs the same number of queries whatever its size).
     pub statements: prometheus::IntCounter,
+    /// List polls that returned nothing, by action: they disclose nothing, so they are
+    /// counted here (in `/metrics`) rather than written to the audit trail.
+    pub empty_polls: prometheus::IntCounterVec,
     /// The audit trail's group commit for entries that go with no other change.
     pub audit: crate::audit_log::group::GroupCommit,
 }
@@ -43,6 +46,14 @@ impl Core {
             "Statements sent to the database",
         )
         .expect("valid metric");
+        let empty_polls = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "frontdoor_empty_polls_total",
+                "List polls that returned nothing (not audit entries: they disclose nothing)",
+            ),
+            &["action"],
+        )
+        .expect("valid metric");
         let counted = statements.clone();
         db.set_metric_callback(move |_| counted.inc());
         Migrator::up(&db, None).await?;
@@ -55,6 +66,7 @@ impl Core {
             keys,
             sources,
             statements,
+            empty_polls,
             audit,
         })))
     }

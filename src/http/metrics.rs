@@ -1,5 +1,5 @@
 //! Prometheus metrics: GraphQL requests and latency by operation, errors by code, the pool,
-//! and the statements sent to the database.
+//! the statements sent to the database, and list polls that returned nothing.
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
@@ -14,8 +14,12 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// `statements` is the core's count of database statements, reported with the rest.
-    pub fn new(statements: prometheus::IntCounter) -> Metrics {
+    /// `statements` and `empty_polls` are the core's counts of database statements and of
+    /// list polls that returned nothing, reported with the rest.
+    pub fn new(
+        statements: prometheus::IntCounter,
+        empty_polls: prometheus::IntCounterVec,
+    ) -> Metrics {
         let registry = Registry::new();
         let operations = IntCounterVec::new(
             Opts::new(
@@ -58,6 +62,7 @@ impl Metrics {
             Box::new(errors.clone()),
             Box::new(pool.clone()),
             Box::new(statements),
+            Box::new(empty_polls),
         ] {
             registry
                 .register(collector)

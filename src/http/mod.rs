@@ -193,7 +193,7 @@ pub fn build_app(core: Core) -> Router {
     crate::auth::password::warm_up();
     let schema = crate::graphql::build_schema(Some(core.clone()), core.config.is_production());
     let timeout = core.config.request_timeout;
-    let metrics = Arc::new(Metrics::new(core.statements.clone()));
+    let metrics = Arc::new(Metrics::new(core.statements.clone(), core.empty_polls.clone()));
     let state = AppState {
         core,
         schema,

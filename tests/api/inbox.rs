@@ -98,3 +98,65 @@ async fn the_inbox_costs_the_same_statements_for_5_rows_as_for_100() {
     })
     .await;
 }
+
+/// This instance's count of empty polls of the inbox, as `/metrics` reports it.
+async fn empty_inbox_polls(server: &TestServer) -> u64 {
+    let text = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with("frontdoor_empty_polls_total{action=\"request.list\"}"))
+        .and_then(|l| l.rsplit_once(' '))
+        .map(|(_, n)| n.parse().unwrap())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_poll_is_counted_not_audited_and_a_page_with_children_is_audited() {
+    each_backend(|server| async move {
+        add_requests(&server, 1).await;
+        let desk = server.login("police.mash").await;
+        // A contact the police were never asked about: its requests, for the desk, are none.
+        let school = server.login("school.referrer").await;
+        let input = json!({
+            "child": { "firstName": "Quiet", "lastName": "Pagefixture", "dateOfBirth": "2013-05-01", "gender": "FEMALE" },
+            "concernCategories": ["21"],
+            "narrative": "A concern raised under test.",
+            "consent": { "position": "GIVEN", "givenBy": "Alex Pagefixture", "relationship": "father" },
+        });
+        let body = server
+            .gql(Some(&school), SUBMIT, json!({ "input": input }))
+            .await;
+        let contact = body["data"]["submitContact"]["id"].as_str().unwrap().to_string();
+        let empty = "query($c: ID) { informationRequests(contactId: $c) { totalCount edges { node { id } } } }";
+
+        let audited = server.audit_count("request.list", "SUCCESS").await;
+        let counted = empty_inbox_polls(&server).await;
+        for _ in 0..3 {
+            let body = server.gql(Some(&desk), empty, json!({ "c": contact })).await;
+            assert_eq!(body["data"]["informationRequests"]["totalCount"], 0, "{body}");
+        }
+        assert_eq!(
+            server.audit_count("request.list", "SUCCESS").await,
+            audited,
+            "an empty poll discloses nothing and writes no entry"
+        );
+        assert_eq!(empty_inbox_polls(&server).await, counted + 3);
+
+        let (_, rows, _) = poll(&server, &desk).await;
+        assert!(rows >= 1);
+        assert_eq!(
+            server.audit_count("request.list", "SUCCESS").await,
+            audited + 1,
+            "a page naming children is audited as before"
+        );
+        assert_eq!(empty_inbox_polls(&server).await, counted + 3);
+    })
+    .await;
+}

@@ -212,6 +212,25 @@ pub async fn on_refusal<T>(
     result
 }
 
+/// Records a page of a list a caller polls (an inbox, the contact queue, missing episodes,
+/// referrals, early help): a page that returned anything is audited like any read; an empty
+/// page discloses nothing, so it is only counted (`frontdoor_empty_polls_total` in
+/// `/metrics`) and a desk polling an empty inbox does not fill the trail.
+pub async fn record_poll(
+    core: &Core,
+    ctx: &RequestCtx,
+    entry: AuditEntry,
+    returned: usize,
+) -> AppResult<()> {
+    if returned == 0 {
+        core.empty_polls
+            .with_label_values(&[entry.action.as_str()])
+            .inc();
+        return Ok(());
+    }
+    record_alone(core, ctx, entry).await
+}
+
 /// Records an entry that goes with no other change (a refusal, a failed login, a read) and
 /// returns once it has committed: through this instance's group commit (`group`), so
 /// concurrent requests share one transaction and one flush.

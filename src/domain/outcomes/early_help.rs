@@ -292,7 +292,7 @@ pub async fn list(
     for v in &items {
         audit_entry = audit_entry.reference("EarlyHelpEpisode", v.episode.id);
     }
-    audit::record_alone(core, ctx, audit_entry).await?;
+    audit::record_poll(core, ctx, audit_entry, items.len()).await?;
     Ok(Page {
         items,
         has_next_page,

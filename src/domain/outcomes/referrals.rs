@@ -41,7 +41,7 @@ pub async fn list_referrals(
     )
     .await?;
     let items = load_views(&core.db, rows).await?;
-    audit::record_alone(core, ctx, read_entry(&grant, &items)).await?;
+    audit::record_poll(core, ctx, read_entry(&grant, &items), items.len()).await?;
     Ok(Page {
         items,
         has_next_page,

@@ -92,7 +92,7 @@ pub async fn list_contacts(
             entry = entry.reference("Disclosure", d.id);
         }
     }
-    audit::record_alone(core, ctx, entry).await?;
+    audit::record_poll(core, ctx, entry, items.len()).await?;
     Ok(Page {
         items,
         has_next_page,

@@ -106,7 +106,7 @@ pub async fn list(
     for v in &items {
         entry = entry.reference("MissingEpisode", v.episode.id);
     }
-    audit::record_alone(core, ctx, entry).await?;
+    audit::record_poll(core, ctx, entry, items.len()).await?;
     Ok(Page {
         items,
         has_next_page,

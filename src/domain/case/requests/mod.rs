@@ -185,7 +185,7 @@ pub async fn list_requests(
     )
     .await?;
     let items = load_views(core, &grant, rows).await?;
-    audit::record_alone(core, ctx, read_entry(&grant, &items)).await?;
+    audit::record_poll(core, ctx, read_entry(&grant, &items), items.len()).await?;
     Ok(Page {
         items,
         has_next_page,
