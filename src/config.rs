@@ -152,6 +152,9 @@ pub struct Config {
     pub source_limit: SourceLimitPolicy,
     /// Peers whose `X-Forwarded-For` names the real client (reverse proxies).
     pub trusted_proxies: Vec<IpNet>,
+    /// Browser origins allowed to call the API cross-origin (`FRONTDOOR_CORS_ORIGINS`);
+    /// none by default, so a page served from elsewhere cannot call it.
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -244,6 +247,35 @@ pub fn parse_trusted_proxies(text: &str) -> Result<Vec<IpNet>, String> {
         .collect()
 }
 
+/// `FRONTDOOR_CORS_ORIGINS`: comma-separated origins, each exactly `scheme://host[:port]`
+/// (what a browser sends in `Origin`). A wildcard is refused: the list is explicit.
+pub fn parse_cors_origins(text: &str) -> Result<Vec<String>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            match rest {
+                Some(host)
+                    if !host.is_empty()
+                        && host.chars().all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
+                        }) =>
+                {
+                    Ok(origin.to_ascii_lowercase())
+                }
+                _ => Err(format!(
+                    "FRONTDOOR_CORS_ORIGINS: {origin:?} is not an origin like \
+                     https://mash.example.gov.uk (scheme and host, optional port, no path; \
+                     no wildcard)"
+                )),
+            }
+        })
+        .collect()
+}
+
 impl Config {
     pub fn is_production(&self) -> bool {
         self.mode == Mode::Production
@@ -278,6 +310,7 @@ impl Config {
             idle_timeout: Duration::from_secs(60),
             source_limit: SourceLimitPolicy::default(),
             trusted_proxies: Vec::new(),
+            cors_origins: Vec::new(),
         })
     }
 
@@ -305,6 +338,7 @@ impl Config {
             idle_timeout: Duration::from_secs(60),
             source_limit: SourceLimitPolicy::default(),
             trusted_proxies: Vec::new(),
+            cors_origins: Vec::new(),
         }
     }
 }

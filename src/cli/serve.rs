@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// the real client; empty: the peer address is the source.
     #[arg(long, env = "FRONTDOOR_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+    /// Browser origins (comma-separated, e.g. https://mash.example.gov.uk) allowed to call
+    /// the API from their pages; empty: no cross-origin calls.
+    #[arg(long, env = "FRONTDOOR_CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
 }
 
 pub async fn run(args: ServeArgs, config: &mut Config) -> Result<(), String> {
@@ -70,6 +74,7 @@ pub async fn run(args: ServeArgs, config: &mut Config) -> Result<(), String> {
         source_failure_limit,
         source_failure_window_secs,
         trusted_proxies,
+        cors_origins,
     } = args;
     if with_demo && config.is_production() {
         return Err(
@@ -85,6 +90,7 @@ pub async fn run(args: ServeArgs, config: &mut Config) -> Result<(), String> {
     config.source_limit.failures = source_failure_limit;
     config.source_limit.window = Duration::from_secs(source_failure_window_secs.max(1));
     config.trusted_proxies = crate::config::parse_trusted_proxies(&trusted_proxies)?;
+    config.cors_origins = crate::config::parse_cors_origins(&cors_origins)?;
     let core = start(config.clone()).await?;
     if !config.housekeeping_interval.is_zero() {
         tokio::spawn(housekeeping::run_scheduled(

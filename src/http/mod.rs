@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderName, Request, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -117,6 +118,27 @@ async fn close_after_refused_body(
     response
 }
 
+/// Cross-origin calls from the configured browser origins only: GraphQL over POST (and the
+/// token endpoint) with a bearer token, never cookies. With no origins configured there is
+/// no CORS layer at all, so a preflight is refused as any unknown method is.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(allowed))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .expose_headers([HeaderName::from_static(REQUEST_ID)])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let request_id_header = HeaderName::from_static(REQUEST_ID);
     let layers = ServiceBuilder::new()
@@ -137,7 +159,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id_header))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout));
-    Router::new()
+    let router = Router::new()
         .route("/graphql", post(graphql::post).get(graphql::graphiql))
         .route("/oauth/token", post(oauth::token))
         .route("/healthz", get(healthz))
@@ -151,7 +173,11 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             state.clone(),
             mark_source,
         ))
-        .with_state(state)
+        .with_state(state.clone());
+    match cors(&state.core.config.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
 }
 
 async fn healthz() -> &'static str {
@@ -193,7 +219,10 @@ pub fn build_app(core: Core) -> Router {
     crate::auth::password::warm_up();
     let schema = crate::graphql::build_schema(Some(core.clone()), core.config.is_production());
     let timeout = core.config.request_timeout;
-    let metrics = Arc::new(Metrics::new(core.statements.clone(), core.empty_polls.clone()));
+    let metrics = Arc::new(Metrics::new(
+        core.statements.clone(),
+        core.empty_polls.clone(),
+    ));
     let state = AppState {
         core,
         schema,

@@ -725,3 +725,117 @@ async fn the_export_never_writes_through_a_link_or_over_a_file_unasked() {
     })
     .await;
 }
+
+/// A browser's preflight for a GraphQL POST with a bearer token, from `origin`.
+async fn preflight(server: &TestServer, origin: &str) -> reqwest::Response {
+    server
+        .http
+        .request(reqwest::Method::OPTIONS, server.url("/graphql"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_origin_calls_come_only_from_the_configured_origins() {
+    each_configured(
+        |c| c.cors_origins = vec!["https://mash.example.gov.uk".into()],
+        |server| async move {
+            let allowed = preflight(&server, "https://mash.example.gov.uk").await;
+            assert!(allowed.status().is_success(), "{}", allowed.status());
+            let headers = allowed.headers();
+            assert_eq!(
+                headers["access-control-allow-origin"],
+                "https://mash.example.gov.uk"
+            );
+            let allowed_headers = headers["access-control-allow-headers"]
+                .to_str()
+                .unwrap()
+                .to_ascii_lowercase();
+            assert!(
+                allowed_headers.contains("authorization"),
+                "{allowed_headers}"
+            );
+
+            // Another origin's preflight names no origin, so its browser refuses the call.
+            let refused = preflight(&server, "https://evil.example.com").await;
+            assert!(refused
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none());
+
+            // The real call from an allowed page sees the answer and its request id.
+            let token = server.login("mash.manager").await;
+            let answer = server
+                .http
+                .post(server.url("/graphql"))
+                .header("origin", "https://mash.example.gov.uk")
+                .bearer_auth(&token)
+                .json(&json!({ "query": "{ me { name } }" }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                answer.headers()["access-control-allow-origin"],
+                "https://mash.example.gov.uk"
+            );
+            let exposed = answer.headers()["access-control-expose-headers"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            assert!(exposed.contains("x-request-id"), "{exposed}");
+            let body: Value = answer.json().await.unwrap();
+            assert!(body["data"]["me"]["name"].is_string(), "{body}");
+
+            let other = server
+                .http
+                .post(server.url("/graphql"))
+                .header("origin", "https://evil.example.com")
+                .bearer_auth(&token)
+                .json(&json!({ "query": "{ me { name } }" }))
+                .send()
+                .await
+                .unwrap();
+            assert!(other.headers().get("access-control-allow-origin").is_none());
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_origins_configured_no_page_elsewhere_may_call() {
+    each_backend(|server| async move {
+        let response = preflight(&server, "https://mash.example.gov.uk").await;
+        assert!(!response.status().is_success(), "{}", response.status());
+        assert!(response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none());
+    })
+    .await;
+}
+
+#[test]
+fn cors_origins_must_be_origins() {
+    use frontdoor::config::parse_cors_origins;
+    assert_eq!(
+        parse_cors_origins(" https://MASH.example.gov.uk , http://localhost:5173 ").unwrap(),
+        vec!["https://mash.example.gov.uk", "http://localhost:5173"]
+    );
+    assert_eq!(parse_cors_origins("").unwrap(), Vec::<String>::new());
+    for bad in [
+        "*",
+        "mash.example.gov.uk",
+        "https://mash.example.gov.uk/",
+        "https://*.gov.uk",
+    ] {
+        let err = parse_cors_origins(bad).unwrap_err();
+        assert!(err.contains("FRONTDOOR_CORS_ORIGINS"), "{bad}: {err}");
+    }
+}
