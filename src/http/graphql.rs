@@ -1,12 +1,11 @@
-//! `POST /graphql` (one operation per request) and GraphiQL on `GET /graphql` in development.
+//! `POST /graphql`: one operation per request (GraphiQL on `GET /graphql` is `graphiql`).
 use std::time::Instant;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::GraphQLResponse;
 use axum::body::Bytes;
 use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::{request_id, AppState};
@@ -182,13 +181,6 @@ fn argument_named(message: &str) -> Option<String> {
         }
     }
     Some(field)
-}
-
-pub async fn graphiql(State(state): State<AppState>) -> Response {
-    if state.core.config.is_production() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 //! The HTTP surface: routes, limits, request ids and tracing.
+mod graphiql;
 mod graphql;
 pub mod metrics;
 mod oauth;
@@ -160,7 +161,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout));
     let router = Router::new()
-        .route("/graphql", post(graphql::post).get(graphql::graphiql))
+        .route("/graphql", post(graphql::post).get(graphiql::page))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route("/oauth/token", post(oauth::token))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

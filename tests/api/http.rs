@@ -284,3 +284,78 @@ fn schema_graphql_matches_the_code() {
         "schema.graphql is out of date: run `cargo run -- schema > schema.graphql`"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_loads_everything_from_this_server() {
+    let dev = TestServer::start(Backend::Sqlite).await;
+    let page = dev
+        .http
+        .get(dev.url("/graphql"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Every src= and href= is a path on this server (or an empty data: icon).
+    let mut loaded = Vec::new();
+    for attribute in ["src=\"", "href=\""] {
+        for part in page.split(attribute).skip(1) {
+            let target = &part[..part.find('"').unwrap()];
+            assert!(
+                target.starts_with('/') || target == "data:,",
+                "the page loads {target} from elsewhere"
+            );
+            if target.starts_with('/') {
+                loaded.push(target.to_string());
+            }
+        }
+    }
+    assert_eq!(loaded.len(), 4, "{loaded:?}");
+    assert!(
+        page.contains("mutation Login"),
+        "opens with a working example"
+    );
+    assert!(page.contains("Authorization"), "hints at the header");
+    for path in &loaded {
+        let response = dev.http.get(dev.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let expected = if path.ends_with(".css") {
+            "text/css"
+        } else {
+            "text/javascript"
+        };
+        assert!(content_type.starts_with(expected), "{path}: {content_type}");
+        let body = response.bytes().await.unwrap();
+        assert!(body.len() > 5_000, "{path} is the real file");
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            !text.contains("sourceMappingURL"),
+            "{path} asks for nothing more"
+        );
+    }
+    let missing = dev
+        .http
+        .get(dev.url("/graphiql/../Cargo.toml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let missing = dev
+        .http
+        .get(dev.url("/graphiql/other.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    let prod = TestServer::start_with(Backend::Sqlite, |c| c.mode = Mode::Production).await;
+    for path in &loaded {
+        let response = prod.http.get(prod.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path} in production");
+    }
+}
