@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use sea_orm::sqlx::postgres::PgSslMode;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
@@ -93,6 +94,18 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         });
     }
     if url.starts_with("postgres") {
+        // TLS to a server on this same machine protects nothing and costs both sides a
+        // cipher per message; a URL that names its own sslmode keeps it.
+        let names_sslmode = url.contains("sslmode=");
+        opt.map_sqlx_postgres_opts(move |o| {
+            let loopback = matches!(o.get_host(), "localhost" | "127.0.0.1" | "::1" | "[::1]")
+                || o.get_host().starts_with('/');
+            if loopback && !names_sslmode {
+                o.ssl_mode(PgSslMode::Disable)
+            } else {
+                o
+            }
+        });
         opt.map_sqlx_postgres_pool_opts(|pool| {
             pool.after_connect(|_, _| {
                 Box::pin(async {
