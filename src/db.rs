@@ -63,6 +63,11 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 /// How long a writer waits for its turn on SQLite before failing.
 const WRITE_WAIT: Duration = Duration::from_secs(10);
 
+/// A PostgreSQL host that is this machine: the loopback or a Unix socket directory.
+fn on_this_host(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]") || host.starts_with('/')
+}
+
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = sqlite_path(url) {
         create_private_sqlite_file(&path).map_err(|e| {
@@ -98,9 +103,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         // cipher per message; a URL that names its own sslmode keeps it.
         let names_sslmode = url.contains("sslmode=");
         opt.map_sqlx_postgres_opts(move |o| {
-            let loopback = matches!(o.get_host(), "localhost" | "127.0.0.1" | "::1" | "[::1]")
-                || o.get_host().starts_with('/');
-            if loopback && !names_sslmode {
+            if !names_sslmode && on_this_host(o.get_host()) {
                 o.ssl_mode(PgSslMode::Disable)
             } else {
                 o
@@ -267,4 +270,24 @@ pub fn statement(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Sta
 
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_this_host;
+
+    #[test]
+    fn only_the_loopback_and_unix_sockets_are_this_host() {
+        for host in ["localhost", "127.0.0.1", "::1", "/var/run/postgresql"] {
+            assert!(on_this_host(host), "{host}");
+        }
+        for host in [
+            "db.council.internal",
+            "10.0.0.5",
+            "127.0.0.2.example.org",
+            "",
+        ] {
+            assert!(!on_this_host(host), "{host}");
+        }
+    }
 }
