@@ -15,14 +15,14 @@ enum AuditEvents {
     HashVersion,
 }
 
-const APPEND_VIEW_V2: &str = "CREATE VIEW audit_append_v2 AS \
+pub(crate) const APPEND_VIEW_V2: &str = "CREATE VIEW audit_append_v2 AS \
      SELECT id, hash_version, chain, seq, prev_hash, hash, at, actor_kind, actor_id, \
             actor_label, actor_agency_id, action, entity_type, entity_id, outcome, request_id, \
             detail, purpose, lawful_basis, consent_ref, '' AS refs \
      FROM audit_events WHERE 0";
 
 // The writer chooses the id (it is inside the hash), so the trigger inserts it as given.
-const APPEND_TRIGGER_V2: &str =
+pub(crate) const APPEND_TRIGGER_V2: &str =
     "CREATE TRIGGER audit_append_v2_insert INSTEAD OF INSERT ON audit_append_v2 \
      BEGIN \
        SELECT RAISE(ABORT, 'audit chain head moved') \

@@ -8,6 +8,9 @@
 //! and a changed member or key shows as a hash mismatch. Refs written before this migration
 //! become one set per entry, keyed `legacy:<entry id>`; the old table is dropped.
 use sea_orm_migration::sea_orm::DatabaseBackend;
+
+// Going back down restores the append view of the migration before.
+use crate::m20261203_000020_audit_hash_v2::{APPEND_TRIGGER_V2, APPEND_VIEW_V2};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -71,35 +74,6 @@ const APPEND_TRIGGER_V3: &str =
            AND NOT EXISTS (SELECT 1 FROM audit_ref_sets s WHERE s.ref_set = NEW.ref_set); \
        INSERT OR IGNORE INTO audit_ref_sets (ref_set) \
          SELECT NEW.ref_set WHERE NEW.ref_set IS NOT NULL; \
-       UPDATE audit_chain_heads SET seq = NEW.seq, hash = NEW.hash \
-         WHERE chain = NEW.chain; \
-     END";
-
-// As in m20261203_000020_audit_hash_v2, for going back down.
-const APPEND_VIEW_V2: &str = "CREATE VIEW audit_append_v2 AS \
-     SELECT id, hash_version, chain, seq, prev_hash, hash, at, actor_kind, actor_id, \
-            actor_label, actor_agency_id, action, entity_type, entity_id, outcome, request_id, \
-            detail, purpose, lawful_basis, consent_ref, '' AS refs \
-     FROM audit_events WHERE 0";
-
-const APPEND_TRIGGER_V2: &str =
-    "CREATE TRIGGER audit_append_v2_insert INSTEAD OF INSERT ON audit_append_v2 \
-     BEGIN \
-       SELECT RAISE(ABORT, 'audit chain head moved') \
-       WHERE NOT EXISTS (SELECT 1 FROM audit_chain_heads h \
-         WHERE h.chain = NEW.chain AND h.seq = NEW.seq - 1 AND h.hash = NEW.prev_hash); \
-       SELECT RAISE(ABORT, 'audit chain head moved') \
-       WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.id = NEW.id); \
-       INSERT INTO audit_events (id, hash_version, chain, seq, prev_hash, hash, at, actor_kind, \
-         actor_id, actor_label, actor_agency_id, action, entity_type, entity_id, outcome, \
-         request_id, detail, purpose, lawful_basis, consent_ref) \
-       VALUES (NEW.id, NEW.hash_version, NEW.chain, NEW.seq, NEW.prev_hash, NEW.hash, NEW.at, \
-         NEW.actor_kind, NEW.actor_id, NEW.actor_label, NEW.actor_agency_id, NEW.action, \
-         NEW.entity_type, NEW.entity_id, NEW.outcome, NEW.request_id, NEW.detail, \
-         NEW.purpose, NEW.lawful_basis, NEW.consent_ref); \
-       INSERT INTO audit_event_refs (event_id, kind, ref_id) \
-         SELECT NEW.id, json_extract(r.value, '$.kind'), json_extract(r.value, '$.ref_id') \
-         FROM json_each(NEW.refs) r; \
        UPDATE audit_chain_heads SET seq = NEW.seq, hash = NEW.hash \
          WHERE chain = NEW.chain; \
      END";

@@ -161,6 +161,18 @@ impl TestServer {
         E::find().count(self.db()).await.unwrap()
     }
 
+    /// The server's `/metrics` text, as a scraper reads it.
+    pub async fn metrics_text(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// How many audit entries record `action` with `outcome` (e.g. "SUCCESS", "CONFLICT").
     pub async fn audit_count(&self, action: &str, outcome: &str) -> u64 {
         use sea_orm::{ColumnTrait, QueryFilter};

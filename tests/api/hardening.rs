@@ -369,17 +369,7 @@ fn series(metrics: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_field_names_do_not_mint_metric_labels() {
     each_backend(|server| async move {
-        let metrics = || async {
-            server
-                .http
-                .get(server.url("/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        };
+        let metrics = || server.metrics_text();
         let body = server.gql(None, "{ warmUpField }", json!({})).await;
         assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
         let before = metrics().await;
@@ -726,6 +716,19 @@ async fn the_export_never_writes_through_a_link_or_over_a_file_unasked() {
     .await;
 }
 
+/// A page at `origin` asking for `me` with a bearer token, as its browser sends it.
+async fn post_me_from(server: &TestServer, token: &str, origin: &str) -> reqwest::Response {
+    server
+        .http
+        .post(server.url("/graphql"))
+        .header("origin", origin)
+        .bearer_auth(token)
+        .json(&json!({ "query": "{ me { name } }" }))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A browser's preflight for a GraphQL POST with a bearer token, from `origin`.
 async fn preflight(server: &TestServer, origin: &str) -> reqwest::Response {
     server
@@ -772,15 +775,7 @@ async fn cross_origin_calls_come_only_from_the_configured_origins() {
 
             // The real call from an allowed page sees the answer and its request id.
             let token = server.login("mash.manager").await;
-            let answer = server
-                .http
-                .post(server.url("/graphql"))
-                .header("origin", "https://mash.example.gov.uk")
-                .bearer_auth(&token)
-                .json(&json!({ "query": "{ me { name } }" }))
-                .send()
-                .await
-                .unwrap();
+            let answer = post_me_from(&server, &token, "https://mash.example.gov.uk").await;
             assert_eq!(
                 answer.headers()["access-control-allow-origin"],
                 "https://mash.example.gov.uk"
@@ -793,15 +788,7 @@ async fn cross_origin_calls_come_only_from_the_configured_origins() {
             let body: Value = answer.json().await.unwrap();
             assert!(body["data"]["me"]["name"].is_string(), "{body}");
 
-            let other = server
-                .http
-                .post(server.url("/graphql"))
-                .header("origin", "https://evil.example.com")
-                .bearer_auth(&token)
-                .json(&json!({ "query": "{ me { name } }" }))
-                .send()
-                .await
-                .unwrap();
+            let other = post_me_from(&server, &token, "https://evil.example.com").await;
             assert!(other.headers().get("access-control-allow-origin").is_none());
         },
     )

@@ -59,15 +59,7 @@ async fn health_readiness_and_metrics() {
         server
             .gql(Some(&token), "{ agencies { totalCount } }", json!({}))
             .await;
-        let metrics = server
-            .http
-            .get(server.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = server.metrics_text().await;
         assert!(
             metrics.contains("frontdoor_graphql_requests_total{operation=\"query:me\"} 1"),
             "{metrics}"

@@ -101,15 +101,7 @@ async fn the_inbox_costs_the_same_statements_for_5_rows_as_for_100() {
 
 /// This instance's count of empty polls of the inbox, as `/metrics` reports it.
 async fn empty_inbox_polls(server: &TestServer) -> u64 {
-    let text = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics_text().await;
     text.lines()
         .find(|l| l.starts_with("frontdoor_empty_polls_total{action=\"request.list\"}"))
         .and_then(|l| l.rsplit_once(' '))
