@@ -201,23 +201,23 @@ impl ConsentOverride {
     async fn contact_id(&self) -> ID {
         ids::encode("Contact", self.0.contact_id)
     }
-    async fn reason(&self) -> Option<OverrideReason> {
-        Some(self.0.reason.into())
+    async fn reason(&self) -> OverrideReason {
+        self.0.reason.into()
     }
     /// The requester's written justification.
     async fn justification(&self) -> &str {
         &self.0.justification
     }
-    async fn status(&self) -> Option<OverrideStatus> {
-        Some(self.0.status.into())
+    async fn status(&self) -> OverrideStatus {
+        self.0.status.into()
     }
     /// Approved by the requesting manager alone because the child is at immediate risk.
     async fn break_glass(&self) -> bool {
         self.0.break_glass
     }
     /// A break-glass override's second-manager review.
-    async fn review_status(&self) -> Option<ReviewStatus> {
-        Some(self.0.review_status.into())
+    async fn review_status(&self) -> ReviewStatus {
+        self.0.review_status.into()
     }
     async fn requested_by(&self) -> ID {
         ids::encode("User", self.0.requested_by)
@@ -265,15 +265,15 @@ impl Disclosure {
     async fn category(&self) -> &str {
         &self.disclosure.category
     }
-    async fn lawful_basis(&self) -> Option<LawfulBasis> {
-        Some(self.disclosure.lawful_basis.into())
+    async fn lawful_basis(&self) -> LawfulBasis {
+        self.disclosure.lawful_basis.into()
     }
     /// Health, ethnicity or other special category data.
     async fn special_category(&self) -> bool {
         self.disclosure.special_category
     }
-    async fn handling_code(&self) -> Option<HandlingCode> {
-        Some(self.disclosure.handling_code.into())
+    async fn handling_code(&self) -> HandlingCode {
+        self.disclosure.handling_code.into()
     }
     /// Conditions that travel with a C-coded item.
     async fn handling_conditions(&self) -> Option<&str> {
@@ -359,11 +359,11 @@ impl InformationRequest {
     async fn questions(&self) -> &str {
         &self.0.request.questions
     }
-    async fn priority(&self) -> Option<Priority> {
-        Some(self.0.request.priority.into())
+    async fn priority(&self) -> Priority {
+        self.0.request.priority.into()
     }
-    async fn status(&self) -> Option<RequestStatus> {
-        Some(self.0.request.status.into())
+    async fn status(&self) -> RequestStatus {
+        self.0.request.status.into()
     }
     async fn sent_at(&self) -> DateTime<Utc> {
         self.0.request.sent_at
@@ -406,11 +406,11 @@ impl RequestSummary {
     async fn to_agency_id(&self) -> ID {
         ids::encode("Agency", self.0.to_agency_id)
     }
-    async fn priority(&self) -> Option<Priority> {
-        Some(self.0.priority.into())
+    async fn priority(&self) -> Priority {
+        self.0.priority.into()
     }
-    async fn status(&self) -> Option<RequestStatus> {
-        Some(self.0.status.into())
+    async fn status(&self) -> RequestStatus {
+        self.0.status.into()
     }
     async fn due_at(&self) -> DateTime<Utc> {
         self.0.due_at
@@ -438,8 +438,8 @@ impl Contact {
     async fn id(&self) -> ID {
         ids::encode("Contact", self.0.contact.id)
     }
-    async fn status(&self) -> Option<ContactStatus> {
-        Some(self.0.contact.status.into())
+    async fn status(&self) -> ContactStatus {
+        self.0.contact.status.into()
     }
     /// National contact-source code (docs/codes.md "Contact and referral source").
     async fn source_code(&self) -> &str {
@@ -485,8 +485,8 @@ impl Contact {
         self.0.child_as_submitted().into()
     }
     /// The consent position the contact arrived with.
-    async fn consent_position(&self) -> Option<ConsentPosition> {
-        Some(self.0.contact.consent_position.into())
+    async fn consent_position(&self) -> ConsentPosition {
+        self.0.contact.consent_position.into()
     }
     async fn consent_not_sought_reason(&self) -> Option<&str> {
         self.0.contact.consent_not_sought_reason.as_deref()

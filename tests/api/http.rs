@@ -277,6 +277,53 @@ fn schema_graphql_matches_the_code() {
     );
 }
 
+/// Fields every record has are non-null, so generated client types need no null checks.
+#[test]
+fn always_set_fields_are_non_null() {
+    let sdl = frontdoor::graphql::sdl();
+    let type_block = |name: &str| -> String {
+        let start = sdl
+            .find(&format!("type {name} "))
+            .unwrap_or_else(|| panic!("type {name}"));
+        let end = start + sdl[start..].find("\n}").unwrap();
+        sdl[start..end].to_string()
+    };
+    for (type_name, fields) in [
+        (
+            "Contact",
+            &[
+                "status: ContactStatus!",
+                "consentPosition: ConsentPosition!",
+            ][..],
+        ),
+        (
+            "ConsentOverride",
+            &[
+                "reason: OverrideReason!",
+                "status: OverrideStatus!",
+                "reviewStatus: ReviewStatus!",
+            ],
+        ),
+        (
+            "Disclosure",
+            &["lawfulBasis: LawfulBasis!", "handlingCode: HandlingCode!"],
+        ),
+        (
+            "InformationRequest",
+            &["priority: Priority!", "status: RequestStatus!"],
+        ),
+        (
+            "RequestSummary",
+            &["priority: Priority!", "status: RequestStatus!"],
+        ),
+    ] {
+        let block = type_block(type_name);
+        for field in fields {
+            assert!(block.contains(field), "{type_name}.{field} is not non-null");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphiql_loads_everything_from_this_server() {
     let dev = TestServer::start(Backend::Sqlite).await;
