@@ -51,6 +51,7 @@ impl CaseQuery {
             status: status.map(Into::into),
             overdue,
             source_agency: source_agency_id.map(|id| ids::decode("Agency", &id)),
+            child: None,
         };
         let page = contacts::list_contacts(core, request, filter, page).await?;
         Ok(connection(page, |v| v.contact.id, Contact))

@@ -390,3 +390,68 @@ async fn bad_contact_input_names_the_field_and_writes_nothing() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_childs_contacts_come_as_one_paged_connection() {
+    each_backend(|server| async move {
+        let school = server.login("school.referrer").await;
+        let police = server.login("police.referrer").await;
+        let manager = server.login("mash.manager").await;
+        let mut submitted = Vec::new();
+        for (token, narrative) in [(&school, "First concern."), (&police, "Second concern.")] {
+            let body = server
+                .gql(Some(token), SUBMIT, json!({ "input": contact_input(narrative) }))
+                .await;
+            submitted.push(body["data"]["submitContact"]["id"].as_str().unwrap().to_string());
+        }
+        let body = server
+            .gql(
+                Some(&manager),
+                "query($id: ID!) { contact(id: $id) { child { id } } }",
+                json!({ "id": submitted[0] }),
+            )
+            .await;
+        let child_id = body["data"]["contact"]["child"]["id"].clone();
+        let page = "query($id: ID!, $after: String) { child(id: $id) { contactIds contacts(first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id narrative } } } } }";
+        let first = server
+            .gql(Some(&manager), page, json!({ "id": child_id }))
+            .await;
+        let contacts = &first["data"]["child"]["contacts"];
+        assert_eq!(contacts["totalCount"], 2, "{first}");
+        assert_eq!(contacts["pageInfo"]["hasNextPage"], true);
+        let cursor = contacts["pageInfo"]["endCursor"].clone();
+        let second = server
+            .gql(Some(&manager), page, json!({ "id": child_id, "after": cursor }))
+            .await;
+        let rest = &second["data"]["child"]["contacts"];
+        assert_eq!(rest["pageInfo"]["hasNextPage"], false, "{second}");
+        let mut seen: Vec<String> = [contacts, rest]
+            .iter()
+            .flat_map(|c| c["edges"].as_array().unwrap().clone())
+            .map(|e| {
+                assert!(e["node"]["narrative"].as_str().unwrap().ends_with("concern."));
+                e["node"]["id"].as_str().unwrap().to_string()
+            })
+            .collect();
+        let mut expected: Vec<String> = first["data"]["child"]["contactIds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap().to_string())
+            .collect();
+        seen.sort();
+        expected.sort();
+        submitted.sort();
+        assert_eq!(seen, expected);
+        assert_eq!(seen, submitted);
+        // Each page that named the child is on record.
+        assert!(server.audit_count("contact.list", "SUCCESS").await >= 2);
+        // A referrer cannot reach the child's record, so not its contacts either.
+        let body = server
+            .gql(Some(&school), page, json!({ "id": child_id }))
+            .await;
+        assert!(body["data"].is_null() || body["data"]["child"].is_null(), "{body}");
+        assert!(error_code(&body).is_some(), "{body}");
+    })
+    .await;
+}

@@ -9,6 +9,8 @@ pub struct ContactFilter {
     pub overdue: Option<bool>,
     /// An inner None is an id that was not an agency's: matches nothing.
     pub source_agency: Option<Option<Uuid>>,
+    /// Only contacts about this child (a child's own contacts, within the caller's scope).
+    pub child: Option<Uuid>,
 }
 
 /// Contacts the caller may see, filtered in the database; MASH staff get the queue sorted
@@ -42,6 +44,9 @@ pub async fn list_contacts(
     }
     if let Some(agency) = filter.source_agency {
         condition = condition.add(contact::Column::AgencyId.eq(agency.unwrap_or_default()));
+    }
+    if let Some(child) = filter.child {
+        condition = condition.add(contact::Column::ChildId.eq(child));
     }
     let total_count = contact::Entity::find()
         .filter(condition.clone())
