@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 
 use super::case_inputs::*;
 use super::case_types::{
-    disclosure_items, BankHoliday, Child, ChildIdentifiers, ConsentOverride, Contact, Disclosure,
-    DisclosureItem, InformationRequest,
+    contact_page, disclosure_items, BankHoliday, Child, ChildIdentifiers, ConsentOverride, Contact,
+    Disclosure, DisclosureItem, InformationRequest,
 };
 use super::codes::*;
 use super::types::{connection, AuditEvent, Connection};
@@ -45,16 +45,13 @@ impl CaseQuery {
         #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<Contact>> {
-        let (core, request) = env(ctx);
-        let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
         let filter = ContactFilter {
             status: status.map(Into::into),
             overdue,
             source_agency: source_agency_id.map(|id| ids::decode("Agency", &id)),
             child: None,
         };
-        let page = contacts::list_contacts(core, request, filter, page).await?;
-        Ok(connection(page, |v| v.contact.id, Contact))
+        contact_page(ctx, filter, first, after).await
     }
 
     /// The MASH's record of a child (MASH staff).

@@ -155,15 +155,25 @@ impl Child {
         #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge already seen.")] after: Option<String>,
     ) -> Result<Connection<Contact>> {
-        let (core, request) = super::env(ctx);
-        let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
         let filter = ContactFilter {
             child: Some(self.child.id),
             ..ContactFilter::default()
         };
-        let page = contacts::list_contacts(core, request, filter, page).await?;
-        Ok(connection(page, |v| v.contact.id, Contact))
+        contact_page(ctx, filter, first, after).await
     }
+}
+
+/// A page of the contacts the caller may see (the queue, or a child's contacts).
+pub async fn contact_page(
+    ctx: &Context<'_>,
+    filter: ContactFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Connection<Contact>> {
+    let (core, request) = super::env(ctx);
+    let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
+    let page = contacts::list_contacts(core, request, filter, page).await?;
+    Ok(connection(page, |v| v.contact.id, Contact))
 }
 
 /// Consent to share information about a contact's child.

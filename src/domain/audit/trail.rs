@@ -499,15 +499,21 @@ pub async fn refs_of<C: ConnectionTrait>(
                 .push((row.kind, row.ref_id));
         }
     }
-    let mut by_event = std::collections::HashMap::new();
-    for event in events {
-        let refs = event
-            .ref_set
-            .as_ref()
-            .and_then(|key| by_set.get(key))
-            .cloned()
-            .unwrap_or_default();
-        by_event.insert(event.id, audit::canonical_refs(refs));
+    // Each set put in canonical order once, however many entries share it.
+    for refs in by_set.values_mut() {
+        *refs = audit::canonical_refs(std::mem::take(refs));
     }
+    let by_event = events
+        .iter()
+        .map(|event| {
+            let refs = event
+                .ref_set
+                .as_ref()
+                .and_then(|key| by_set.get(key))
+                .cloned()
+                .unwrap_or_default();
+            (event.id, refs)
+        })
+        .collect();
     Ok(by_event)
 }
