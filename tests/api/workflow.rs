@@ -404,6 +404,13 @@ async fn a_childs_contacts_come_as_one_paged_connection() {
                 .await;
             submitted.push(body["data"]["submitContact"]["id"].as_str().unwrap().to_string());
         }
+        // A contact about another child, which the connection must leave out.
+        let mut other = contact_input("About someone else.");
+        other["child"] = json!({ "firstName": "Quill", "lastName": "Otherchild", "dateOfBirth": "2012-02-02", "gender": "MALE" });
+        let body = server
+            .gql(Some(&school), SUBMIT, json!({ "input": other }))
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
         let body = server
             .gql(
                 Some(&manager),
