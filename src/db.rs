@@ -171,6 +171,8 @@ fn no_delay_on_tcp_sockets() {}
 pub struct WriteTxn {
     txn: DatabaseTransaction,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// What to do once the transaction has committed (never if it rolls back).
+    after_commit: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
 }
 
 impl std::ops::Deref for WriteTxn {
@@ -182,7 +184,21 @@ impl std::ops::Deref for WriteTxn {
 
 impl WriteTxn {
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+        self.txn.commit().await?;
+        let after = std::mem::take(&mut *self.after_commit.lock().expect("not poisoned"));
+        for then in after {
+            then();
+        }
+        Ok(())
+    }
+
+    /// Runs `then` once the transaction has committed, e.g. to tell this process's
+    /// subscribers of a change only when it is durable.
+    pub fn after_commit(&self, then: impl FnOnce() + Send + 'static) {
+        self.after_commit
+            .lock()
+            .expect("not poisoned")
+            .push(Box::new(then));
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {
@@ -254,7 +270,11 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
             ..Default::default()
         })
         .await?;
-    Ok(WriteTxn { txn, _turn: turn })
+    Ok(WriteTxn {
+        txn,
+        _turn: turn,
+        after_commit: Mutex::default(),
+    })
 }
 
 /// A raw statement written with PostgreSQL's `$1` placeholders; on SQLite they become the

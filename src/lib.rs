@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod event_bus;
 pub mod graphql;
 pub mod http;
 pub mod logging;

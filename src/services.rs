@@ -28,6 +28,8 @@ pub struct CoreInner {
     pub empty_polls: prometheus::IntCounterVec,
     /// The audit trail's group commit for entries that go with no other change.
     pub audit: crate::audit_log::group::GroupCommit,
+    /// Change events on their way to this instance's subscribers.
+    pub events: crate::event_bus::EventBus,
 }
 
 impl Deref for Core {
@@ -60,6 +62,7 @@ impl Core {
         let keys = TokenKeys::new(&config.signing_key);
         let sources = crate::auth::source_limit::SourceLimiter::new(config.source_limit.clone());
         let audit = crate::audit_log::group::GroupCommit::start(&db);
+        let events = crate::event_bus::EventBus::new(&db);
         Ok(Core(Arc::new(CoreInner {
             db,
             config,
@@ -68,6 +71,7 @@ impl Core {
             statements,
             empty_polls,
             audit,
+            events,
         })))
     }
 }

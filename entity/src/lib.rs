@@ -6,6 +6,7 @@ pub mod audit_checkpoint;
 pub mod audit_event;
 pub mod audit_ref_set_member;
 pub mod bank_holiday;
+pub mod change_event;
 pub mod child;
 pub mod child_link;
 pub mod child_protection_conference;

@@ -9,6 +9,7 @@ mod m20261202_000001_child_identity;
 mod m20261203_000001_sessions;
 mod m20261203_000020_audit_hash_v2;
 mod m20261207_000001_audit_ref_sets;
+mod m20261208_000001_change_events;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_sessions::Migration),
             Box::new(m20261203_000020_audit_hash_v2::Migration),
             Box::new(m20261207_000001_audit_ref_sets::Migration),
+            Box::new(m20261208_000001_change_events::Migration),
         ]
     }
 }

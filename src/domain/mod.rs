@@ -9,11 +9,13 @@
 //!   episodes.
 //! - `outcomes/`: what follows a contact decision — the referral chain and early help.
 //! - `reporting/`: the performance report and the Annex A exports.
+//! - `events`: the changes subscribers are told of, and catching up on them.
 //! - `housekeeping`: the periodic sweep of expired rows.
 pub mod actor;
 pub mod audit;
 pub mod case;
 pub mod common;
+pub mod events;
 pub mod housekeeping;
 pub mod identity;
 pub mod outcomes;

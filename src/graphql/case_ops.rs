@@ -33,6 +33,8 @@ impl CaseQuery {
 
     /// Contacts the caller may see, by decision due time: the MASH queue for MASH staff;
     /// an agency's or referrer's own contacts for everyone else.
+    // One argument per filter, as the schema offers them.
+    #[allow(clippy::too_many_arguments)]
     async fn contacts(
         &self,
         ctx: &Context<'_>,
@@ -42,6 +44,10 @@ impl CaseQuery {
         )]
         overdue: Option<bool>,
         #[graphql(desc = "Only contacts from this agency.")] source_agency_id: Option<ID>,
+        #[graphql(
+            desc = "Only contacts with events after this event `cursor` (from `contactQueueChanged` for MASH staff, `contactOutcome` for everyone else): what a client missed while disconnected."
+        )]
+        since: Option<String>,
         #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<Contact>> {
@@ -50,6 +56,7 @@ impl CaseQuery {
             overdue,
             source_agency: source_agency_id.map(|id| ids::decode("Agency", &id)),
             child: None,
+            since,
         };
         contact_page(ctx, filter, first, after).await
     }
@@ -100,14 +107,25 @@ impl CaseQuery {
         ctx: &Context<'_>,
         status: Option<RequestStatus>,
         contact_id: Option<ID>,
+        #[graphql(
+            desc = "Only requests with events after this event `cursor` (from `informationRequestReceived` for a partner, `informationRequestAnswered` for MASH staff): what a client missed while disconnected."
+        )]
+        since: Option<String>,
         #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<InformationRequest>> {
         let (core, request) = env(ctx);
         let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
         let contact = contact_id.map(|id| ids::target("Contact", &id));
-        let page =
-            requests::list_requests(core, request, status.map(Into::into), contact, page).await?;
+        let page = requests::list_requests(
+            core,
+            request,
+            status.map(Into::into),
+            contact,
+            since.as_deref(),
+            page,
+        )
+        .await?;
         Ok(connection(page, |v| v.request.id, InformationRequest))
     }
 

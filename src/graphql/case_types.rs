@@ -128,7 +128,7 @@ impl From<child::Model> for Child {
 #[Object]
 impl Child {
     /// Opaque global id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ids::encode("Child", self.child.id)
     }
     /// The child's identity details.
@@ -271,7 +271,7 @@ pub struct Disclosure {
 
 #[Object]
 impl Disclosure {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ids::encode("Disclosure", self.disclosure.id)
     }
     /// The agency that supplied it.
@@ -328,11 +328,20 @@ impl Disclosure {
 
 /// An item the caller may not see: only that the agency holds information, and whom to ask.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct DisclosureStub {
+    #[graphql(skip)]
     pub id: ID,
     /// The agency that holds the information: contact it directly.
     pub held_by_agency: String,
     pub handling_code: Option<HandlingCode>,
+}
+
+#[async_graphql::ComplexObject]
+impl DisclosureStub {
+    pub(crate) async fn id(&self) -> ID {
+        self.id.clone()
+    }
 }
 
 /// A disclosure, or the stub of one the caller may not see.
@@ -370,7 +379,7 @@ pub struct InformationRequest(pub RequestView);
 
 #[Object]
 impl InformationRequest {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ids::encode("InformationRequest", self.0.request.id)
     }
     /// The contact it is about (readable by MASH staff).
@@ -464,7 +473,7 @@ impl Contact {
 
 #[Object]
 impl Contact {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ids::encode("Contact", self.0.contact.id)
     }
     async fn status(&self) -> ContactStatus {

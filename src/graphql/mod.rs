@@ -10,10 +10,12 @@ mod input_guard;
 pub mod limits;
 mod missing_ops;
 mod mutation;
-mod outcome_ops;
+mod node;
+pub(crate) mod outcome_ops;
 mod parsed;
 mod query;
 mod report_ops;
+pub mod subscription;
 pub mod types;
 
 use std::sync::{Arc, Mutex};
@@ -23,7 +25,7 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
 use async_graphql::registry::Registry;
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema, ServerResult, Variables};
+use async_graphql::{Context, MergedObject, Schema, ServerResult, Variables};
 
 /// Every query: identity and administration, and the MASH workflow.
 #[derive(MergedObject, Default)]
@@ -48,23 +50,27 @@ pub struct Mutation(
 use crate::domain::RequestCtx;
 use crate::Core;
 
-pub type FrontdoorSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type FrontdoorSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 /// Deep enough for GraphiQL's introspection query, far short of abusive nesting.
 pub const MAX_DEPTH: usize = 15;
 pub const MAX_COMPLEXITY: usize = 1000;
 
 pub fn build_schema(core: Option<Core>, production: bool) -> FrontdoorSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(64)
-        // The guard wraps the labeller, so a refused request is still labelled.
-        .extension(input_guard::InputGuard)
-        .extension(limits::DocumentLimits)
-        .extension(OperationLabeller)
-        // Innermost: only the parse itself is skipped for a document seen before.
-        .extension(parsed::ParsedDocuments::default());
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::Subscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_recursive_depth(64)
+    // The guard wraps the labeller, so a refused request is still labelled.
+    .extension(input_guard::InputGuard)
+    .extension(limits::DocumentLimits)
+    .extension(OperationLabeller)
+    // Innermost: only the parse itself is skipped for a document seen before.
+    .extension(parsed::ParsedDocuments::default());
     if let Some(core) = core {
         builder = builder.data(core);
     }

@@ -25,11 +25,11 @@ fn allocation(team: Option<String>, worker: Option<String>) -> Allocation {
 }
 
 /// A referral to children's social care, made by a contact decision, with what followed.
-pub struct Referral(ReferralView);
+pub struct Referral(pub ReferralView);
 
 #[Object]
 impl Referral {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ids::encode("Referral", self.0.referral.id)
     }
     /// The contact whose decision made the referral.

@@ -1,8 +1,9 @@
 use async_graphql::{Context, Object, Result, ID};
 
+use super::node::{self, Node};
 use super::types::{
-    connection, Agency, AuditCheckpoint, AuditEvent, AuditVerification, Client, Connection, Node,
-    User, Viewer,
+    connection, Agency, AuditCheckpoint, AuditEvent, AuditVerification, Client, Connection, User,
+    Viewer,
 };
 use super::{env, ids};
 use crate::domain::audit::trail::{self as audit_trail, EventFilter};
@@ -24,22 +25,25 @@ impl IdentityQuery {
         Ok(Viewer(request.actor.clone()))
     }
 
-    /// Any record by its global id, as far as the caller may see it.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Node> {
-        let (core, request) = env(ctx);
-        let (kind, uuid) = ids::decode_any(&id).unwrap_or_default();
-        Ok(match kind.as_str() {
-            "User" => {
-                let (u, a) = identity::get_user(core, request, uuid).await?;
-                Node::User(User(u, a))
-            }
-            "Client" => {
-                let (c, a) = identity::get_client(core, request, uuid).await?;
-                Node::Client(Client(c, a))
-            }
-            // Unknown kinds are looked up as agencies: a uniform NOT_FOUND, audited.
-            _ => Node::Agency(Agency(identity::get_agency(core, request, uuid).await?)),
-        })
+    /// Any record by its global id (a contact, child, information request, disclosure,
+    /// referral, agency, user or client), as its own query would answer the caller: null
+    /// when it does not exist or is out of the caller's scope (the two look the same).
+    /// Anyone signed in; each lookup is audited like that query.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id, as any `id` field gives it.")] id: ID,
+    ) -> Result<Option<Node>> {
+        node::node(ctx, &id).await
+    }
+
+    /// `node` for several ids at once (at most 100), in the order given.
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global ids, at most 100.")] ids: Vec<ID>,
+    ) -> Result<Vec<Option<Node>>> {
+        node::nodes(ctx, &ids).await
     }
 
     /// All agencies (ADMIN).

@@ -1,5 +1,5 @@
 //! Output types. Every type and field is documented: the schema is the front-end teams' manual.
-use async_graphql::{Enum, Interface, Object, SimpleObject, ID};
+use async_graphql::{Enum, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::{agency, audit_checkpoint, client, user};
 
@@ -17,7 +17,7 @@ pub struct Agency(pub agency::Model);
 #[Object]
 impl Agency {
     /// Opaque global id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ids::encode("Agency", self.0.id)
     }
     /// The agency's name.
@@ -52,7 +52,7 @@ pub struct User(pub user::Model, pub agency::Model);
 #[Object]
 impl User {
     /// Opaque global id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ids::encode("User", self.0.id)
     }
     /// Sign-in name (lower case).
@@ -87,7 +87,7 @@ pub struct Client(pub client::Model, pub agency::Model);
 #[Object]
 impl Client {
     /// Opaque global id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ids::encode("Client", self.0.id)
     }
     /// The OAuth `client_id`.
@@ -118,15 +118,6 @@ impl Client {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
-}
-
-/// Anything addressable by a global id.
-#[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "Opaque global id."))]
-pub enum Node {
-    Agency(Agency),
-    User(User),
-    Client(Client),
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]

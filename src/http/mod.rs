@@ -4,6 +4,7 @@ mod graphql;
 pub mod metrics;
 mod oauth;
 pub mod serve;
+mod ws;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -39,7 +40,12 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Who each recent bearer token belongs to (two seconds at most).
     pub principals: Arc<crate::domain::identity::sessions::PrincipalCache>,
+    /// Subscription connections this instance may still accept.
+    pub ws_slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// Subscription connections one instance holds at most; more are refused with 503.
+pub const MAX_WS_CONNECTIONS: usize = 5000;
 
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
     headers
@@ -162,6 +168,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout));
     let router = Router::new()
         .route("/graphql", post(graphql::post).get(graphiql::page))
+        .route("/graphql/ws", get(ws::upgrade))
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/oauth/token", post(oauth::token))
         .route("/healthz", get(healthz))
@@ -230,6 +237,7 @@ pub fn build_app(core: Core) -> Router {
         schema,
         metrics,
         principals: Arc::default(),
+        ws_slots: Arc::new(tokio::sync::Semaphore::new(MAX_WS_CONNECTIONS)),
     };
     router(state, timeout)
 }

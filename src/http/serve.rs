@@ -145,7 +145,9 @@ async fn connection(
         .header_read_timeout(options.header_timeout)
         .keep_alive(true);
     builder.http2().timer(TokioTimer::new());
-    let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+    // With upgrades: `/graphql/ws` hands the connection over to its WebSocket.
+    let conn = builder
+        .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
     let mut conn = std::pin::pin!(conn);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut closing = false;

@@ -16,6 +16,7 @@ mod database;
 mod hash_queue;
 mod races;
 mod server;
+mod subscription;
 
 pub use client::{demo_client_secret, demo_users_without, Client, PASSWORD};
 pub use database::{with_database, FreshDatabase};
@@ -24,3 +25,4 @@ pub use races::{at_once, frontdoor_bin, one_winner, Call, Instances, ServerProce
 pub use server::{
     each_backend, error_code, error_field, postgres_url, Backend, HttpApi, TestServer,
 };
+pub use subscription::{ws_url, Received, Subscription};

@@ -35,7 +35,6 @@ fn admin_operations(
         ("agencies", "{ agencies { totalCount edges { node { id } } } }".into(), json!({})),
         ("users", "{ users { totalCount edges { node { id } } } }".into(), json!({})),
         ("clients", "{ clients { totalCount edges { node { id } } } }".into(), json!({})),
-        ("node", "query($id: ID!) { node(id: $id) { id } }".into(), json!({ "id": police })),
         (
             "createAgency",
             "mutation { createAgency(input: { name: \"Walsall Housing Group\", kind: HOUSING }) { id } }".into(),

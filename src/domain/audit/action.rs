@@ -62,6 +62,7 @@ actions! {
     EarlyHelpList => "early_help.list",
     EarlyHelpRequest => "early_help.request",
     EarlyHelpUpdate => "early_help.update",
+    EventSubscribe => "event.subscribe",
     ExportAnnexA => "export.annex_a",
     Login => "login",
     LoginLiftThrottle => "login.lift_throttle",

@@ -15,12 +15,13 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::begin_write;
+use crate::db::{begin_write, WriteTxn};
 use crate::domain::audit::Action;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::case::contacts::{self, load_view, ConsentInput, ContactView};
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::transition;
+use crate::domain::events::{self, Change, ChangeKind};
 use crate::domain::policy::{self, CaseOperation, Grant};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
@@ -85,6 +86,18 @@ async fn refresh_status<C: ConnectionTrait>(
     Ok(active.update(conn).await?)
 }
 
+/// The event announcing a contact's new status, if it changed.
+fn status_change(before: &contact::Model, after: &contact::Model) -> Option<Change> {
+    (before.status != after.status).then(|| Change::contact(ChangeKind::ContactUpdated, after))
+}
+
+async fn emit_status_change(core: &Core, txn: &WriteTxn, change: Option<Change>) -> AppResult<()> {
+    match change {
+        Some(change) => events::emit(core, txn, change).await,
+        None => Ok(()),
+    }
+}
+
 /// Withdraws the open requests that relied on `reference` ("consent:<id>" / "override:<id>").
 async fn withdraw_requests_relying_on<C: ConnectionTrait>(
     conn: &C,
@@ -134,6 +147,7 @@ pub async fn record_consent(
         let existing = contacts::locked_contact(&txn, existing.id).await?;
         let created = contacts::insert_consent(&txn, existing.id, actor_id, agency, valid).await?;
         let updated = refresh_status(&txn, &existing).await?;
+        let change = status_change(&existing, &updated);
         let view = load_view(&txn, &grant, updated, access).await?;
         audit::record(
             &txn,
@@ -147,6 +161,7 @@ pub async fn record_consent(
                 .consent_ref(format!("consent:{}", created.id)),
         )
         .await?;
+        emit_status_change(core, &txn, change).await?;
         Ok(view)
     }
     .await;
@@ -200,6 +215,7 @@ pub async fn withdraw_consent(
         let reference = format!("consent:{}", consent.id);
         let withdrawn = withdraw_requests_relying_on(&txn, &reference).await?;
         let updated = refresh_status(&txn, &contact).await?;
+        let change = status_change(&contact, &updated);
         let view = load_view(&txn, &grant, updated, access).await?;
         audit::record(
             &txn,
@@ -214,6 +230,7 @@ pub async fn withdraw_consent(
                 .detail(json!({ "requestsWithdrawn": withdrawn })),
         )
         .await?;
+        emit_status_change(core, &txn, change).await?;
         Ok(view)
     }
     .await;
@@ -334,7 +351,8 @@ pub async fn decide_override(
             ReviewStatus::NotRequired
         });
         let updated = active.update(&txn).await?;
-        refresh_status(&txn, &contact).await?;
+        let refreshed = refresh_status(&txn, &contact).await?;
+        let change = status_change(&contact, &refreshed);
         audit::record(
             &txn,
             ctx,
@@ -347,6 +365,7 @@ pub async fn decide_override(
                 .detail(json!({ "breakGlass": break_glass })),
         )
         .await?;
+        emit_status_change(core, &txn, change).await?;
         Ok(updated)
     }
     .await;
@@ -399,7 +418,8 @@ pub async fn review_override(
         } else {
             withdraw_requests_relying_on(&txn, &format!("override:{id}")).await?
         };
-        refresh_status(&txn, &contact).await?;
+        let refreshed = refresh_status(&txn, &contact).await?;
+        let change = status_change(&contact, &refreshed);
         audit::record(
             &txn,
             ctx,
@@ -413,6 +433,7 @@ pub async fn review_override(
                 .detail(json!({ "upheld": uphold, "requestsWithdrawn": withdrawn })),
         )
         .await?;
+        emit_status_change(core, &txn, change).await?;
         Ok(updated)
     }
     .await;

@@ -8,8 +8,10 @@ use uuid::Uuid;
 
 use crate::domain::audit::{self, Action, AuditEntry};
 use crate::domain::common::codes::{AgencyKind, Role};
+use crate::domain::events::ChangeKind;
 use crate::domain::{Actor, ActorKind, RequestCtx};
 use crate::error::{AppError, AppResult};
+use crate::event_bus::BusEvent;
 use entity::codes::HandlingCode;
 
 /// Operations whose permission depends on the caller alone.
@@ -515,3 +517,93 @@ fn may_see_early_help(actor: &Actor, episode: &early_help_episode::Model) -> boo
 
 #[cfg(test)]
 mod tests;
+
+/// What a subscriber may listen to (`domain::events`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topic {
+    /// Requests sent to the subscriber's agency: its MASH desk and systems.
+    RequestReceived,
+    /// Partners' answers: MASH staff.
+    RequestAnswered,
+    /// Contacts arriving, changing and decided: MASH staff.
+    ContactQueue,
+    /// Decisions on the subscriber's own contacts: the referrer, their agency's desk and
+    /// submitting systems.
+    ContactOutcome,
+    /// Reads of what the subscriber's agency disclosed: its desk and systems.
+    DisclosureAccessed,
+}
+
+/// Whether the caller's role may ever subscribe to `topic` (FORBIDDEN otherwise).
+pub fn authorize_subscription(actor: &Actor, topic: Topic) -> AppResult<()> {
+    if actor.kind == ActorKind::Anonymous {
+        return Err(AppError::Unauthenticated("authentication required"));
+    }
+    let allowed = match topic {
+        Topic::RequestReceived | Topic::DisclosureAccessed => {
+            agency_desk_or_system(actor) && actor.agency_id().is_some()
+        }
+        Topic::RequestAnswered | Topic::ContactQueue => is_mash_staff(actor),
+        Topic::ContactOutcome => {
+            actor.has_role(Role::Referrer)
+                || is_partner_officer(actor)
+                || has_scope(actor, "contacts:submit")
+        }
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Whether this subscriber is told of `event` on `topic`, decided for each event as it is
+/// delivered: an event is only ever about records the subscriber could read.
+pub fn may_receive(actor: &Actor, topic: Topic, event: &BusEvent) -> bool {
+    if authorize_subscription(actor, topic).is_err() {
+        return false;
+    }
+    match (topic, event) {
+        (Topic::DisclosureAccessed, BusEvent::DisclosureRead(read)) => {
+            same_agency(actor, read.supplied_by_agency_id)
+        }
+        (_, BusEvent::DisclosureRead(_)) | (Topic::DisclosureAccessed, _) => false,
+        (topic, BusEvent::Change(change)) => {
+            let Some(kind) = ChangeKind::parse(&change.kind) else {
+                return false;
+            };
+            match topic {
+                Topic::RequestReceived => {
+                    kind == ChangeKind::RequestSent
+                        && change.agency_id.is_some_and(|a| same_agency(actor, a))
+                }
+                Topic::RequestAnswered => kind == ChangeKind::RequestAnswered,
+                Topic::ContactQueue => kind.is_contact(),
+                Topic::ContactOutcome => {
+                    let desk = is_partner_officer(actor) || has_scope(actor, "contacts:submit");
+                    kind == ChangeKind::ContactDecided
+                        && ((desk && change.agency_id.is_some_and(|a| same_agency(actor, a)))
+                            || (actor.has_role(Role::Referrer)
+                                && actor.id.is_some()
+                                && actor.id == change.principal_id))
+                }
+                Topic::DisclosureAccessed => false,
+            }
+        }
+    }
+}
+
+/// The change kinds a caller catches up on with `since:` on a list: those of the topic
+/// they would subscribe to.
+pub fn catch_up_kinds(actor: &Actor, requests: bool) -> Vec<ChangeKind> {
+    match (requests, is_mash_staff(actor)) {
+        (true, true) => vec![ChangeKind::RequestAnswered],
+        (true, false) => vec![ChangeKind::RequestSent],
+        (false, true) => vec![
+            ChangeKind::ContactArrived,
+            ChangeKind::ContactUpdated,
+            ChangeKind::ContactDecided,
+        ],
+        (false, false) => vec![ChangeKind::ContactDecided],
+    }
+}

@@ -21,6 +21,7 @@ pub(super) async fn change_contact(
         let existing = locked_contact(&txn, id).await?;
         let (active, detail) = change(&existing)?;
         let updated = active.update(&txn).await?;
+        let change = Change::contact(ChangeKind::ContactUpdated, &updated);
         let view = load_view(&txn, &grant, updated, access).await?;
         audit::record(
             &txn,
@@ -33,6 +34,7 @@ pub(super) async fn change_contact(
                 .detail(detail),
         )
         .await?;
+        events::emit(core, &txn, change).await?;
         Ok(view)
     }
     .await;
@@ -163,6 +165,7 @@ pub async fn decide(
         let updated = active.update(&txn).await?;
         // A referring decision opens the referral in the same transaction.
         let referral = crate::domain::outcomes::open_referral(&txn, &updated).await?;
+        let change = Change::contact(ChangeKind::ContactDecided, &updated);
         let view = load_view(&txn, &grant, updated, access).await?;
         let mut entry = grant.entry()
             .entity("Contact", id)
@@ -173,6 +176,7 @@ pub async fn decide(
             entry = entry.reference("Referral", referral.id);
         }
         audit::record(&txn, ctx, entry).await?;
+        events::emit(core, &txn, change).await?;
         Ok(view)
     }
     .await;

@@ -22,6 +22,7 @@ use crate::domain::common::codes::SourceCodes;
 use crate::domain::common::idempotency::{self, Outcome};
 use crate::domain::common::page::{Page, PageRequest};
 use crate::domain::common::{clock, transition};
+use crate::domain::events::{self, read_in_full, Change, ChangeKind};
 use crate::domain::policy::{self, CaseOperation, ContactAccess, DisclosureVisibility, Grant};
 use crate::domain::{ActorKind, RequestCtx};
 use crate::error::{AppError, AppResult};
@@ -161,6 +162,12 @@ pub async fn submit_contact(
             .detail(json!({ "immediateRisk": input.immediate_risk, "sourceCode": view.contact.source_code })),
     )
     .await?;
+    events::emit(
+        core,
+        &txn,
+        Change::contact(ChangeKind::ContactArrived, &view.contact),
+    )
+    .await?;
     txn.commit().await?;
     Ok(view)
 }
@@ -188,6 +195,7 @@ async fn get_contact_as(
         .on_refusal(core, found.ok_or(AppError::NotFound))
         .await?;
     audit::record_alone(core, ctx, read_entry(&grant, &view)).await?;
+    events::disclosures_read(core, ctx, read_in_full(&view.disclosures)).await;
     Ok(view)
 }
 

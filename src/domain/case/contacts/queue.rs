@@ -11,6 +11,9 @@ pub struct ContactFilter {
     pub source_agency: Option<Option<Uuid>>,
     /// Only contacts about this child (a child's own contacts, within the caller's scope).
     pub child: Option<Uuid>,
+    /// Only contacts with events after this cursor (those the caller's subscription would
+    /// have delivered).
+    pub since: Option<String>,
 }
 
 /// Contacts the caller may see, filtered in the database; MASH staff get the queue sorted
@@ -47,6 +50,10 @@ pub async fn list_contacts(
     }
     if let Some(child) = filter.child {
         condition = condition.add(contact::Column::ChildId.eq(child));
+    }
+    if let Some(since) = &filter.since {
+        let kinds = policy::catch_up_kinds(&ctx.actor, false);
+        condition = condition.add(events::changed_since(contact::Column::Id, &kinds, since)?);
     }
     let total_count = contact::Entity::find()
         .filter(condition.clone())
@@ -98,6 +105,8 @@ pub async fn list_contacts(
         }
     }
     audit::record_poll(core, ctx, entry, items.len()).await?;
+    let disclosures = items.iter().flat_map(|v| read_in_full(&v.disclosures));
+    events::disclosures_read(core, ctx, disclosures).await;
     Ok(Page {
         items,
         has_next_page,

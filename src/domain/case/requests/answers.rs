@@ -194,6 +194,12 @@ pub async fn respond(
             }
         }
         audit::record(&txn, ctx, entry).await?;
+        events::emit(
+            core,
+            &txn,
+            Change::request(ChangeKind::RequestAnswered, &updated),
+        )
+        .await?;
         Ok(Answered::Done(updated))
     }
     .await;
@@ -273,6 +279,12 @@ pub async fn decline(
                 .children([request.child_id])
                 .purpose("safeguarding.information_gathering")
                 .consent_ref(request.consent_ref.clone()),
+        )
+        .await?;
+        events::emit(
+            core,
+            &txn,
+            Change::request(ChangeKind::RequestAnswered, &updated),
         )
         .await?;
         Ok(updated)

@@ -141,5 +141,8 @@ pub async fn get_disclosure(
             .consent_ref(item.0.consent_ref.clone()),
     )
     .await?;
+    if item.1 == DisclosureVisibility::Full {
+        events::disclosures_read(core, ctx, [&item.0]).await;
+    }
     Ok((item, names))
 }

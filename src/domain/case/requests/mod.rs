@@ -23,6 +23,7 @@ use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::idempotency::{self, Outcome};
 use crate::domain::common::page::{self, Page, PageRequest};
 use crate::domain::common::transition;
+use crate::domain::events::{self, read_in_full, Change, ChangeKind};
 use crate::domain::policy::{self, CaseOperation, DisclosureVisibility, Grant};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
@@ -125,6 +126,12 @@ pub async fn send_request(
                 ),
         )
         .await?;
+        events::emit(
+            core,
+            &txn,
+            Change::request(ChangeKind::RequestSent, &created),
+        )
+        .await?;
         Ok(created)
     }
     .await;
@@ -152,6 +159,7 @@ pub async fn get_request(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<R
     let request = scoped_request(core, &grant, id).await?;
     let view = load_view(core, &grant, request).await?;
     audit::record_alone(core, ctx, read_entry(&grant, std::slice::from_ref(&view))).await?;
+    events::disclosures_read(core, ctx, read_in_full(&view.disclosures)).await;
     Ok(view)
 }
 
@@ -161,6 +169,7 @@ pub async fn list_requests(
     ctx: &RequestCtx,
     status: Option<RequestStatus>,
     contact_id: Option<Uuid>,
+    since: Option<&str>,
     page: PageRequest,
 ) -> AppResult<Page<RequestView>> {
     const ACTION: Action = Action::RequestList;
@@ -171,6 +180,14 @@ pub async fn list_requests(
     }
     if let Some(contact) = contact_id {
         condition = condition.add(information_request::Column::ContactId.eq(contact));
+    }
+    if let Some(since) = since {
+        let kinds = policy::catch_up_kinds(&ctx.actor, true);
+        condition = condition.add(events::changed_since(
+            information_request::Column::Id,
+            &kinds,
+            since,
+        )?);
     }
     let Page {
         items: rows,
@@ -186,6 +203,8 @@ pub async fn list_requests(
     .await?;
     let items = load_views(core, &grant, rows).await?;
     audit::record_poll(core, ctx, read_entry(&grant, &items), items.len()).await?;
+    let disclosures = items.iter().flat_map(|v| read_in_full(&v.disclosures));
+    events::disclosures_read(core, ctx, disclosures).await;
     Ok(Page {
         items,
         has_next_page,
