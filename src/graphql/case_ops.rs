@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 
 use super::case_inputs::*;
 use super::case_types::{
-    contact_page, disclosure_items, BankHoliday, Child, ChildIdentifiers, ConsentOverride, Contact,
+    contact_page, disclosure_item, BankHoliday, Child, ChildIdentifiers, ConsentOverride, Contact,
     Disclosure, DisclosureItem, InformationRequest,
 };
 use super::codes::*;
@@ -143,11 +143,7 @@ impl CaseQuery {
     /// MASH staff (items the caller may not see in full come as a stub naming the holder).
     async fn disclosure(&self, ctx: &Context<'_>, id: ID) -> Result<DisclosureItem> {
         let (core, request) = env(ctx);
-        let (item, names) =
-            requests::get_disclosure(core, request, ids::target("Disclosure", &id)).await?;
-        disclosure_items(std::slice::from_ref(&item), &names)
-            .pop()
-            .ok_or_else(|| crate::error::AppError::NotFound.into())
+        Ok(disclosure_item(core, request, ids::target("Disclosure", &id)).await?)
     }
 
     /// Every response that returned this child's data: who, when, why (MASH managers).

@@ -374,6 +374,18 @@ pub fn disclosure_items(
         .collect()
 }
 
+/// One disclosure as the caller may see it (in full, or its stub), through its service.
+pub async fn disclosure_item(
+    core: &crate::Core,
+    request: &crate::domain::RequestCtx,
+    id: Uuid,
+) -> crate::error::AppResult<DisclosureItem> {
+    let (item, names) = crate::domain::case::requests::get_disclosure(core, request, id).await?;
+    disclosure_items(std::slice::from_ref(&item), &names)
+        .pop()
+        .ok_or(crate::error::AppError::NotFound)
+}
+
 /// A request from the MASH to one agency about a contact's child.
 pub struct InformationRequest(pub RequestView);
 

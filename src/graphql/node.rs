@@ -5,8 +5,7 @@
 use async_graphql::{Context, Interface, Result, ID};
 
 use super::case_types::{
-    disclosure_items, Child, Contact, Disclosure, DisclosureItem, DisclosureStub,
-    InformationRequest,
+    disclosure_item, Child, Contact, Disclosure, DisclosureItem, DisclosureStub, InformationRequest,
 };
 use super::outcome_ops::Referral;
 use super::types::{Agency, Client, User};
@@ -54,14 +53,10 @@ async fn lookup(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
         "InformationRequest" => Node::InformationRequest(Box::new(InformationRequest(
             requests::get_request(core, request, uuid).await?,
         ))),
-        "Disclosure" => {
-            let (item, names) = requests::get_disclosure(core, request, uuid).await?;
-            match disclosure_items(std::slice::from_ref(&item), &names).pop() {
-                Some(DisclosureItem::Disclosure(d)) => Node::Disclosure(d),
-                Some(DisclosureItem::DisclosureStub(s)) => Node::DisclosureStub(s),
-                None => return Err(AppError::NotFound),
-            }
-        }
+        "Disclosure" => match disclosure_item(core, request, uuid).await? {
+            DisclosureItem::Disclosure(d) => Node::Disclosure(d),
+            DisclosureItem::DisclosureStub(s) => Node::DisclosureStub(s),
+        },
         "Referral" => Node::Referral(Box::new(Referral(
             outcomes::get_referral(core, request, uuid).await?,
         ))),
