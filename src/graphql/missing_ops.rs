@@ -107,11 +107,11 @@ fn hours_between(from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> Option<f64> 
 }
 
 /// A child reported missing, and their return.
-pub struct MissingEpisode(EpisodeView);
+pub struct MissingEpisode(pub EpisodeView);
 
 #[Object]
 impl MissingEpisode {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ids::encode("MissingEpisode", self.0.episode.id)
     }
     /// The child as the police reported them.
@@ -230,6 +230,15 @@ pub struct MissingQuery;
 
 #[Object]
 impl MissingQuery {
+    /// One missing episode: MASH staff any; the police their own.
+    async fn missing_episode(&self, ctx: &Context<'_>, id: ID) -> Result<MissingEpisode> {
+        let (core, request) = env(ctx);
+        let id = ids::target("MissingEpisode", &id);
+        Ok(MissingEpisode(
+            missing::get_episode(core, request, id).await?,
+        ))
+    }
+
     /// Missing episodes: all for MASH staff (optionally one child's); the police their own.
     async fn missing_episodes(
         &self,

@@ -11,7 +11,7 @@ pub mod limits;
 mod missing_ops;
 mod mutation;
 mod node;
-pub(crate) mod outcome_ops;
+mod outcome_ops;
 mod parsed;
 mod query;
 mod report_ops;

@@ -7,10 +7,11 @@ use async_graphql::{Context, Interface, Result, ID};
 use super::case_types::{
     disclosure_item, Child, Contact, Disclosure, DisclosureItem, DisclosureStub, InformationRequest,
 };
-use super::outcome_ops::Referral;
+use super::missing_ops::MissingEpisode;
+use super::outcome_ops::{Assessment, EarlyHelpEpisode, Referral};
 use super::types::{Agency, Client, User};
 use super::{env, ids};
-use crate::domain::case::{children, contacts, requests};
+use crate::domain::case::{children, contacts, missing, requests};
 use crate::domain::{identity, outcomes, ActorKind};
 use crate::error::{AppError, AppResult};
 
@@ -30,6 +31,9 @@ pub enum Node {
     Disclosure(Box<Disclosure>),
     DisclosureStub(DisclosureStub),
     Referral(Box<Referral>),
+    Assessment(Box<Assessment>),
+    EarlyHelpEpisode(Box<EarlyHelpEpisode>),
+    MissingEpisode(Box<MissingEpisode>),
 }
 
 async fn lookup(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
@@ -59,6 +63,15 @@ async fn lookup(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
         },
         "Referral" => Node::Referral(Box::new(Referral(
             outcomes::get_referral(core, request, uuid).await?,
+        ))),
+        "Assessment" => Node::Assessment(Box::new(Assessment(
+            outcomes::get_assessment(core, request, uuid).await?,
+        ))),
+        "EarlyHelpEpisode" => Node::EarlyHelpEpisode(Box::new(EarlyHelpEpisode(
+            outcomes::early_help::get(core, request, uuid).await?,
+        ))),
+        "MissingEpisode" => Node::MissingEpisode(Box::new(MissingEpisode(
+            missing::get_episode(core, request, uuid).await?,
         ))),
         // Agencies, and ids of no known kind (looked up as agencies: an audited NOT_FOUND).
         _ => Node::Agency(Agency(identity::get_agency(core, request, uuid).await?)),

@@ -73,11 +73,11 @@ impl Referral {
 }
 
 /// A children and families assessment, due 45 working days after the referral.
-pub struct Assessment(assessment::Model);
+pub struct Assessment(pub assessment::Model);
 
 #[Object]
 impl Assessment {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ids::encode("Assessment", self.0.id)
     }
     async fn started_at(&self) -> DateTime<Utc> {
@@ -239,11 +239,11 @@ impl ChildProtectionConference {
 }
 
 /// An early help episode: a step-down to an early help agency.
-pub struct EarlyHelpEpisode(EpisodeView);
+pub struct EarlyHelpEpisode(pub EpisodeView);
 
 #[Object]
 impl EarlyHelpEpisode {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ids::encode("EarlyHelpEpisode", self.0.episode.id)
     }
     /// The child, as the MASH knows them (the early help agency needs to know whom to help).
@@ -400,6 +400,22 @@ impl OutcomeQuery {
         let (core, request) = env(ctx);
         let view = outcomes::get_referral(core, request, ids::target("Referral", &id)).await?;
         Ok(Referral(view))
+    }
+
+    /// One assessment (MASH staff).
+    async fn assessment(&self, ctx: &Context<'_>, id: ID) -> Result<Assessment> {
+        let (core, request) = env(ctx);
+        let id = ids::target("Assessment", &id);
+        Ok(Assessment(
+            outcomes::get_assessment(core, request, id).await?,
+        ))
+    }
+
+    /// One early help episode: MASH staff any; an early help desk one sent to it.
+    async fn early_help_episode(&self, ctx: &Context<'_>, id: ID) -> Result<EarlyHelpEpisode> {
+        let (core, request) = env(ctx);
+        let id = ids::target("EarlyHelpEpisode", &id);
+        Ok(EarlyHelpEpisode(early_help::get(core, request, id).await?))
     }
 
     /// Referrals, newest first, optionally one child's or one contact's (MASH staff).

@@ -225,6 +225,9 @@ fn operations(s: &Scenario, c: &Chain) -> Vec<Operation> {
     vec![
         ("referral", "query($id: ID!) { referral(id: $id) { id } }".into(), json!({ "id": c.referral }), mash_only),
         ("referrals", "{ referrals { totalCount } }".into(), json!({}), mash_only),
+        ("assessment", "query($id: ID!) { assessment(id: $id) { id } }".into(), json!({ "id": c.assessment }), mash_only),
+        ("earlyHelpEpisode", "query($id: ID!) { earlyHelpEpisode(id: $id) { id } }".into(), json!({ "id": c.early_help_episode }), early_help),
+        ("missingEpisode", "query($id: ID!) { missingEpisode(id: $id) { id } }".into(), json!({ "id": c.missing }), read_missing),
         ("earlyHelpEpisodes", "{ earlyHelpEpisodes { totalCount } }".into(), json!({}), early_help),
         ("missingEpisodes", "{ missingEpisodes { totalCount } }".into(), json!({}), read_missing),
         ("missingOverlaps", "query($c: ID!) { missingOverlaps(childId: $c) { childId } }".into(), json!({ "c": c.missing_child }), mash_only),

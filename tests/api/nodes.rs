@@ -70,6 +70,49 @@ async fn one_of_each(server: &TestServer) -> Vec<(&'static str, String)> {
         .unwrap()
         .to_string();
     let body = server
+        .gql(Some(&worker), "mutation($r: ID!) { startAssessment(input: { referralId: $r }) { assessments { id } } }", json!({ "r": referral }))
+        .await;
+    let assessment = body["data"]["startAssessment"]["assessments"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_string();
+    let mut stepped_down = input.clone();
+    stepped_down["child"]["firstName"] = json!("Stepdown");
+    let body = server
+        .gql(Some(&school), SUBMIT, json!({ "input": stepped_down }))
+        .await;
+    let second = body["data"]["submitContact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = server
+        .gql(Some(&manager), "mutation($c: ID!) { recordDecision(input: { contactId: $c, outcome: STEP_DOWN_TO_EARLY_HELP, thresholdLevel: 2, rationale: \"Support.\" }) { id } }", json!({ "c": second }))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let hub = server.agency_id("Walsall Early Help Hub").await;
+    let body = server
+        .gql(Some(&worker), "mutation($c: ID!, $a: ID!) { requestEarlyHelp(input: { contactId: $c, agencyId: $a }) { id } }", json!({ "c": second, "a": hub }))
+        .await;
+    let early_help = body["data"]["requestEarlyHelp"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_string();
+    let missing = json!({
+        "child": { "firstName": "Wander", "lastName": "Fixture", "dateOfBirth": "2011-01-01", "gender": "MALE" },
+        "reportedMissingAt": "2026-11-03T08:00:00Z", "riskGrade": "MEDIUM"
+    });
+    let body = server
+        .gql(
+            Some(&desk),
+            "mutation($input: MissingEpisodeInput!) { reportMissingEpisode(input: $input) { id } }",
+            json!({ "input": missing }),
+        )
+        .await;
+    let episode = body["data"]["reportMissingEpisode"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_string();
+    let body = server
         .gql(Some(&admin), "{ users(first: 1) { edges { node { id } } } clients(first: 1) { edges { node { id } } } }", json!({}))
         .await;
     let user = body["data"]["users"]["edges"][0]["node"]["id"]
@@ -86,6 +129,9 @@ async fn one_of_each(server: &TestServer) -> Vec<(&'static str, String)> {
         ("informationRequest", request),
         ("disclosure", disclosure),
         ("referral", referral),
+        ("assessment", assessment),
+        ("earlyHelpEpisode", early_help),
+        ("missingEpisode", episode),
         ("agency", police),
         ("user", user),
         ("client", client),

@@ -9,6 +9,26 @@ pub struct StartAssessment {
     pub allocation: Allocation,
 }
 
+/// One assessment (MASH staff).
+pub async fn get_assessment(
+    core: &Core,
+    ctx: &RequestCtx,
+    id: Uuid,
+) -> AppResult<assessment::Model> {
+    const ACTION: Action = Action::AssessmentRead;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::MashWork).await?;
+    let row = assessment::Entity::find_by_id(id).one(&core.db).await?;
+    let found = found(core, &grant, row).await?;
+    let entry = grant
+        .entry()
+        .entity("Assessment", found.id)
+        .reference("Referral", found.referral_id)
+        .children([found.child_id])
+        .purpose(PURPOSE);
+    audit::record_alone(core, ctx, entry).await?;
+    Ok(found)
+}
+
 /// Starts an assessment, due at the end of the 45th working day after the referral.
 pub async fn start_assessment(
     core: &Core,

@@ -20,7 +20,7 @@ use crate::domain::common::checks::event_time;
 use crate::domain::common::checks::{self, Kind};
 use crate::domain::common::page::{self, Page, PageRequest};
 use crate::domain::common::transition;
-use crate::domain::policy::{self, CaseOperation};
+use crate::domain::policy::{self, CaseOperation, Grant};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -168,13 +168,7 @@ pub async fn update(
 ) -> AppResult<EpisodeView> {
     const ACTION: Action = Action::EarlyHelpUpdate;
     let grant = policy::allow(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
-    let found = episode::Entity::find_by_id(id)
-        .one(&core.db)
-        .await?
-        .filter(|e| grant.may_see_early_help(e));
-    let found = grant
-        .on_refusal(core, found.ok_or(AppError::NotFound))
-        .await?;
+    let found = scoped(core, &grant, id).await?;
     let txn = begin_write(&core.db).await?;
     let result = async {
         let existing = transition::locked::<episode::Entity>(&txn, found.id).await?;
@@ -261,6 +255,32 @@ fn episode_change(
         )?));
     }
     Ok(active)
+}
+
+/// An episode the caller may see, or an audited NOT_FOUND (out of scope looks like absent).
+async fn scoped(core: &Core, grant: &Grant<'_>, id: Uuid) -> AppResult<episode::Model> {
+    let found = episode::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .filter(|e| grant.may_see_early_help(e));
+    grant
+        .on_refusal(core, found.ok_or(AppError::NotFound))
+        .await
+}
+
+/// One episode: MASH staff any, an early help desk its own.
+pub async fn get(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<EpisodeView> {
+    const ACTION: Action = Action::EarlyHelpRead;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::EarlyHelp).await?;
+    let found = scoped(core, &grant, id).await?;
+    let entry = grant
+        .entry()
+        .entity("EarlyHelpEpisode", found.id)
+        .children([found.child_id])
+        .purpose(PURPOSE);
+    let view = view(&core.db, found).await?;
+    audit::record_alone(core, ctx, entry).await?;
+    Ok(view)
 }
 
 /// Episodes the caller may see, newest first: MASH staff all, an early help desk its own.

@@ -22,7 +22,7 @@ use crate::domain::common::checks::event_time;
 use crate::domain::common::idempotency::{self, Outcome};
 use crate::domain::common::page::{self, Page, PageRequest};
 use crate::domain::common::transition;
-use crate::domain::policy::{self, CaseOperation};
+use crate::domain::policy::{self, CaseOperation, Grant};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
@@ -71,6 +71,39 @@ pub struct EpisodeView {
     pub interview: Option<rhi::Model>,
     /// Episodes of this child reported in the 30 days up to this one (MASH staff only).
     pub recent_episodes: Option<u64>,
+}
+
+/// An episode the caller may see, or an audited NOT_FOUND (out of scope looks like absent).
+pub(super) async fn scoped_episode(
+    core: &Core,
+    grant: &Grant<'_>,
+    id: Uuid,
+) -> AppResult<missing_episode::Model> {
+    let found = missing_episode::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .filter(|e| grant.may_see_episode(e));
+    grant
+        .on_refusal(core, found.ok_or(AppError::NotFound))
+        .await
+}
+
+/// One episode: MASH staff any, the police their own.
+pub async fn get_episode(core: &Core, ctx: &RequestCtx, id: Uuid) -> AppResult<EpisodeView> {
+    const ACTION: Action = Action::MissingRead;
+    let grant = policy::allow(core, ctx, ACTION, CaseOperation::ReadMissing).await?;
+    let episode = scoped_episode(core, &grant, id).await?;
+    let view = load_views(&core.db, &grant, vec![episode])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    let entry = grant
+        .entry()
+        .entity("MissingEpisode", view.episode.id)
+        .children([view.episode.child_id])
+        .purpose("safeguarding.missing");
+    audit::record_alone(core, ctx, entry).await?;
+    Ok(view)
 }
 
 /// Episodes the caller may see, newest first by id; MASH staff may filter by child.

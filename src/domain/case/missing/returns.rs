@@ -13,13 +13,7 @@ pub async fn record_return(
 ) -> AppResult<EpisodeView> {
     const ACTION: Action = Action::MissingReturn;
     let grant = policy::allow(core, ctx, ACTION, CaseOperation::ReportMissing).await?;
-    let found = missing_episode::Entity::find_by_id(episode_id)
-        .one(&core.db)
-        .await?
-        .filter(|e| grant.may_see_episode(e));
-    let episode = grant
-        .on_refusal(core, found.ok_or(AppError::NotFound))
-        .await?;
+    let episode = scoped_episode(core, &grant, episode_id).await?;
     event_time("returnedAt", Some(returned_at))?;
     if returned_at < episode.reported_missing_at {
         return Err(AppError::bad_input(
