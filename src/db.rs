@@ -277,6 +277,19 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     })
 }
 
+/// A UUID column as the text `Uuid::to_string` gives (lower-case, hyphenated): SQLite
+/// stores UUIDs as 16-byte blobs, PostgreSQL as `uuid`.
+pub fn uuid_text(backend: DatabaseBackend, column: &str) -> String {
+    match backend {
+        DatabaseBackend::Sqlite => format!(
+            "lower(substr(hex({column}), 1, 8) || '-' || substr(hex({column}), 9, 4) || '-' || \
+             substr(hex({column}), 13, 4) || '-' || substr(hex({column}), 17, 4) || '-' || \
+             substr(hex({column}), 21))"
+        ),
+        _ => format!("CAST({column} AS TEXT)"),
+    }
+}
+
 /// A raw statement written with PostgreSQL's `$1` placeholders; on SQLite they become the
 /// equivalent numbered `?1`. Used where one portable statement does what several ORM calls
 /// would do non-atomically.

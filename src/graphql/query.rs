@@ -114,7 +114,7 @@ impl IdentityQuery {
             action,
             child_id,
             outcome,
-            reference: None,
+            ..EventFilter::default()
         };
         let page = audit_trail::list_events(core, request, filter, page).await?;
         Ok(connection(page, |e| e.event.id, AuditEvent))

@@ -26,7 +26,7 @@ fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 /// The bearer token, if any. A malformed Authorization header counts as a bad token.
-fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ()> {
+pub(super) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ()> {
     match headers.get(header::AUTHORIZATION) {
         None => Ok(None),
         Some(value) => {

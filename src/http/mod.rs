@@ -1,4 +1,5 @@
 //! The HTTP surface: routes, limits, request ids and tracing.
+mod fhir;
 mod graphiql;
 mod graphql;
 pub mod metrics;
@@ -171,6 +172,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/graphql/ws", get(ws::upgrade))
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/oauth/token", post(oauth::token))
+        .route("/fhir/AuditEvent", get(fhir::search_audit_events))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))

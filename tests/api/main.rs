@@ -12,6 +12,7 @@ mod access_matrix_outcomes;
 mod annex_a;
 mod audit;
 mod auth;
+mod fhir;
 mod hardening;
 mod http;
 mod identity;

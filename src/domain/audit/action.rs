@@ -34,6 +34,7 @@ actions! {
     AuditCheckpointExport => "audit.checkpoint.export",
     AuditCheckpointList => "audit.checkpoint.list",
     AuditEventList => "audit.event.list",
+    AuditEventSearch => "audit.event.search",
     AuditVerify => "audit.verify",
     CalendarAddBankHoliday => "calendar.add_bank_holiday",
     ChildAccessLog => "child.access_log",

@@ -16,7 +16,8 @@ use entity::{
 use hmac::{Hmac, Mac};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -324,6 +325,14 @@ pub struct EventFilter {
     pub outcome: Option<String>,
     /// Only entries naming this record, as (kind, id): e.g. ("Disclosure", id).
     pub reference: Option<(&'static str, String)>,
+    /// Only entries written at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only entries written before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only entries by this principal (its id, or its username or client id).
+    pub actor: Option<String>,
+    /// Only entries naming a disclosure this agency supplied.
+    pub supplied_by: Option<Uuid>,
 }
 
 /// An entry with the children and records it names.
@@ -434,6 +443,93 @@ fn sets_naming(kind: &str, id: String) -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
+/// The keys of the ref sets naming any disclosure `agency` supplied.
+fn sets_naming_disclosures_of(
+    backend: sea_orm::DatabaseBackend,
+    agency: Uuid,
+) -> sea_orm::sea_query::SelectStatement {
+    let mut supplied = Query::select();
+    supplied
+        .expr(sea_orm::sea_query::Expr::cust(crate::db::uuid_text(
+            backend, "id",
+        )))
+        .from(disclosure::Entity)
+        .and_where(disclosure::Column::SuppliedByAgencyId.eq(agency));
+    Query::select()
+        .column(audit_ref_set_member::Column::RefSet)
+        .from(audit_ref_set_member::Entity)
+        .and_where(audit_ref_set_member::Column::Kind.eq("Disclosure"))
+        .and_where(audit_ref_set_member::Column::RefId.in_subquery(supplied))
+        .to_owned()
+}
+
+/// Entries for `GET /fhir/AuditEvent`: every entry for AUDITORs; for a partner's desk and
+/// systems, those naming what its agency disclosed, each showing only those disclosures
+/// (not the children or other agencies' records the entry also names). The search is
+/// itself audited.
+pub async fn search_events(
+    core: &Core,
+    ctx: &RequestCtx,
+    mut filter: EventFilter,
+    page: PageRequest,
+) -> AppResult<Page<EventWithRefs>> {
+    const ACTION: Action = Action::AuditEventSearch;
+    let scope =
+        audit::on_refusal(core, ctx, ACTION, policy::audit_search_scope(&ctx.actor)).await?;
+    if let policy::AuditSearchScope::DisclosuresOf(agency) = scope {
+        filter.supplied_by = Some(agency);
+        // A desk may search by one of its own disclosures only: asked about any other
+        // record it finds nothing, so a search cannot tell it what else an entry named.
+        if let Some((kind, id)) = &filter.reference {
+            let own = match (*kind, Uuid::parse_str(id)) {
+                ("Disclosure", Ok(id)) => disclosure::Entity::find_by_id(id)
+                    .one(&core.db)
+                    .await?
+                    .is_some_and(|d| d.supplied_by_agency_id == agency),
+                _ => false,
+            };
+            if !own {
+                filter.reference = Some(("Disclosure", Uuid::nil().to_string()));
+            }
+        }
+    }
+    let detail = json!({
+        "from": filter.from, "until": filter.until, "actor": filter.actor,
+        "entity": filter.reference.as_ref().map(|(kind, id)| format!("{kind}/{id}")),
+    });
+    let mut page = query_events(core, filter, page).await?;
+    if let policy::AuditSearchScope::DisclosuresOf(agency) = scope {
+        let named: Vec<Uuid> = page
+            .items
+            .iter()
+            .flat_map(|e| &e.refs)
+            .filter(|(kind, _)| kind == "Disclosure")
+            .filter_map(|(_, id)| Uuid::parse_str(id).ok())
+            .collect();
+        let own: std::collections::HashSet<String> = disclosure::Entity::find()
+            .filter(disclosure::Column::Id.is_in(named))
+            .filter(disclosure::Column::SuppliedByAgencyId.eq(agency))
+            .all(&core.db)
+            .await?
+            .into_iter()
+            .map(|d| d.id.to_string())
+            .collect();
+        for entry in &mut page.items {
+            entry
+                .refs
+                .retain(|(kind, id)| kind == "Disclosure" && own.contains(id));
+        }
+    }
+    let detail = json!({ "filter": detail, "returned": page.items.len() });
+    audit::record_alone(
+        core,
+        ctx,
+        AuditEntry::success(ACTION).detail(detail).purpose("audit"),
+    )
+    .await?;
+    Ok(page)
+}
+
 /// The filtered page of entries, with their refs (callers authorise and audit).
 async fn query_events(
     core: &Core,
@@ -459,6 +555,28 @@ async fn query_events(
     }
     if let Some((kind, id)) = filter.reference {
         query = query.filter(audit_event::Column::RefSet.in_subquery(sets_naming(kind, id)));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_event::Column::At.gte(from));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(audit_event::Column::At.lt(until));
+    }
+    if let Some(actor) = &filter.actor {
+        checks::text("agent", actor, Kind::Line)?;
+        query = query.filter(
+            Condition::any()
+                .add(audit_event::Column::ActorId.eq(actor.as_str()))
+                .add(audit_event::Column::ActorLabel.eq(actor.as_str())),
+        );
+    }
+    if let Some(agency) = filter.supplied_by {
+        query = query.filter(
+            audit_event::Column::RefSet.in_subquery(sets_naming_disclosures_of(
+                core.db.get_database_backend(),
+                agency,
+            )),
+        );
     }
     let events = page::by_seq(&core.db, query, audit_event::Column::Id, &page).await?;
     let mut refs = refs_of(&core.db, &events.items).await?;

@@ -518,6 +518,29 @@ fn may_see_early_help(actor: &Actor, episode: &early_help_episode::Model) -> boo
 #[cfg(test)]
 mod tests;
 
+/// Which audit entries a caller may search (`GET /fhir/AuditEvent`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditSearchScope {
+    /// AUDITORs and the operator: every entry.
+    All,
+    /// A partner's MASH desk and systems: entries naming what this agency disclosed, and of
+    /// each only those disclosures.
+    DisclosuresOf(Uuid),
+}
+
+pub fn audit_search_scope(actor: &Actor) -> AppResult<AuditSearchScope> {
+    if authorize(actor, Permission::ReadAuditTrail).is_ok() {
+        return Ok(AuditSearchScope::All);
+    }
+    if actor.kind == ActorKind::Anonymous {
+        return Err(AppError::Unauthenticated("authentication required"));
+    }
+    match actor.agency_id() {
+        Some(agency) if agency_desk_or_system(actor) => Ok(AuditSearchScope::DisclosuresOf(agency)),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 /// What a subscriber may listen to (`domain::events`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Topic {
