@@ -4,6 +4,7 @@ mod annex_ops;
 mod case_inputs;
 mod case_ops;
 pub mod case_types;
+mod code_list_ops;
 pub mod codes;
 pub mod ids;
 mod input_guard;
@@ -25,7 +26,7 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
 use async_graphql::registry::Registry;
-use async_graphql::{Context, MergedObject, Schema, ServerResult, Variables};
+use async_graphql::{Context, MergedObject, Schema, SchemaBuilder, ServerResult, Variables};
 
 /// Every query: identity and administration, and the MASH workflow.
 #[derive(MergedObject, Default)]
@@ -36,6 +37,7 @@ pub struct Query(
     outcome_ops::OutcomeQuery,
     annex_ops::AnnexQuery,
     report_ops::ReportQuery,
+    code_list_ops::CodeListQuery,
 );
 
 /// Every mutation.
@@ -71,6 +73,7 @@ pub fn build_schema(core: Option<Core>, production: bool) -> FrontdoorSchema {
     .extension(OperationLabeller)
     // Innermost: only the parse itself is skipped for a document seen before.
     .extension(parsed::ParsedDocuments::default());
+    builder = describe_lists(builder);
     if let Some(core) = core {
         builder = builder.data(core);
     }
@@ -78,6 +81,47 @@ pub fn build_schema(core: Option<Core>, production: bool) -> FrontdoorSchema {
         builder = builder.disable_introspection().disable_suggestions();
     }
     builder.finish()
+}
+
+/// Describes each list's connection type and its edge type (as `Connection<N>` generates
+/// them, a connection has no description and an edge a generic one).
+macro_rules! describe_lists {
+    ($builder:expr, $($node:ty => $many:literal, $one:literal;)+) => {
+        $builder
+        $(
+            .override_output_type_description::<types::Connection<$node>>(concat!(
+                "One page of ", $many, "."
+            ))
+            .override_output_type_description::<
+                async_graphql::connection::Edge<
+                    String,
+                    $node,
+                    async_graphql::connection::EmptyFields,
+                >,
+            >(concat!($one, " in a page, with its cursor."))
+        )+
+    };
+}
+
+fn describe_lists(
+    builder: SchemaBuilder<Query, Mutation, subscription::Subscription>,
+) -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
+    use case_types::{Contact, InformationRequest};
+    use missing_ops::MissingEpisode;
+    use outcome_ops::{EarlyHelpEpisode, Referral};
+    use types::{Agency, AuditCheckpoint, AuditEvent, Client, User};
+    describe_lists!(builder,
+        Agency => "agencies", "An agency";
+        User => "users", "A user";
+        Client => "machine clients", "A machine client";
+        AuditEvent => "audit entries", "An audit entry";
+        AuditCheckpoint => "audit checkpoints", "An audit checkpoint";
+        Contact => "contacts", "A contact";
+        InformationRequest => "information requests", "An information request";
+        MissingEpisode => "missing episodes", "A missing episode";
+        Referral => "referrals", "A referral";
+        EarlyHelpEpisode => "early help episodes", "An early help episode";
+    )
 }
 
 /// The SDL committed as `schema.graphql`.

@@ -336,3 +336,78 @@ async fn a_document_sent_again_is_checked_again() {
     })
     .await;
 }
+
+/// The national lists come from the server, and a code outside its list is refused with
+/// the field and the list named, writing nothing.
+#[tokio::test]
+async fn code_lists_come_from_the_server_and_codes_outside_them_are_refused() {
+    each_backend(|server| async move {
+        for list in ["CONTACT_SOURCE", "ETHNICITY", "RISK_GRADE", "RETURN_INTERVIEW_OUTCOME"] {
+            let body = server
+                .gql(None, "query($l: CodeList!) { codeList(list: $l) { code label } }", serde_json::json!({ "l": list }))
+                .await;
+            let codes = body["data"]["codeList"].as_array().unwrap_or_else(|| panic!("{body}"));
+            assert!(!codes.is_empty(), "{list}");
+            let mut seen = std::collections::HashSet::new();
+            for code in codes {
+                assert!(seen.insert(code["code"].as_str().unwrap().to_string()), "{list}: {code}");
+                assert!(!code["label"].as_str().unwrap().is_empty());
+            }
+        }
+        let body = server.gql(None, "{ codeList(list: ETHNICITY) { code label } }", serde_json::json!({})).await;
+        let ethnicity = body["data"]["codeList"].as_array().unwrap();
+        assert_eq!(ethnicity.len(), 20);
+        assert_eq!(ethnicity[0], serde_json::json!({ "code": "WBRI", "label": "White British" }));
+
+        let school = server.login("school.referrer").await;
+        let manager = server.login("mash.manager").await;
+        let count = || async {
+            server.gql(Some(&manager), "{ contacts { totalCount } }", serde_json::json!({})).await["data"]["contacts"]["totalCount"].clone()
+        };
+        let before = count().await;
+        let submit = "mutation($input: SubmitContactInput!) { submitContact(input: $input) { id } }";
+        let contact = |child: serde_json::Value, source: Option<&str>| {
+            let mut input = serde_json::json!({
+                "child": child,
+                "concernCategories": ["21"],
+                "narrative": "A concern raised under test.",
+                "consent": { "position": "NOT_SOUGHT", "notSoughtReason": "Immediate risk" },
+            });
+            if let Some(source) = source {
+                input["sourceCode"] = serde_json::json!(source);
+            }
+            serde_json::json!({ "input": input })
+        };
+        let child = |ethnicity: &str, gender: &str| {
+            serde_json::json!({ "firstName": "Cody", "lastName": "Listfixture", "dateOfBirth": "2015-02-02", "gender": gender, "ethnicity": ethnicity })
+        };
+        for (variables, field, list) in [
+            (contact(child("ZZZZ", "MALE"), None), "child.ethnicity", "ETHNICITY"),
+            (contact(child("WBRI", "MALE"), Some("99")), "sourceCode", "CONTACT_SOURCE"),
+            // On the list, but not a code a school's contact can have.
+            (contact(child("WBRI", "MALE"), Some("6")), "sourceCode", "CONTACT_SOURCE"),
+        ] {
+            let body = server.gql(Some(&school), submit, variables).await;
+            let error = &body["errors"][0];
+            assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+            assert_eq!(error["extensions"]["field"], field, "{body}");
+            let message = error["message"].as_str().unwrap();
+            assert!(message.contains(&format!("codeList(list: {list})")), "{message}");
+        }
+        assert_eq!(count().await, before, "a refused contact writes nothing");
+        let body = server.gql(Some(&school), submit, contact(child("BAFR", "FEMALE"), Some("2A"))).await;
+        assert!(body["errors"].is_null(), "codes on their lists are taken: {body}");
+
+        let desk = server.login("police.mash").await;
+        let episode = serde_json::json!({ "input": {
+            "child": { "firstName": "Rory", "lastName": "Listfixture", "dateOfBirth": "2011-01-01", "gender": "MALE" },
+            "reportedMissingAt": "2026-11-03T08:00:00Z", "riskGrade": "EXTREME"
+        } });
+        let body = server
+            .gql(Some(&desk), "mutation($input: MissingEpisodeInput!) { reportMissingEpisode(input: $input) { id } }", episode)
+            .await;
+        assert_eq!(body["errors"][0]["extensions"]["field"], "riskGrade", "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("codeList(list: RISK_GRADE)"));
+    })
+    .await;
+}

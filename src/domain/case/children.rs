@@ -15,16 +15,12 @@ use crate::db::begin_write;
 use crate::domain::audit::Action;
 use crate::domain::audit::{self};
 use crate::domain::common::checks::{self, Kind};
+use crate::domain::common::code_lists::CodeList;
 use crate::domain::common::identifiers;
 use crate::domain::policy::{self, CaseOperation};
 use crate::domain::RequestCtx;
 use crate::error::{AppError, AppResult};
 use crate::Core;
-
-pub const ETHNICITIES: [&str; 21] = [
-    "WBRI", "WIRI", "WIRT", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN",
-    "AOTH", "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT", "WOTH",
-];
 
 /// A child's details as someone supplies them (validated, normalised).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -69,12 +65,7 @@ impl ChildDetails {
             checks::optional_max(&f("ethnicity"), self.ethnicity.as_deref(), Kind::Line, 4)?
                 .map(|e| e.to_uppercase());
         if let Some(e) = &ethnicity {
-            if !ETHNICITIES.contains(&e.as_str()) {
-                return Err(AppError::bad_input(
-                    &f("ethnicity"),
-                    "must be a DfE four-letter ethnicity code",
-                ));
-            }
+            CodeList::Ethnicity.check(&f("ethnicity"), e)?;
         }
         Ok(ChildDetails {
             first_name: checks::required(&f("firstName"), &self.first_name, Kind::Name)?,

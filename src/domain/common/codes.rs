@@ -1,7 +1,8 @@
 //! The vocabularies of identity: roles, agency kinds, contact-source codes, client scopes.
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AppError, AppResult};
+use crate::domain::common::code_lists::CodeList;
+use crate::error::AppResult;
 
 /// What a person may do. Which agencies may hold which role is in `policy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -92,10 +93,13 @@ impl SourceCodes for AgencyKind {
         match code.map(str::trim) {
             None | Some("") => Ok(self.source_codes()[0].to_string()),
             Some(code) if self.source_codes().contains(&code) => Ok(code.to_string()),
-            Some(_) => Err(AppError::bad_input(
+            Some(code) if !CodeList::ContactSource.contains(code) => {
+                Err(CodeList::ContactSource.refusal("sourceCode", ""))
+            }
+            Some(_) => Err(CodeList::ContactSource.refusal(
                 "sourceCode",
-                format!(
-                    "an agency of kind {} maps to one of the contact-source codes {}",
+                &format!(
+                    "an agency of kind {} maps to one of the codes {}",
                     self.as_str(),
                     self.source_codes().join(", ")
                 ),

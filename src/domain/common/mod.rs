@@ -2,6 +2,7 @@
 pub mod bundle;
 pub mod checks;
 pub mod clock;
+pub mod code_lists;
 pub mod codes;
 pub mod idempotency;
 pub mod identifiers;

@@ -1,6 +1,7 @@
 //! What a submission must hold — consent, source code, categories — checked before anything is
 //! stored.
 use super::*;
+use crate::domain::common::code_lists::CodeList;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ConsentInput {
@@ -158,9 +159,12 @@ pub(super) fn checked_source_code(
         Some(code) if grant.is_mash_staff() && PUBLIC_SOURCE_CODES.contains(&code) => {
             Ok(code.to_string())
         }
-        Some(_) => Err(AppError::bad_input(
+        Some(code) if !CodeList::ContactSource.contains(code) => {
+            Err(CodeList::ContactSource.refusal("sourceCode", ""))
+        }
+        Some(_) => Err(CodeList::ContactSource.refusal(
             "sourceCode",
-            format!(
+            &format!(
                 "must be one of {} for this agency{}",
                 kind.source_codes().join(", "),
                 if grant.is_mash_staff() {

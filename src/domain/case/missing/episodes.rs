@@ -1,12 +1,12 @@
 //! Reporting episodes (one or a batch): checks, the child's record, views, storing.
 use super::*;
 use crate::domain::audit::Action;
+use crate::domain::common::code_lists::CodeList;
 use crate::domain::policy::{self, Grant};
 
 /// The police risk grade the caller gave, as stored.
 fn risk_grade(field: &str, text: &str) -> AppResult<RiskGrade> {
-    RiskGrade::parse(text)
-        .ok_or_else(|| AppError::bad_input(field, "must be HIGH, MEDIUM, LOW or NO_APPARENT_RISK"))
+    RiskGrade::parse(text).ok_or_else(|| CodeList::RiskGrade.refusal(field, ""))
 }
 
 pub(super) fn validate(prefix: &str, input: &EpisodeInput) -> AppResult<ChildDetails> {

@@ -1,6 +1,7 @@
 //! A child's return, and the return home interview.
 use super::*;
 use crate::domain::audit::Action;
+use crate::domain::common::code_lists::CodeList;
 use crate::domain::policy;
 
 /// The police record a return, once; the interview clock starts at the return.
@@ -128,12 +129,8 @@ pub(super) fn interview_change(
         }
         active.offered_at = Set(Some(offered));
     }
-    let outcome = InterviewOutcome::parse(&input.outcome).ok_or_else(|| {
-        AppError::bad_input(
-            "outcome",
-            "must be COMPLETED, DECLINED, NOT_OFFERED or CARRIED_OVER",
-        )
-    })?;
+    let outcome = InterviewOutcome::parse(&input.outcome)
+        .ok_or_else(|| CodeList::ReturnInterviewOutcome.refusal("outcome", ""))?;
     match outcome {
         InterviewOutcome::Completed => {
             let completed = input.completed_at.ok_or_else(|| {
