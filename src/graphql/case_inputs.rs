@@ -11,20 +11,29 @@ use crate::domain::case::requests::DisclosureInput as DomainDisclosure;
 /// A child's identity details.
 #[derive(InputObject)]
 pub struct ChildInput {
+    /// The child's first name.
     pub first_name: String,
+    /// The child's last name.
     pub last_name: String,
+    /// The child's date of birth: not in the future, nor more than 26 years back.
     pub date_of_birth: Option<NaiveDate>,
+    /// The child's gender, as Annex A records it.
     pub gender: Gender,
     /// DfE four-letter ethnicity code, e.g. WBRI.
     pub ethnicity: Option<String>,
+    /// Whether the child has a disability; omit if not known.
     pub disability: Option<bool>,
+    /// The child's address (up to 500 characters; may span lines).
     pub address: Option<String>,
+    /// The child's postcode (up to 10 characters; stored in upper case).
     pub postcode: Option<String>,
     /// Ten digits (spaces allowed), checked with the mod 11 rule.
     pub nhs_number: Option<String>,
     /// Unique Pupil Number, checked with its check letter.
     pub upn: Option<String>,
+    /// The police's identifier for the child, as given (up to 50 characters).
     pub police_id: Option<String>,
+    /// A local identifier for the child, as given (up to 50 characters).
     pub local_id: Option<String>,
 }
 
@@ -50,6 +59,7 @@ impl From<ChildInput> for ChildDetails {
 /// Consent: given (who, relationship, when, scope), not sought (why) or refused.
 #[derive(InputObject)]
 pub struct ConsentInput {
+    /// Given, not sought or refused: it decides which of the other fields are needed.
     pub position: ConsentPosition,
     /// GIVEN: who gave it.
     pub given_by: Option<String>,
@@ -99,6 +109,7 @@ pub struct SubmitContactInput {
     /// The child is at immediate risk.
     #[graphql(default)]
     pub immediate_risk: bool,
+    /// The consent position the contact arrives with, and its details.
     pub consent: ConsentInput,
     /// When the contact was received (defaults to now; never in the future).
     pub occurred_at: Option<DateTime<Utc>>,
@@ -109,9 +120,13 @@ pub struct SubmitContactInput {
 /// An information request to one partner agency.
 #[derive(InputObject)]
 pub struct SendInformationRequestInput {
+    /// The contact whose child the request is about.
     pub contact_id: ID,
+    /// The partner agency to ask.
     pub to_agency_id: ID,
+    /// What the MASH asks the agency.
     pub questions: String,
+    /// How urgently an answer is needed: it sets the due time.
     pub priority: Priority,
     /// When it was sent (defaults to now).
     pub occurred_at: Option<DateTime<Utc>>,
@@ -120,17 +135,23 @@ pub struct SendInformationRequestInput {
 /// One item a partner discloses.
 #[derive(InputObject)]
 pub struct DisclosureInput {
+    /// The information shared.
     pub content: String,
     /// What kind of information, e.g. "domestic abuse incidents".
     pub category: String,
+    /// The lawful basis for sharing it.
     pub lawful_basis: LawfulBasis,
+    /// It holds health, ethnicity or other special category data.
     #[graphql(default)]
     pub special_category: bool,
+    /// The originator's handling code: who may see the item and whether it may be passed on.
     pub handling_code: HandlingCode,
     /// Required with handling code C.
     pub handling_conditions: Option<String>,
+    /// Who the item must not reach.
     #[graphql(default)]
     pub audience_restrictions: Vec<AudienceRestriction>,
+    /// When it was disclosed (defaults to now; never before the request was sent).
     pub occurred_at: Option<DateTime<Utc>>,
 }
 
@@ -156,10 +177,13 @@ impl From<DisclosureInput> for DomainDisclosure {
 /// A MASH manager's decision.
 #[derive(InputObject)]
 pub struct RecordDecisionInput {
+    /// The contact decided on.
     pub contact_id: ID,
+    /// What the MASH decided.
     pub outcome: ContactOutcome,
     /// 1 universal, 2 early help, 3 targeted early help, 4 statutory.
     pub threshold_level: i32,
+    /// Why the manager decided so.
     pub rationale: String,
     /// When the decision was made (defaults to now).
     pub occurred_at: Option<DateTime<Utc>>,

@@ -24,7 +24,11 @@ pub struct CaseQuery;
 #[Object]
 impl CaseQuery {
     /// One contact, as far as the caller may see it.
-    async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
+    async fn contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The contact's global id.")] id: ID,
+    ) -> Result<Contact> {
         let (core, request) = env(ctx);
         Ok(Contact(
             contacts::get_contact(core, request, ids::target("Contact", &id)).await?,
@@ -38,7 +42,7 @@ impl CaseQuery {
     async fn contacts(
         &self,
         ctx: &Context<'_>,
-        status: Option<ContactStatus>,
+        #[graphql(desc = "Only contacts with this status.")] status: Option<ContactStatus>,
         #[graphql(
             desc = "Only undecided contacts past their due time (true), or none of those (false)."
         )]
@@ -49,7 +53,7 @@ impl CaseQuery {
         )]
         since: Option<String>,
         #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Cursor of the last edge already seen.")] after: Option<String>,
     ) -> Result<Connection<Contact>> {
         let filter = ContactFilter {
             status: status.map(Into::into),
@@ -62,7 +66,11 @@ impl CaseQuery {
     }
 
     /// The MASH's record of a child (MASH staff).
-    async fn child(&self, ctx: &Context<'_>, id: ID) -> Result<Child> {
+    async fn child(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The child's global id.")] id: ID,
+    ) -> Result<Child> {
         let (core, request) = env(ctx);
         Ok(
             children::get_child(core, request, ids::target("Child", &id))
@@ -72,7 +80,11 @@ impl CaseQuery {
     }
 
     /// A child's identifiers only (AUDITOR and MASH staff; audited).
-    async fn child_identifiers(&self, ctx: &Context<'_>, id: ID) -> Result<ChildIdentifiers> {
+    async fn child_identifiers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The child's global id.")] id: ID,
+    ) -> Result<ChildIdentifiers> {
         let (core, request) = env(ctx);
         Ok(ChildIdentifiers(
             children::get_child_identifiers(core, request, ids::target("Child", &id)).await?,
@@ -83,8 +95,11 @@ impl CaseQuery {
     async fn search_children(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Find by this NHS number; the name and date of birth are then not used.")]
         nhs_number: Option<String>,
+        #[graphql(desc = "Find by this last name (any case) when no NHS number is given.")]
         last_name: Option<String>,
+        #[graphql(desc = "With `lastName`: only children born on this date.")]
         date_of_birth: Option<NaiveDate>,
     ) -> Result<Vec<Child>> {
         let (core, request) = env(ctx);
@@ -94,7 +109,11 @@ impl CaseQuery {
     }
 
     /// One information request (MASH staff; or the agency it was sent to).
-    async fn information_request(&self, ctx: &Context<'_>, id: ID) -> Result<InformationRequest> {
+    async fn information_request(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The request's global id.")] id: ID,
+    ) -> Result<InformationRequest> {
         let (core, request) = env(ctx);
         Ok(InformationRequest(
             requests::get_request(core, request, ids::target("InformationRequest", &id)).await?,
@@ -105,14 +124,14 @@ impl CaseQuery {
     async fn information_requests(
         &self,
         ctx: &Context<'_>,
-        status: Option<RequestStatus>,
-        contact_id: Option<ID>,
+        #[graphql(desc = "Only requests with this status.")] status: Option<RequestStatus>,
+        #[graphql(desc = "Only requests about this contact.")] contact_id: Option<ID>,
         #[graphql(
             desc = "Only requests with events after this event `cursor` (from `informationRequestReceived` for a partner, `informationRequestAnswered` for MASH staff): what a client missed while disconnected."
         )]
         since: Option<String>,
         #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Cursor of the last edge already seen.")] after: Option<String>,
     ) -> Result<Connection<InformationRequest>> {
         let (core, request) = env(ctx);
         let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
@@ -130,7 +149,11 @@ impl CaseQuery {
     }
 
     /// England & Wales bank holidays of a year: the days the statutory clocks skip.
-    async fn bank_holidays(&self, ctx: &Context<'_>, year: i32) -> Result<Vec<BankHoliday>> {
+    async fn bank_holidays(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The calendar year, e.g. 2025.")] year: i32,
+    ) -> Result<Vec<BankHoliday>> {
         let (core, request) = env(ctx);
         Ok(clock::bank_holidays(core, request, year)
             .await?
@@ -141,7 +164,11 @@ impl CaseQuery {
 
     /// One disclosure: for the supplying agency's MASH desk, an onward recipient's desk, or
     /// MASH staff (items the caller may not see in full come as a stub naming the holder).
-    async fn disclosure(&self, ctx: &Context<'_>, id: ID) -> Result<DisclosureItem> {
+    async fn disclosure(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The disclosure's global id.")] id: ID,
+    ) -> Result<DisclosureItem> {
         let (core, request) = env(ctx);
         Ok(disclosure_item(core, request, ids::target("Disclosure", &id)).await?)
     }
@@ -150,9 +177,9 @@ impl CaseQuery {
     async fn child_access_log(
         &self,
         ctx: &Context<'_>,
-        child_id: ID,
+        #[graphql(desc = "The child's global id.")] child_id: ID,
         #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Cursor of the last edge already seen.")] after: Option<String>,
     ) -> Result<Connection<AuditEvent>> {
         let (core, request) = env(ctx);
         let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
@@ -166,9 +193,9 @@ impl CaseQuery {
     async fn disclosure_access_log(
         &self,
         ctx: &Context<'_>,
-        disclosure_id: ID,
+        #[graphql(desc = "The disclosure's global id.")] disclosure_id: ID,
         #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Cursor of the last edge already seen.")] after: Option<String>,
     ) -> Result<Connection<AuditEvent>> {
         let (core, request) = env(ctx);
         let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
@@ -203,7 +230,7 @@ impl CaseMutation {
     async fn submit_contact(
         &self,
         ctx: &Context<'_>,
-        input: SubmitContactInput,
+        #[graphql(desc = "The contact.")] input: SubmitContactInput,
     ) -> Result<Contact> {
         let (core, request) = env(ctx);
         let new = NewContact {
@@ -224,8 +251,8 @@ impl CaseMutation {
     async fn record_consent(
         &self,
         ctx: &Context<'_>,
-        contact_id: ID,
-        input: ConsentInput,
+        #[graphql(desc = "The contact the consent is for.")] contact_id: ID,
+        #[graphql(desc = "The consent position and its details.")] input: ConsentInput,
     ) -> Result<Contact> {
         let (core, request) = env(ctx);
         Ok(Contact(
@@ -240,7 +267,11 @@ impl CaseMutation {
     }
 
     /// Withdraw a consent: the open requests that relied on it are withdrawn too.
-    async fn withdraw_consent(&self, ctx: &Context<'_>, consent_id: ID) -> Result<Contact> {
+    async fn withdraw_consent(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The consent to withdraw.")] consent_id: ID,
+    ) -> Result<Contact> {
         let (core, request) = env(ctx);
         Ok(Contact(
             consent::withdraw_consent(core, request, ids::target("Consent", &consent_id)).await?,
@@ -251,8 +282,10 @@ impl CaseMutation {
     async fn request_consent_override(
         &self,
         ctx: &Context<'_>,
-        contact_id: ID,
+        #[graphql(desc = "The contact to share about without consent.")] contact_id: ID,
+        #[graphql(desc = "The DPA 2018 reason for sharing without consent.")]
         reason: OverrideReason,
+        #[graphql(desc = "Why the override is needed, in the requester's words.")]
         justification: String,
     ) -> Result<ConsentOverride> {
         let (core, request) = env(ctx);
@@ -272,7 +305,7 @@ impl CaseMutation {
     async fn approve_consent_override(
         &self,
         ctx: &Context<'_>,
-        override_id: ID,
+        #[graphql(desc = "The override to approve.")] override_id: ID,
     ) -> Result<ConsentOverride> {
         let (core, request) = env(ctx);
         Ok(ConsentOverride(
@@ -290,7 +323,7 @@ impl CaseMutation {
     async fn refuse_consent_override(
         &self,
         ctx: &Context<'_>,
-        override_id: ID,
+        #[graphql(desc = "The override to refuse.")] override_id: ID,
     ) -> Result<ConsentOverride> {
         let (core, request) = env(ctx);
         Ok(ConsentOverride(
@@ -309,8 +342,8 @@ impl CaseMutation {
     async fn review_break_glass_override(
         &self,
         ctx: &Context<'_>,
-        override_id: ID,
-        uphold: bool,
+        #[graphql(desc = "The break-glass override to review.")] override_id: ID,
+        #[graphql(desc = "True to uphold the override, false to refuse it.")] uphold: bool,
     ) -> Result<ConsentOverride> {
         let (core, request) = env(ctx);
         Ok(ConsentOverride(
@@ -328,7 +361,8 @@ impl CaseMutation {
     async fn set_immediate_risk(
         &self,
         ctx: &Context<'_>,
-        contact_id: ID,
+        #[graphql(desc = "The contact.")] contact_id: ID,
+        #[graphql(desc = "True to flag the child at immediate risk, false to clear the flag.")]
         immediate_risk: bool,
     ) -> Result<Contact> {
         let (core, request) = env(ctx);
@@ -348,7 +382,7 @@ impl CaseMutation {
     async fn send_information_request(
         &self,
         ctx: &Context<'_>,
-        input: SendInformationRequestInput,
+        #[graphql(desc = "The request.")] input: SendInformationRequestInput,
     ) -> Result<InformationRequest> {
         let (core, request) = env(ctx);
         let new = NewRequest {
@@ -368,8 +402,9 @@ impl CaseMutation {
     async fn respond_to_information_request(
         &self,
         ctx: &Context<'_>,
-        request_id: ID,
-        disclosures: Vec<DisclosureInput>,
+        #[graphql(desc = "The request to answer.")] request_id: ID,
+        #[graphql(desc = "The items disclosed (at least one).")] disclosures: Vec<DisclosureInput>,
+        #[graphql(desc = "Retries with the same key return the first answer.")]
         idempotency_key: Option<String>,
     ) -> Result<InformationRequest> {
         let (core, request) = env(ctx);
@@ -384,8 +419,8 @@ impl CaseMutation {
     async fn decline_information_request(
         &self,
         ctx: &Context<'_>,
-        request_id: ID,
-        reason: String,
+        #[graphql(desc = "The request to decline.")] request_id: ID,
+        #[graphql(desc = "Why the agency will not share.")] reason: String,
     ) -> Result<InformationRequest> {
         let (core, request) = env(ctx);
         Ok(InformationRequest(
@@ -403,8 +438,8 @@ impl CaseMutation {
     async fn share_disclosure_onward(
         &self,
         ctx: &Context<'_>,
-        disclosure_id: ID,
-        to_agency_id: ID,
+        #[graphql(desc = "The disclosure to pass on.")] disclosure_id: ID,
+        #[graphql(desc = "The agency to pass it on to.")] to_agency_id: ID,
         #[graphql(
             desc = "Required for handling code C: the conditions are carried to the recipient.",
             default
@@ -439,9 +474,9 @@ impl CaseMutation {
     async fn record_recommendation(
         &self,
         ctx: &Context<'_>,
-        contact_id: ID,
-        outcome: ContactOutcome,
-        rationale: String,
+        #[graphql(desc = "The contact.")] contact_id: ID,
+        #[graphql(desc = "The recommended outcome.")] outcome: ContactOutcome,
+        #[graphql(desc = "Why that outcome is recommended.")] rationale: String,
     ) -> Result<Contact> {
         let (core, request) = env(ctx);
         Ok(Contact(
@@ -460,7 +495,7 @@ impl CaseMutation {
     async fn record_decision(
         &self,
         ctx: &Context<'_>,
-        input: RecordDecisionInput,
+        #[graphql(desc = "The decision.")] input: RecordDecisionInput,
     ) -> Result<Contact> {
         let (core, request) = env(ctx);
         let id = ids::target("Contact", &input.contact_id);
@@ -481,8 +516,8 @@ impl CaseMutation {
     async fn add_bank_holiday(
         &self,
         ctx: &Context<'_>,
-        date: NaiveDate,
-        name: String,
+        #[graphql(desc = "The day.")] date: NaiveDate,
+        #[graphql(desc = "The holiday's name.")] name: String,
     ) -> Result<BankHoliday> {
         let (core, request) = env(ctx);
         Ok(clock::add_bank_holiday(core, request, date, &name)
@@ -494,7 +529,10 @@ impl CaseMutation {
     async fn update_child(
         &self,
         ctx: &Context<'_>,
-        child_id: ID,
+        #[graphql(desc = "The child record to change.")] child_id: ID,
+        #[graphql(
+            desc = "The record's new details: every field is replaced (one left out is cleared)."
+        )]
         input: ChildInput,
     ) -> Result<Child> {
         let (core, request) = env(ctx);
@@ -509,9 +547,9 @@ impl CaseMutation {
     async fn link_children(
         &self,
         ctx: &Context<'_>,
-        child_id: ID,
-        related_child_id: ID,
-        relationship: ChildRelationship,
+        #[graphql(desc = "One of the two children.")] child_id: ID,
+        #[graphql(desc = "The other child.")] related_child_id: ID,
+        #[graphql(desc = "How the two are linked.")] relationship: ChildRelationship,
     ) -> Result<Child> {
         let (core, request) = env(ctx);
         let record = children::link_children(

@@ -2,7 +2,7 @@
 //! the service built the view; these types only present it.
 use std::collections::HashMap;
 
-use async_graphql::{Context, Object, Result, SimpleObject, Union, ID};
+use async_graphql::{Context, Description, Object, Result, SimpleObject, Union, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{child, consent, consent_override, disclosure, information_request};
 use uuid::Uuid;
@@ -27,20 +27,29 @@ fn split(text: &str) -> Vec<String> {
 /// with an information request.
 #[derive(SimpleObject)]
 pub struct ChildDetails {
+    /// First name.
     pub first_name: String,
+    /// Last name.
     pub last_name: String,
+    /// Date of birth.
     pub date_of_birth: Option<NaiveDate>,
+    /// Gender, as Annex A records it.
     pub gender: Option<Gender>,
     /// DfE four-letter ethnicity code.
     pub ethnicity: Option<String>,
+    /// Whether the child has a disability (null: not known).
     pub disability: Option<bool>,
+    /// Address.
     pub address: Option<String>,
+    /// Postcode.
     pub postcode: Option<String>,
     /// Ten digits.
     pub nhs_number: Option<String>,
     /// Unique Pupil Number.
     pub upn: Option<String>,
+    /// The police's identifier for the child, as given.
     pub police_id: Option<String>,
+    /// A local identifier for the child, as given.
     pub local_id: Option<String>,
 }
 
@@ -85,12 +94,14 @@ impl From<&child::Model> for ChildDetails {
 /// A household or sibling link.
 #[derive(SimpleObject)]
 pub struct ChildLink {
+    /// How the two children are linked.
     pub relationship: ChildRelationship,
     /// The linked child.
     pub related_child_id: ID,
 }
 
 /// The MASH's record of a child (MASH staff only).
+#[derive(Description)]
 pub struct Child {
     pub child: child::Model,
     pub contact_ids: Vec<Uuid>,
@@ -125,7 +136,7 @@ impl From<child::Model> for Child {
     }
 }
 
-#[Object]
+#[Object(use_type_description)]
 impl Child {
     /// Opaque global id.
     pub(crate) async fn id(&self) -> ID {
@@ -177,10 +188,12 @@ pub async fn contact_page(
 }
 
 /// Consent to share information about a contact's child.
+#[derive(Description)]
 pub struct Consent(pub consent::Model);
 
-#[Object]
+#[Object(use_type_description)]
 impl Consent {
+    /// Opaque global id.
     async fn id(&self) -> ID {
         ids::encode("Consent", self.0.id)
     }
@@ -219,10 +232,12 @@ impl Consent {
 }
 
 /// A request to share without consent, and its authorisation.
+#[derive(Description)]
 pub struct ConsentOverride(pub consent_override::Model);
 
-#[Object]
+#[Object(use_type_description)]
 impl ConsentOverride {
+    /// Opaque global id.
     async fn id(&self) -> ID {
         ids::encode("ConsentOverride", self.0.id)
     }
@@ -230,6 +245,7 @@ impl ConsentOverride {
     async fn contact_id(&self) -> ID {
         ids::encode("Contact", self.0.contact_id)
     }
+    /// The DPA 2018 reason for sharing without consent.
     async fn reason(&self) -> OverrideReason {
         self.0.reason.into()
     }
@@ -237,6 +253,7 @@ impl ConsentOverride {
     async fn justification(&self) -> &str {
         &self.0.justification
     }
+    /// Whether a MASH manager approved or refused it, or has yet to decide.
     async fn status(&self) -> OverrideStatus {
         self.0.status.into()
     }
@@ -248,29 +265,35 @@ impl ConsentOverride {
     async fn review_status(&self) -> ReviewStatus {
         self.0.review_status.into()
     }
+    /// The user who asked for it.
     async fn requested_by(&self) -> ID {
         ids::encode("User", self.0.requested_by)
     }
+    /// When it was asked for.
     async fn requested_at(&self) -> DateTime<Utc> {
         self.0.requested_at
     }
+    /// The manager who approved or refused it.
     async fn decided_by(&self) -> Option<ID> {
         self.0.decided_by.map(|id| ids::encode("User", id))
     }
+    /// When it was approved or refused.
     async fn decided_at(&self) -> Option<DateTime<Utc>> {
         self.0.decided_at
     }
 }
 
 /// What an agency shared.
+#[derive(Description)]
 pub struct Disclosure {
     pub disclosure: disclosure::Model,
     pub supplied_by: String,
     pub to_agency: Option<String>,
 }
 
-#[Object]
+#[Object(use_type_description)]
 impl Disclosure {
+    /// Opaque global id.
     pub(crate) async fn id(&self) -> ID {
         ids::encode("Disclosure", self.disclosure.id)
     }
@@ -288,12 +311,15 @@ impl Disclosure {
             .onward_from
             .map(|id| ids::encode("Disclosure", id))
     }
+    /// The information shared.
     async fn content(&self) -> &str {
         &self.disclosure.content
     }
+    /// What kind of information, e.g. "domestic abuse incidents".
     async fn category(&self) -> &str {
         &self.disclosure.category
     }
+    /// The lawful basis for sharing it.
     async fn lawful_basis(&self) -> LawfulBasis {
         self.disclosure.lawful_basis.into()
     }
@@ -301,6 +327,7 @@ impl Disclosure {
     async fn special_category(&self) -> bool {
         self.disclosure.special_category
     }
+    /// The originator's handling code: who may see it and whether it may be passed on.
     async fn handling_code(&self) -> HandlingCode {
         self.disclosure.handling_code.into()
     }
@@ -308,6 +335,7 @@ impl Disclosure {
     async fn handling_conditions(&self) -> Option<&str> {
         self.disclosure.handling_conditions.as_deref()
     }
+    /// Who it must not reach.
     async fn audience_restrictions(&self) -> Vec<AudienceRestriction> {
         split(&self.disclosure.audience_restrictions)
             .iter()
@@ -318,9 +346,11 @@ impl Disclosure {
     async fn consent_reference(&self) -> &str {
         &self.disclosure.consent_ref
     }
+    /// When it was disclosed.
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.disclosure.occurred_at
     }
+    /// When it was recorded here.
     async fn recorded_at(&self) -> DateTime<Utc> {
         self.disclosure.recorded_at
     }
@@ -334,11 +364,13 @@ pub struct DisclosureStub {
     pub id: ID,
     /// The agency that holds the information: contact it directly.
     pub held_by_agency: String,
+    /// The item's handling code.
     pub handling_code: Option<HandlingCode>,
 }
 
 #[async_graphql::ComplexObject]
 impl DisclosureStub {
+    /// Opaque global id of the disclosure.
     pub(crate) async fn id(&self) -> ID {
         self.id.clone()
     }
@@ -387,10 +419,12 @@ pub async fn disclosure_item(
 }
 
 /// A request from the MASH to one agency about a contact's child.
+#[derive(Description)]
 pub struct InformationRequest(pub RequestView);
 
-#[Object]
+#[Object(use_type_description)]
 impl InformationRequest {
+    /// Opaque global id.
     pub(crate) async fn id(&self) -> ID {
         ids::encode("InformationRequest", self.0.request.id)
     }
@@ -406,15 +440,19 @@ impl InformationRequest {
     async fn child(&self) -> Option<ChildDetails> {
         self.0.child.as_ref().map(ChildDetails::from)
     }
+    /// What the MASH asks the agency.
     async fn questions(&self) -> &str {
         &self.0.request.questions
     }
+    /// How urgently the MASH needs an answer.
     async fn priority(&self) -> Priority {
         self.0.request.priority.into()
     }
+    /// Where the request is: open, answered, declined or withdrawn.
     async fn status(&self) -> RequestStatus {
         self.0.request.status.into()
     }
+    /// When it was sent.
     async fn sent_at(&self) -> DateTime<Utc> {
         self.0.request.sent_at
     }
@@ -446,28 +484,36 @@ impl InformationRequest {
 }
 
 /// A request as listed on a contact (MASH staff).
+#[derive(Description)]
 pub struct RequestSummary(pub information_request::Model);
 
-#[Object]
+#[Object(use_type_description)]
 impl RequestSummary {
+    /// The request's global id (read it in full with `informationRequest`).
     async fn id(&self) -> ID {
         ids::encode("InformationRequest", self.0.id)
     }
+    /// The agency asked.
     async fn to_agency_id(&self) -> ID {
         ids::encode("Agency", self.0.to_agency_id)
     }
+    /// How urgently the MASH needs an answer.
     async fn priority(&self) -> Priority {
         self.0.priority.into()
     }
+    /// Where the request is: open, answered, declined or withdrawn.
     async fn status(&self) -> RequestStatus {
         self.0.status.into()
     }
+    /// Sent time plus the priority's hours.
     async fn due_at(&self) -> DateTime<Utc> {
         self.0.due_at
     }
+    /// Still open after its due time.
     async fn overdue(&self) -> bool {
         self.0.status == entity::codes::RequestStatus::Open && self.0.due_at < Utc::now()
     }
+    /// Why the agency declined to share.
     async fn decline_reason(&self) -> Option<&str> {
         self.0.decline_reason.as_deref()
     }
@@ -475,6 +521,7 @@ impl RequestSummary {
 
 /// A concern about one child from an agency. Fields marked "MASH staff only" are null for
 /// everyone else; submitters see status, outcome and decision date.
+#[derive(Description)]
 pub struct Contact(pub ContactView);
 
 impl Contact {
@@ -483,11 +530,13 @@ impl Contact {
     }
 }
 
-#[Object]
+#[Object(use_type_description)]
 impl Contact {
+    /// Opaque global id.
     pub(crate) async fn id(&self) -> ID {
         ids::encode("Contact", self.0.contact.id)
     }
+    /// Where the contact is in the front door.
     async fn status(&self) -> ContactStatus {
         self.0.contact.status.into()
     }
@@ -520,6 +569,7 @@ impl Contact {
         self.0.contact.status != entity::codes::ContactStatus::Decided
             && self.0.contact.decision_due_at < Utc::now()
     }
+    /// The child is at immediate risk (MASH staff may set or clear this after submission).
     async fn immediate_risk(&self) -> bool {
         self.0.contact.immediate_risk
     }
@@ -527,6 +577,7 @@ impl Contact {
     async fn concern_categories(&self) -> Vec<String> {
         split(&self.0.contact.concern_categories)
     }
+    /// What happened and why the referrer is worried.
     async fn narrative(&self) -> &str {
         &self.0.contact.narrative
     }
@@ -538,6 +589,7 @@ impl Contact {
     async fn consent_position(&self) -> ConsentPosition {
         self.0.contact.consent_position.into()
     }
+    /// Why consent was not sought (for a contact that arrived `NOT_SOUGHT`).
     async fn consent_not_sought_reason(&self) -> Option<&str> {
         self.0.contact.consent_not_sought_reason.as_deref()
     }
@@ -623,7 +675,9 @@ impl Contact {
 /// A day that is not a working day in England & Wales.
 #[derive(SimpleObject)]
 pub struct BankHoliday {
+    /// The day.
     pub date: NaiveDate,
+    /// The holiday's name, e.g. "Boxing Day".
     pub name: String,
 }
 
@@ -637,10 +691,12 @@ impl From<entity::bank_holiday::Model> for BankHoliday {
 }
 
 /// A child's identifiers only: no names, address or case content (for auditors).
+#[derive(Description)]
 pub struct ChildIdentifiers(pub child::Model);
 
-#[Object]
+#[Object(use_type_description)]
 impl ChildIdentifiers {
+    /// The child's global id.
     async fn id(&self) -> ID {
         ids::encode("Child", self.0.id)
     }
@@ -652,9 +708,11 @@ impl ChildIdentifiers {
     async fn upn(&self) -> Option<&str> {
         self.0.upn.as_deref()
     }
+    /// The police's identifier for the child, as given.
     async fn police_id(&self) -> Option<&str> {
         self.0.police_id.as_deref()
     }
+    /// A local identifier for the child, as given.
     async fn local_id(&self) -> Option<&str> {
         self.0.local_id.as_deref()
     }

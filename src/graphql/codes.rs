@@ -31,10 +31,13 @@ macro_rules! code_enum {
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::codes::Gender")]
 pub enum Gender {
+    /// Male (Annex A `a) Male`).
     Male,
+    /// Female (Annex A `b) Female`).
     Female,
     /// Not stated or not recorded.
     NotStated,
+    /// Neither male nor female (Annex A `d) Neither`).
     Neither,
 }
 
@@ -66,11 +69,15 @@ pub enum ContactStatus {
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::codes::ContactOutcome")]
 pub enum ContactOutcome {
+    /// No further action.
     NoFurtherAction,
+    /// Information and advice.
     InformationAndAdvice,
+    /// Referral to early help.
     StepDownToEarlyHelp,
     /// Referral to children's social care for assessment.
     ReferralForAssessment,
+    /// Straight to a strategy discussion (opens a referral).
     StrategyDiscussion,
 }
 
@@ -90,8 +97,11 @@ pub enum OverrideReason {
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::codes::OverrideStatus")]
 pub enum OverrideStatus {
+    /// Awaiting a MASH manager's decision.
     Requested,
+    /// Approved by a MASH manager.
     Approved,
+    /// Refused by a MASH manager.
     Refused,
 }
 
@@ -103,6 +113,7 @@ pub enum ReviewStatus {
     NotRequired,
     /// Awaiting a second manager.
     Pending,
+    /// Upheld by a second manager.
     Upheld,
     /// Refused on review: open requests relying on it were withdrawn.
     Refused,
@@ -112,8 +123,11 @@ pub enum ReviewStatus {
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::codes::Priority")]
 pub enum Priority {
+    /// The most urgent: due 4 hours after sending by default.
     Red,
+    /// Due 24 hours after sending by default.
     Amber,
+    /// The least urgent: due 72 hours after sending by default.
     Green,
 }
 
@@ -121,7 +135,9 @@ pub enum Priority {
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::codes::RequestStatus")]
 pub enum RequestStatus {
+    /// Sent and awaiting the agency's answer.
     Open,
+    /// The agency answered with one or more disclosures.
     Responded,
     /// The agency decided not to share (reason recorded).
     Declined,
@@ -177,7 +193,9 @@ pub enum HandlingCode {
 code_enum!(
     /// Who a disclosure must not reach.
     AudienceRestriction {
+        /// Not for the child's family.
         NotForFamily => "NOT_FOR_FAMILY",
+        /// Not for the referrer: never shared onward to the referring agency.
         NotForReferrer => "NOT_FOR_REFERRER",
     }
 );
@@ -186,7 +204,9 @@ code_enum!(
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::codes::ChildRelationship")]
 pub enum ChildRelationship {
+    /// The children are siblings.
     Sibling,
+    /// The children are members of one household.
     Household,
 }
 
@@ -194,13 +214,17 @@ pub enum ChildRelationship {
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::codes::ReferralOutcome")]
 pub enum ReferralOutcome {
+    /// No further action.
     NoFurtherAction,
     /// Advice and information, or signposting.
     AdviceAndSignposting,
+    /// Step-down to early help.
     StepDownToEarlyHelp,
+    /// An assessment is required.
     AssessmentRequired,
     /// Strategy discussion and/or section 47 enquiry.
     StrategyDiscussion,
+    /// Another outcome.
     Other,
 }
 
@@ -208,7 +232,9 @@ pub enum ReferralOutcome {
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::codes::AssessmentOutcome")]
 pub enum AssessmentOutcome {
+    /// No further action.
     NoFurtherAction,
+    /// Step-down to early help.
     StepDownToEarlyHelp,
     /// Strategy discussion and/or section 47 enquiry.
     StrategyDiscussion,
@@ -222,13 +248,17 @@ pub enum AssessmentOutcome {
 pub enum Section47Outcome {
     /// An initial child protection conference.
     InitialChildProtectionConference,
+    /// Another agency to monitor.
     OtherAgencyToMonitor,
     /// No further action under s47; continue with the family assessment.
     NfaContinueFamilyAssessment,
+    /// Initiate legal action.
     InitiateLegalAction,
     /// Provision of services under section 17.
     ProvisionOfServices,
+    /// No further action.
     NoFurtherAction,
+    /// Another outcome.
     Other,
 }
 
@@ -240,6 +270,7 @@ pub enum ScreeningOutcome {
     EarlyHelpAssessment,
     /// Signposted to universal or community services.
     Signposted,
+    /// No further action.
     NoFurtherAction,
     /// Needs are above early help: back to the MASH.
     ReturnedToMash,
@@ -273,17 +304,28 @@ pub fn domain_roles(roles: Vec<Role>) -> Vec<crate::domain::common::codes::Role>
     roles.into_iter().map(Into::into).collect()
 }
 
+/// What kind of organisation an agency is; it sets the contact-source codes the agency may
+/// use (docs/codes.md "Which agency kinds map to which codes").
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::codes::AgencyKind")]
 pub enum AgencyKind {
+    /// A local authority: a council's own services, e.g. social care.
     LocalAuthority,
+    /// A police force.
     Police,
+    /// A health service, e.g. a GP practice, health visitors, school nurses or A&E.
     Health,
+    /// A school or another education service.
     Education,
+    /// An early help service: the MASH can step a contact's child down to it.
     EarlyHelp,
+    /// A probation service.
     Probation,
+    /// A housing provider: the council's housing service or a housing association.
     Housing,
+    /// A voluntary or community organisation.
     Voluntary,
+    /// Any other organisation.
     Other,
 }
 

@@ -1,5 +1,5 @@
 //! Missing children: police reports (single and batched), returns, return home interviews.
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Description, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::return_home_interview as rhi;
 
@@ -48,9 +48,11 @@ impl From<MissingEpisodeInput> for EpisodeInput {
 /// How a return home interview went.
 #[derive(InputObject)]
 pub struct ReturnHomeInterviewInput {
+    /// The missing episode whose interview this is.
     pub episode_id: ID,
     /// COMPLETED, DECLINED, NOT_OFFERED or CARRIED_OVER.
     pub outcome: String,
+    /// When the interview was offered (never before the return).
     pub offered_at: Option<DateTime<Utc>>,
     /// Required for COMPLETED; never before the return.
     pub completed_at: Option<DateTime<Utc>>,
@@ -65,10 +67,12 @@ pub struct ReturnHomeInterviewInput {
 }
 
 /// The interview owed to a child back from a missing episode.
+#[derive(Description)]
 pub struct ReturnHomeInterview(rhi::Model);
 
-#[Object]
+#[Object(use_type_description)]
 impl ReturnHomeInterview {
+    /// Opaque global id.
     async fn id(&self) -> ID {
         ids::encode("ReturnHomeInterview", self.0.id)
     }
@@ -80,6 +84,7 @@ impl ReturnHomeInterview {
     async fn overdue(&self) -> bool {
         self.0.outcome.is_none() && self.0.due_at < Utc::now()
     }
+    /// When the interview was offered.
     async fn offered_at(&self) -> Option<DateTime<Utc>> {
         self.0.offered_at
     }
@@ -87,6 +92,7 @@ impl ReturnHomeInterview {
     async fn outcome(&self) -> Option<&str> {
         self.0.outcome.map(|o| o.as_str())
     }
+    /// When the interview was completed (COMPLETED only).
     async fn completed_at(&self) -> Option<DateTime<Utc>> {
         self.0.completed_at
     }
@@ -94,9 +100,13 @@ impl ReturnHomeInterview {
     async fn in_timescale(&self) -> Option<bool> {
         self.0.completed_at.map(|c| c <= self.0.due_at)
     }
+    /// Why a completed interview was out of timescale: POLICE_NOTIFICATION_DELAY,
+    /// EARLIEST_CONVENIENCE, NON_ENGAGEMENT or MISSING_AGAIN.
     async fn late_reason(&self) -> Option<&str> {
         self.0.late_reason.as_deref()
     }
+    /// Why it was not offered: MISSING_AGAIN_WITHIN_72_HOURS, TRIAGED_NO_APPARENT_RISK,
+    /// IN_CUSTODY or WHEREABOUTS_UNKNOWN.
     async fn not_offered_reason(&self) -> Option<&str> {
         self.0.not_offered_reason.as_deref()
     }
@@ -107,10 +117,12 @@ fn hours_between(from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> Option<f64> 
 }
 
 /// A child reported missing, and their return.
+#[derive(Description)]
 pub struct MissingEpisode(pub EpisodeView);
 
-#[Object]
+#[Object(use_type_description)]
 impl MissingEpisode {
+    /// Opaque global id.
     pub(crate) async fn id(&self) -> ID {
         ids::encode("MissingEpisode", self.0.episode.id)
     }
@@ -126,12 +138,15 @@ impl MissingEpisode {
             .recent_episodes
             .map(|_| ids::encode("Child", self.0.episode.child_id))
     }
+    /// When the child was reported missing.
     async fn reported_missing_at(&self) -> DateTime<Utc> {
         self.0.episode.reported_missing_at
     }
+    /// Police risk grade: HIGH, MEDIUM, LOW or NO_APPARENT_RISK.
     async fn risk_grade(&self) -> &str {
         self.0.episode.risk_grade.as_str()
     }
+    /// When the local authority was notified.
     async fn la_notified_at(&self) -> Option<DateTime<Utc>> {
         self.0.episode.la_notified_at
     }
@@ -142,9 +157,11 @@ impl MissingEpisode {
             self.0.episode.la_notified_at,
         )
     }
+    /// When the child returned (null until a return is recorded).
     async fn returned_at(&self) -> Option<DateTime<Utc>> {
         self.0.episode.returned_at
     }
+    /// When the return was notified to the local authority.
     async fn return_notified_at(&self) -> Option<DateTime<Utc>> {
         self.0.episode.return_notified_at
     }
@@ -173,9 +190,10 @@ impl MissingEpisode {
 
 /// Another child missing at the same time as the asked-for child: a possible link
 /// (exploitation, peer association) for the MASH to look into.
+#[derive(Description)]
 pub struct MissingOverlap(Overlap);
 
-#[Object]
+#[Object(use_type_description)]
 impl MissingOverlap {
     /// The other child's MASH record id.
     async fn child_id(&self) -> ID {
@@ -210,9 +228,11 @@ impl MissingOverlap {
 /// Why one item of a batch was refused.
 #[derive(SimpleObject)]
 pub struct ItemError {
+    /// The error code, as `extensions.code` names it, e.g. `BAD_USER_INPUT` or `CONFLICT`.
     pub code: String,
     /// The offending input, e.g. `episodes[3].returnedAt`.
     pub field: Option<String>,
+    /// What is wrong, in plain words.
     pub message: String,
 }
 
@@ -221,7 +241,9 @@ pub struct ItemError {
 pub struct MissingEpisodeResult {
     /// The item's position in the batch.
     pub index: i32,
+    /// The episode, if the item succeeded.
     pub episode: Option<MissingEpisode>,
+    /// Why the item was refused, if it was.
     pub error: Option<ItemError>,
 }
 
@@ -231,7 +253,11 @@ pub struct MissingQuery;
 #[Object]
 impl MissingQuery {
     /// One missing episode: MASH staff any; the police their own.
-    async fn missing_episode(&self, ctx: &Context<'_>, id: ID) -> Result<MissingEpisode> {
+    async fn missing_episode(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The episode's global id.")] id: ID,
+    ) -> Result<MissingEpisode> {
         let (core, request) = env(ctx);
         let id = ids::target("MissingEpisode", &id);
         Ok(MissingEpisode(
@@ -243,9 +269,9 @@ impl MissingQuery {
     async fn missing_episodes(
         &self,
         ctx: &Context<'_>,
-        child_id: Option<ID>,
+        #[graphql(desc = "Only this child's episodes.")] child_id: Option<ID>,
         #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Cursor of the last edge already seen.")] after: Option<String>,
     ) -> Result<Connection<MissingEpisode>> {
         let (core, request) = env(ctx);
         let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
@@ -260,6 +286,7 @@ impl MissingQuery {
     async fn missing_overlaps(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The child whose episodes to compare with other children's.")]
         child_id: ID,
     ) -> Result<Vec<MissingOverlap>> {
         let (core, request) = env(ctx);
@@ -281,7 +308,7 @@ impl MissingMutation {
     async fn report_missing_episode(
         &self,
         ctx: &Context<'_>,
-        input: MissingEpisodeInput,
+        #[graphql(desc = "The episode as the police report it.")] input: MissingEpisodeInput,
     ) -> Result<MissingEpisode> {
         let (core, request) = env(ctx);
         Ok(MissingEpisode(
@@ -293,6 +320,7 @@ impl MissingMutation {
     async fn report_missing_episodes(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The episodes, at most 500: each succeeds or fails on its own.")]
         episodes: Vec<MissingEpisodeInput>,
     ) -> Result<Vec<MissingEpisodeResult>> {
         let (core, request) = env(ctx);
@@ -333,8 +361,12 @@ impl MissingMutation {
     async fn record_return(
         &self,
         ctx: &Context<'_>,
-        episode_id: ID,
+        #[graphql(desc = "The missing episode the child returned from.")] episode_id: ID,
+        #[graphql(desc = "When the child returned (never before the missing report).")]
         returned_at: DateTime<Utc>,
+        #[graphql(
+            desc = "When the return was notified to the local authority (not before the return)."
+        )]
         return_notified_at: Option<DateTime<Utc>>,
     ) -> Result<MissingEpisode> {
         let (core, request) = env(ctx);
@@ -348,7 +380,7 @@ impl MissingMutation {
     async fn record_return_home_interview(
         &self,
         ctx: &Context<'_>,
-        input: ReturnHomeInterviewInput,
+        #[graphql(desc = "The interview's outcome and times.")] input: ReturnHomeInterviewInput,
     ) -> Result<MissingEpisode> {
         let (core, request) = env(ctx);
         let id = ids::target("MissingEpisode", &input.episode_id);

@@ -72,8 +72,8 @@ impl IdentityMutation {
     async fn login(
         &self,
         ctx: &Context<'_>,
-        username: String,
-        password: String,
+        #[graphql(desc = "Sign-in name (any case).")] username: String,
+        #[graphql(desc = "The user's password.")] password: String,
     ) -> Result<AuthPayload> {
         let (core, request) = env(ctx);
         let source = ctx
@@ -87,7 +87,11 @@ impl IdentityMutation {
     /// Exchange a refresh token for a new pair in the same session. Each refresh token works
     /// once: a second use within 5 seconds of the first is CONFLICT (`refreshToken`; keep the
     /// tokens the first use returned), a later one ends the session (UNAUTHENTICATED).
-    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The refresh token the last `AuthPayload` gave.")] refresh_token: String,
+    ) -> Result<AuthPayload> {
         let (core, request) = env(ctx);
         Ok(AuthPayload(
             sessions::refresh(core, request, &refresh_token).await?,
@@ -96,7 +100,11 @@ impl IdentityMutation {
 
     /// End the session the refresh token belongs to: its access and refresh tokens stop
     /// working at their next use. True if a session was ended.
-    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> Result<bool> {
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The refresh token of the session to end.")] refresh_token: String,
+    ) -> Result<bool> {
         let (core, request) = env(ctx);
         Ok(sessions::logout(core, request, &refresh_token).await?)
     }
@@ -106,8 +114,8 @@ impl IdentityMutation {
     async fn change_password(
         &self,
         ctx: &Context<'_>,
-        current_password: String,
-        new_password: String,
+        #[graphql(desc = "Your current password.")] current_password: String,
+        #[graphql(desc = "The new password (12–128 characters).")] new_password: String,
     ) -> Result<AuthPayload> {
         let (core, request) = env(ctx);
         Ok(AuthPayload(
@@ -116,7 +124,11 @@ impl IdentityMutation {
     }
 
     /// Add an agency (ADMIN).
-    async fn create_agency(&self, ctx: &Context<'_>, input: CreateAgencyInput) -> Result<Agency> {
+    async fn create_agency(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new agency.")] input: CreateAgencyInput,
+    ) -> Result<Agency> {
         let (core, request) = env(ctx);
         let created = identity::create_agency(
             core,
@@ -133,7 +145,11 @@ impl IdentityMutation {
     }
 
     /// Rename, recode, deactivate or reactivate an agency (ADMIN).
-    async fn update_agency(&self, ctx: &Context<'_>, input: UpdateAgencyInput) -> Result<Agency> {
+    async fn update_agency(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The agency and what to change.")] input: UpdateAgencyInput,
+    ) -> Result<Agency> {
         let (core, request) = env(ctx);
         let changes = identity::AgencyChanges {
             name: input.name,
@@ -147,7 +163,11 @@ impl IdentityMutation {
     }
 
     /// Add a user (ADMIN).
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<User> {
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new user.")] input: CreateUserInput,
+    ) -> Result<User> {
         let (core, request) = env(ctx);
         let new = identity::NewUser {
             agency_id: ids::decode("Agency", &input.agency_id),
@@ -164,8 +184,8 @@ impl IdentityMutation {
     async fn set_user_roles(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
-        roles: Vec<Role>,
+        #[graphql(desc = "The user's global id.")] user_id: ID,
+        #[graphql(desc = "The user's new roles (replacing the old ones).")] roles: Vec<Role>,
     ) -> Result<User> {
         let (core, request) = env(ctx);
         let (user, agency) = identity::set_user_roles(
@@ -181,7 +201,11 @@ impl IdentityMutation {
     /// Deactivate a user (ADMIN): all their sessions end, so their tokens stop working at
     /// their next request and stay refused if they are reactivated. CONFLICT (`userId`) if
     /// already deactivated.
-    async fn deactivate_user(&self, ctx: &Context<'_>, user_id: ID) -> Result<User> {
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user's global id.")] user_id: ID,
+    ) -> Result<User> {
         let (core, request) = env(ctx);
         let (user, agency) =
             identity::set_user_active(core, request, ids::target("User", &user_id), false).await?;
@@ -190,7 +214,11 @@ impl IdentityMutation {
 
     /// Reactivate a user (ADMIN): they can sign in again; no old token works. CONFLICT
     /// (`userId`) if already active.
-    async fn reactivate_user(&self, ctx: &Context<'_>, user_id: ID) -> Result<User> {
+    async fn reactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user's global id.")] user_id: ID,
+    ) -> Result<User> {
         let (core, request) = env(ctx);
         let (user, agency) =
             identity::set_user_active(core, request, ids::target("User", &user_id), true).await?;
@@ -201,8 +229,8 @@ impl IdentityMutation {
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
-        new_password: String,
+        #[graphql(desc = "The user's global id.")] user_id: ID,
+        #[graphql(desc = "The new password (12–128 characters).")] new_password: String,
     ) -> Result<User> {
         let (core, request) = env(ctx);
         let (user, agency) =
@@ -212,7 +240,11 @@ impl IdentityMutation {
     }
 
     /// Lift a login lock before its backoff has passed (ADMIN).
-    async fn lift_login_throttle(&self, ctx: &Context<'_>, username: String) -> Result<bool> {
+    async fn lift_login_throttle(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The sign-in name whose lock to lift.")] username: String,
+    ) -> Result<bool> {
         let (core, request) = env(ctx);
         Ok(identity::lift_login_throttle(core, request, &username).await?)
     }
@@ -221,7 +253,7 @@ impl IdentityMutation {
     async fn create_client(
         &self,
         ctx: &Context<'_>,
-        input: CreateClientInput,
+        #[graphql(desc = "The new client.")] input: CreateClientInput,
     ) -> Result<CreateClientPayload> {
         let (core, request) = env(ctx);
         let new = identity::NewClient {
@@ -240,7 +272,12 @@ impl IdentityMutation {
 
     /// Deactivate a machine client (ADMIN): its tokens stop working at their next request,
     /// and stay refused if it is reactivated. CONFLICT (`clientId`) if already deactivated.
-    async fn deactivate_client(&self, ctx: &Context<'_>, client_id: ID) -> Result<Client> {
+    async fn deactivate_client(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The client's global id (`Client.id`, not its OAuth `clientId`).")]
+        client_id: ID,
+    ) -> Result<Client> {
         let (core, request) = env(ctx);
         let (client, agency) =
             identity::set_client_active(core, request, ids::target("Client", &client_id), false)
@@ -250,7 +287,12 @@ impl IdentityMutation {
 
     /// Reactivate a machine client (ADMIN): it can obtain new tokens; tokens issued before
     /// its deactivation stay refused. CONFLICT (`clientId`) if already active.
-    async fn reactivate_client(&self, ctx: &Context<'_>, client_id: ID) -> Result<Client> {
+    async fn reactivate_client(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The client's global id (`Client.id`, not its OAuth `clientId`).")]
+        client_id: ID,
+    ) -> Result<Client> {
         let (core, request) = env(ctx);
         let (client, agency) =
             identity::set_client_active(core, request, ids::target("Client", &client_id), true)

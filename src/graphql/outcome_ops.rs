@@ -1,6 +1,6 @@
 //! The outcome chain (referral, assessment, strategy discussion, section 47 enquiry, initial
 //! child protection conference) and early help episodes. Thin: parse, call a service, present.
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Description, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::{assessment, child_protection_conference as conference, section47_enquiry};
 
@@ -25,10 +25,12 @@ fn allocation(team: Option<String>, worker: Option<String>) -> Allocation {
 }
 
 /// A referral to children's social care, made by a contact decision, with what followed.
+#[derive(Description)]
 pub struct Referral(pub ReferralView);
 
-#[Object]
+#[Object(use_type_description)]
 impl Referral {
+    /// Opaque global id.
     pub(crate) async fn id(&self) -> ID {
         ids::encode("Referral", self.0.referral.id)
     }
@@ -48,12 +50,15 @@ impl Referral {
     async fn referred_at(&self) -> DateTime<Utc> {
         self.0.referral.referred_at
     }
+    /// How the referral ended (null until recorded).
     async fn outcome(&self) -> Option<ReferralOutcome> {
         self.0.referral.outcome.map(Into::into)
     }
+    /// The team the referral is allocated to.
     async fn allocated_team(&self) -> Option<&str> {
         self.0.referral.allocated_team.as_deref()
     }
+    /// The worker the referral is allocated to.
     async fn allocated_worker(&self) -> Option<&str> {
         self.0.referral.allocated_worker.as_deref()
     }
@@ -73,13 +78,16 @@ impl Referral {
 }
 
 /// A children and families assessment, due 45 working days after the referral.
+#[derive(Description)]
 pub struct Assessment(pub assessment::Model);
 
-#[Object]
+#[Object(use_type_description)]
 impl Assessment {
+    /// Opaque global id.
     pub(crate) async fn id(&self) -> ID {
         ids::encode("Assessment", self.0.id)
     }
+    /// When the assessment started.
     async fn started_at(&self) -> DateTime<Utc> {
         self.0.started_at
     }
@@ -91,6 +99,7 @@ impl Assessment {
     async fn overdue(&self) -> bool {
         overdue(self.0.due_at, self.0.authorised_at.is_some())
     }
+    /// When the child was seen during the assessment.
     async fn child_seen_at(&self) -> Option<DateTime<Utc>> {
         self.0.child_seen_at
     }
@@ -102,12 +111,15 @@ impl Assessment {
     async fn within_timescale(&self) -> Option<bool> {
         self.0.authorised_at.map(|a| a <= self.0.due_at)
     }
+    /// How the assessment ended (null until recorded).
     async fn outcome(&self) -> Option<AssessmentOutcome> {
         self.0.outcome.map(Into::into)
     }
+    /// The team the assessment is allocated to.
     async fn allocated_team(&self) -> Option<&str> {
         self.0.allocated_team.as_deref()
     }
+    /// The worker the assessment is allocated to.
     async fn allocated_worker(&self) -> Option<&str> {
         self.0.allocated_worker.as_deref()
     }
@@ -116,15 +128,19 @@ impl Assessment {
 /// An agency present at a strategy discussion.
 #[derive(SimpleObject)]
 pub struct AgencyPresent {
+    /// The agency's global id.
     pub id: ID,
+    /// The agency's name.
     pub name: String,
 }
 
 /// A strategy discussion, and the section 47 enquiry it started, if any.
+#[derive(Description)]
 pub struct StrategyDiscussion(StrategyView);
 
-#[Object]
+#[Object(use_type_description)]
 impl StrategyDiscussion {
+    /// Opaque global id.
     async fn id(&self) -> ID {
         ids::encode("StrategyDiscussion", self.0.discussion.id)
     }
@@ -135,9 +151,11 @@ impl StrategyDiscussion {
             .assessment_id
             .map(|id| ids::encode("Assessment", id))
     }
+    /// When the discussion was held.
     async fn held_at(&self) -> DateTime<Utc> {
         self.0.discussion.held_at
     }
+    /// The agencies present.
     async fn agencies_present(&self) -> Vec<AgencyPresent> {
         self.0
             .agencies_present
@@ -148,12 +166,15 @@ impl StrategyDiscussion {
             })
             .collect()
     }
+    /// Whether it started a section 47 enquiry.
     async fn section47_started(&self) -> bool {
         self.0.discussion.section47_started
     }
+    /// The allocated team, as recorded with the discussion.
     async fn allocated_team(&self) -> Option<&str> {
         self.0.discussion.allocated_team.as_deref()
     }
+    /// The allocated worker, as recorded with the discussion.
     async fn allocated_worker(&self) -> Option<&str> {
         self.0.discussion.allocated_worker.as_deref()
     }
@@ -167,10 +188,12 @@ impl StrategyDiscussion {
 }
 
 /// A section 47 enquiry and the initial child protection conference it led to.
+#[derive(Description)]
 pub struct Section47Enquiry(section47_enquiry::Model, Option<conference::Model>);
 
-#[Object]
+#[Object(use_type_description)]
 impl Section47Enquiry {
+    /// Opaque global id.
     async fn id(&self) -> ID {
         ids::encode("Section47Enquiry", self.0.id)
     }
@@ -178,9 +201,11 @@ impl Section47Enquiry {
     async fn started_at(&self) -> DateTime<Utc> {
         self.0.started_at
     }
+    /// How the enquiry ended (null until recorded).
     async fn outcome(&self) -> Option<Section47Outcome> {
         self.0.outcome.map(Into::into)
     }
+    /// When the enquiry concluded.
     async fn completed_at(&self) -> Option<DateTime<Utc>> {
         self.0.completed_at
     }
@@ -196,25 +221,31 @@ impl Section47Enquiry {
         );
         needed && overdue(self.0.icpc_due_at, self.1.is_some())
     }
+    /// The team the enquiry is allocated to.
     async fn allocated_team(&self) -> Option<&str> {
         self.0.allocated_team.as_deref()
     }
+    /// The worker the enquiry is allocated to.
     async fn allocated_worker(&self) -> Option<&str> {
         self.0.allocated_worker.as_deref()
     }
+    /// The initial child protection conference, once it is recorded.
     async fn conference(&self) -> Option<ChildProtectionConference> {
         self.1.clone().map(ChildProtectionConference)
     }
 }
 
 /// An initial child protection conference.
+#[derive(Description)]
 pub struct ChildProtectionConference(conference::Model);
 
-#[Object]
+#[Object(use_type_description)]
 impl ChildProtectionConference {
+    /// Opaque global id.
     async fn id(&self) -> ID {
         ids::encode("ChildProtectionConference", self.0.id)
     }
+    /// When the conference was held.
     async fn held_at(&self) -> DateTime<Utc> {
         self.0.held_at
     }
@@ -230,19 +261,23 @@ impl ChildProtectionConference {
     async fn plan_made(&self) -> bool {
         self.0.plan_made
     }
+    /// The allocated team, as recorded with the conference.
     async fn allocated_team(&self) -> Option<&str> {
         self.0.allocated_team.as_deref()
     }
+    /// The allocated worker, as recorded with the conference.
     async fn allocated_worker(&self) -> Option<&str> {
         self.0.allocated_worker.as_deref()
     }
 }
 
 /// An early help episode: a step-down to an early help agency.
+#[derive(Description)]
 pub struct EarlyHelpEpisode(pub EpisodeView);
 
-#[Object]
+#[Object(use_type_description)]
 impl EarlyHelpEpisode {
+    /// Opaque global id.
     pub(crate) async fn id(&self) -> ID {
         ids::encode("EarlyHelpEpisode", self.0.episode.id)
     }
@@ -250,6 +285,7 @@ impl EarlyHelpEpisode {
     async fn child(&self) -> Option<ChildDetails> {
         self.0.child.as_ref().map(ChildDetails::from)
     }
+    /// The contact whose child was stepped down.
     async fn contact_id(&self) -> Option<ID> {
         self.0
             .episode
@@ -260,18 +296,23 @@ impl EarlyHelpEpisode {
     async fn agency_id(&self) -> ID {
         ids::encode("Agency", self.0.episode.agency_id)
     }
+    /// When the MASH asked the agency to help.
     async fn requested_at(&self) -> DateTime<Utc> {
         self.0.episode.requested_at
     }
+    /// When the early help agency screened the request.
     async fn screened_at(&self) -> Option<DateTime<Utc>> {
         self.0.episode.screened_at
     }
+    /// What the screening decided (null until recorded).
     async fn screening_outcome(&self) -> Option<ScreeningOutcome> {
         self.0.episode.screening_outcome.map(Into::into)
     }
+    /// When the early help assessment started.
     async fn assessment_started_at(&self) -> Option<DateTime<Utc>> {
         self.0.episode.assessment_started_at
     }
+    /// When the early help assessment was completed.
     async fn assessment_completed_at(&self) -> Option<DateTime<Utc>> {
         self.0.episode.assessment_completed_at
     }
@@ -290,9 +331,13 @@ impl EarlyHelpEpisode {
 /// A referral's outcome and allocation; omitted fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateReferralInput {
+    /// The referral to update.
     pub referral_id: ID,
+    /// How the referral ended.
     pub outcome: Option<ReferralOutcome>,
+    /// The team the referral is allocated to.
     pub allocated_team: Option<String>,
+    /// The worker the referral is allocated to.
     pub allocated_worker: Option<String>,
     /// Replace an outcome already recorded (audited as a correction); without it, recording
     /// an outcome again is CONFLICT.
@@ -303,28 +348,37 @@ pub struct UpdateReferralInput {
 /// Start an assessment of a referral.
 #[derive(InputObject)]
 pub struct StartAssessmentInput {
+    /// The referral to assess.
     pub referral_id: ID,
     /// When it started (defaults to now; never before the referral).
     pub started_at: Option<DateTime<Utc>>,
+    /// The team the assessment is allocated to.
     pub allocated_team: Option<String>,
+    /// The worker the assessment is allocated to.
     pub allocated_worker: Option<String>,
 }
 
 /// Progress on an assessment; omitted fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateAssessmentInput {
+    /// The assessment to update.
     pub assessment_id: ID,
+    /// When the child was seen (never before the assessment started).
     pub child_seen_at: Option<DateTime<Utc>>,
     /// The manager's authorisation of the completed assessment (needs the outcome).
     pub authorised_at: Option<DateTime<Utc>>,
+    /// How the assessment ended (it stands once the assessment is authorised).
     pub outcome: Option<AssessmentOutcome>,
+    /// The team the assessment is allocated to.
     pub allocated_team: Option<String>,
+    /// The worker the assessment is allocated to.
     pub allocated_worker: Option<String>,
 }
 
 /// A strategy discussion held about a referred child.
 #[derive(InputObject)]
 pub struct RecordStrategyDiscussionInput {
+    /// The referral the discussion is about.
     pub referral_id: ID,
     /// The assessment it arose from; omit when held at the front door.
     pub assessment_id: Option<ID>,
@@ -334,14 +388,18 @@ pub struct RecordStrategyDiscussionInput {
     pub agencies_present: Vec<ID>,
     /// It started a section 47 enquiry (which opens with it).
     pub section47_started: bool,
+    /// The allocated team (recorded on the section 47 enquiry it starts too).
     pub allocated_team: Option<String>,
+    /// The allocated worker (recorded on the section 47 enquiry it starts too).
     pub allocated_worker: Option<String>,
 }
 
 /// The outcome of a section 47 enquiry.
 #[derive(InputObject)]
 pub struct RecordSection47OutcomeInput {
+    /// The section 47 enquiry.
     pub section47_id: ID,
+    /// How the enquiry ended.
     pub outcome: Section47Outcome,
     /// When the enquiry concluded (defaults to now).
     pub completed_at: Option<DateTime<Utc>>,
@@ -354,18 +412,22 @@ pub struct RecordSection47OutcomeInput {
 /// An initial child protection conference.
 #[derive(InputObject)]
 pub struct RecordConferenceInput {
+    /// The section 47 enquiry that led to the conference.
     pub section47_id: ID,
     /// When it was held (defaults to now).
     pub held_at: Option<DateTime<Utc>>,
     /// It made a child protection plan.
     pub plan_made: bool,
+    /// The allocated team, as recorded with the conference.
     pub allocated_team: Option<String>,
+    /// The allocated worker, as recorded with the conference.
     pub allocated_worker: Option<String>,
 }
 
 /// Ask an early help agency to help the child of a contact (a step-down).
 #[derive(InputObject)]
 pub struct RequestEarlyHelpInput {
+    /// The contact whose child is stepped down.
     pub contact_id: ID,
     /// An early help agency.
     pub agency_id: ID,
@@ -376,11 +438,15 @@ pub struct RequestEarlyHelpInput {
 /// Screening and assessment progress on an early help episode; omitted fields stay.
 #[derive(InputObject)]
 pub struct UpdateEarlyHelpEpisodeInput {
+    /// The early help episode to update.
     pub episode_id: ID,
+    /// When the early help agency screened the request.
     pub screened_at: Option<DateTime<Utc>>,
     /// Needs the screening date (given now or before).
     pub screening_outcome: Option<ScreeningOutcome>,
+    /// When the early help assessment started.
     pub assessment_started_at: Option<DateTime<Utc>>,
+    /// When the early help assessment was completed.
     pub assessment_completed_at: Option<DateTime<Utc>>,
     /// The organisation completing the assessment.
     pub organisation: Option<String>,
@@ -396,14 +462,22 @@ pub struct OutcomeQuery;
 #[Object]
 impl OutcomeQuery {
     /// One referral with its whole chain (MASH staff).
-    async fn referral(&self, ctx: &Context<'_>, id: ID) -> Result<Referral> {
+    async fn referral(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The referral's global id.")] id: ID,
+    ) -> Result<Referral> {
         let (core, request) = env(ctx);
         let view = outcomes::get_referral(core, request, ids::target("Referral", &id)).await?;
         Ok(Referral(view))
     }
 
     /// One assessment (MASH staff).
-    async fn assessment(&self, ctx: &Context<'_>, id: ID) -> Result<Assessment> {
+    async fn assessment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The assessment's global id.")] id: ID,
+    ) -> Result<Assessment> {
         let (core, request) = env(ctx);
         let id = ids::target("Assessment", &id);
         Ok(Assessment(
@@ -412,7 +486,11 @@ impl OutcomeQuery {
     }
 
     /// One early help episode: MASH staff any; an early help desk one sent to it.
-    async fn early_help_episode(&self, ctx: &Context<'_>, id: ID) -> Result<EarlyHelpEpisode> {
+    async fn early_help_episode(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The episode's global id.")] id: ID,
+    ) -> Result<EarlyHelpEpisode> {
         let (core, request) = env(ctx);
         let id = ids::target("EarlyHelpEpisode", &id);
         Ok(EarlyHelpEpisode(early_help::get(core, request, id).await?))
@@ -422,10 +500,10 @@ impl OutcomeQuery {
     async fn referrals(
         &self,
         ctx: &Context<'_>,
-        child_id: Option<ID>,
-        contact_id: Option<ID>,
+        #[graphql(desc = "Only this child's referrals.")] child_id: Option<ID>,
+        #[graphql(desc = "Only referrals made by this contact's decision.")] contact_id: Option<ID>,
         #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Cursor of the last edge already seen.")] after: Option<String>,
     ) -> Result<Connection<Referral>> {
         let (core, request) = env(ctx);
         let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
@@ -440,7 +518,7 @@ impl OutcomeQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Page size (at most 100).")] first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Cursor of the last edge already seen.")] after: Option<String>,
     ) -> Result<Connection<EarlyHelpEpisode>> {
         let (core, request) = env(ctx);
         let page = PageRequest::parse(first, after.as_deref(), core.config.max_page_size)?;
@@ -458,7 +536,7 @@ impl OutcomeMutation {
     async fn update_referral(
         &self,
         ctx: &Context<'_>,
-        input: UpdateReferralInput,
+        #[graphql(desc = "The referral and what to change.")] input: UpdateReferralInput,
     ) -> Result<Referral> {
         let (core, request) = env(ctx);
         let view = outcomes::update_referral(
@@ -477,6 +555,7 @@ impl OutcomeMutation {
     async fn start_assessment(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The referral to assess, and the assessment's start.")]
         input: StartAssessmentInput,
     ) -> Result<Referral> {
         let (core, request) = env(ctx);
@@ -494,7 +573,7 @@ impl OutcomeMutation {
     async fn update_assessment(
         &self,
         ctx: &Context<'_>,
-        input: UpdateAssessmentInput,
+        #[graphql(desc = "The assessment and what to record.")] input: UpdateAssessmentInput,
     ) -> Result<Referral> {
         let (core, request) = env(ctx);
         let update = UpdateAssessment {
@@ -513,7 +592,7 @@ impl OutcomeMutation {
     async fn record_strategy_discussion(
         &self,
         ctx: &Context<'_>,
-        input: RecordStrategyDiscussionInput,
+        #[graphql(desc = "The discussion.")] input: RecordStrategyDiscussionInput,
     ) -> Result<Referral> {
         let (core, request) = env(ctx);
         let discussion = RecordStrategyDiscussion {
@@ -537,7 +616,7 @@ impl OutcomeMutation {
     async fn record_section47_outcome(
         &self,
         ctx: &Context<'_>,
-        input: RecordSection47OutcomeInput,
+        #[graphql(desc = "The enquiry and its outcome.")] input: RecordSection47OutcomeInput,
     ) -> Result<Referral> {
         let (core, request) = env(ctx);
         let view = outcomes::record_section47_outcome(
@@ -556,7 +635,7 @@ impl OutcomeMutation {
     async fn record_conference(
         &self,
         ctx: &Context<'_>,
-        input: RecordConferenceInput,
+        #[graphql(desc = "The conference.")] input: RecordConferenceInput,
     ) -> Result<Referral> {
         let (core, request) = env(ctx);
         let conference = RecordConference {
@@ -574,7 +653,7 @@ impl OutcomeMutation {
     async fn request_early_help(
         &self,
         ctx: &Context<'_>,
-        input: RequestEarlyHelpInput,
+        #[graphql(desc = "The contact and the early help agency.")] input: RequestEarlyHelpInput,
     ) -> Result<EarlyHelpEpisode> {
         let (core, request) = env(ctx);
         let view = early_help::request(
@@ -593,7 +672,7 @@ impl OutcomeMutation {
     async fn update_early_help_episode(
         &self,
         ctx: &Context<'_>,
-        input: UpdateEarlyHelpEpisodeInput,
+        #[graphql(desc = "The episode and what to record.")] input: UpdateEarlyHelpEpisodeInput,
     ) -> Result<EarlyHelpEpisode> {
         let (core, request) = env(ctx);
         let change = EpisodeUpdate {

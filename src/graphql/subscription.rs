@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, Object, Result, Subscription, ID};
+use async_graphql::{Context, Description, Enum, Object, Result, Subscription, ID};
 use chrono::{DateTime, Utc};
 use entity::change_event;
 use futures_util::{Stream, StreamExt};
@@ -105,10 +105,10 @@ fn change(event: Arc<BusEvent>) -> Option<change_event::Model> {
 }
 
 /// Pushed changes. Sign in at `connection_init` with `{ "Authorization": "Bearer <token>" }`.
-#[derive(Default)]
+#[derive(Default, Description)]
 pub struct Subscription;
 
-#[Subscription]
+#[Subscription(use_type_description)]
 impl Subscription {
     /// Requests sent to the caller's agency (its PARTNER_MASH_OFFICERs and clients with
     /// `requests:respond`).
@@ -171,9 +171,10 @@ fn visible<T>(result: AppResult<T>) -> Result<Option<T>> {
 }
 
 /// A request sent or answered.
+#[derive(Description)]
 pub struct InformationRequestEvent(change_event::Model);
 
-#[Object]
+#[Object(use_type_description)]
 impl InformationRequestEvent {
     /// This event's place in the stream: after reconnecting, pass the last one received as
     /// `informationRequests(since:)` to fetch what was missed.
@@ -209,9 +210,10 @@ pub enum ContactChange {
 }
 
 /// A contact arrived, changed or was decided.
+#[derive(Description)]
 pub struct ContactEvent(change_event::Model);
 
-#[Object]
+#[Object(use_type_description)]
 impl ContactEvent {
     /// This event's place in the stream: after reconnecting, pass the last one received as
     /// `contacts(since:)` to fetch what was missed.
@@ -249,9 +251,10 @@ impl ContactEvent {
 
 /// One of the subscriber's agency's disclosures was read by someone outside it. Who read
 /// it, and why, is in `disclosureAccessLog`.
+#[derive(Description)]
 pub struct DisclosureAccessEvent(DisclosureRead);
 
-#[Object]
+#[Object(use_type_description)]
 impl DisclosureAccessEvent {
     /// When it was read.
     async fn at(&self) -> DateTime<Utc> {

@@ -1,5 +1,5 @@
 //! Output types. Every type and field is documented: the schema is the front-end teams' manual.
-use async_graphql::{Enum, Object, SimpleObject, ID};
+use async_graphql::{Description, Enum, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::{agency, audit_checkpoint, client, user};
 
@@ -12,9 +12,10 @@ use crate::domain::identity::sessions::SessionTokens;
 use crate::domain::{Actor, ActorKind};
 
 /// An organisation using frontdoor: the local authority that hosts the MASH, or a partner.
+#[derive(Description)]
 pub struct Agency(pub agency::Model);
 
-#[Object]
+#[Object(use_type_description)]
 impl Agency {
     /// Opaque global id.
     pub(crate) async fn id(&self) -> ID {
@@ -47,9 +48,10 @@ impl Agency {
 }
 
 /// A person who signs in.
+#[derive(Description)]
 pub struct User(pub user::Model, pub agency::Model);
 
-#[Object]
+#[Object(use_type_description)]
 impl User {
     /// Opaque global id.
     pub(crate) async fn id(&self) -> ID {
@@ -82,9 +84,10 @@ impl User {
 }
 
 /// A machine principal: a partner agency's case system using the OAuth client-credentials grant.
+#[derive(Description)]
 pub struct Client(pub client::Model, pub agency::Model);
 
-#[Object]
+#[Object(use_type_description)]
 impl Client {
     /// Opaque global id.
     pub(crate) async fn id(&self) -> ID {
@@ -120,6 +123,7 @@ impl Client {
     }
 }
 
+/// Whether the caller is a person or a machine client.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum PrincipalKind {
     /// A person signed in with a password.
@@ -129,9 +133,10 @@ pub enum PrincipalKind {
 }
 
 /// The caller.
+#[derive(Description)]
 pub struct Viewer(pub Actor);
 
-#[Object]
+#[Object(use_type_description)]
 impl Viewer {
     /// Global id of the user or client.
     async fn id(&self) -> ID {
@@ -169,9 +174,10 @@ impl Viewer {
 }
 
 /// Tokens from `login`, `refreshToken` or `changePassword`.
+#[derive(Description)]
 pub struct AuthPayload(pub SessionTokens);
 
-#[Object]
+#[Object(use_type_description)]
 impl AuthPayload {
     /// Send as `Authorization: Bearer <accessToken>`.
     async fn access_token(&self) -> &str {
@@ -196,12 +202,13 @@ impl AuthPayload {
 }
 
 /// A new machine client and its secret. The secret is shown this once; only its hash is kept.
+#[derive(Description)]
 pub struct CreateClientPayload {
     pub client: Client,
     pub client_secret: String,
 }
 
-#[Object]
+#[Object(use_type_description)]
 impl CreateClientPayload {
     /// The client.
     async fn client(&self) -> &Client {
@@ -255,9 +262,10 @@ where
 
 /// One entry of the audit trail: who did what, to which record, why, with what outcome, and
 /// its place in its hash chain. Metadata and ids only: the trail holds no case content.
+#[derive(Description)]
 pub struct AuditEvent(pub EventWithRefs);
 
-#[Object]
+#[Object(use_type_description)]
 impl AuditEvent {
     /// The entry's number in the trail (as verification reports it). Numbers rise in the
     /// order entries were written.
@@ -394,9 +402,10 @@ pub struct AuditChainHead {
 /// Every chain's head at one moment, signed (Ed25519) with a key that is not stored in the
 /// database. Keep `exported` somewhere the database's administrators cannot write, and give
 /// it back to `verifyAuditTrail` to prove nothing up to it was changed or removed since.
+#[derive(Description)]
 pub struct AuditCheckpoint(pub audit_checkpoint::Model);
 
-#[Object]
+#[Object(use_type_description)]
 impl AuditCheckpoint {
     /// The checkpoint's number (rising).
     async fn id(&self) -> ID {
@@ -434,9 +443,10 @@ impl AuditCheckpoint {
 }
 
 /// The result of verifying the audit trail.
+#[derive(Description)]
 pub struct AuditVerification(pub Verification);
 
-#[Object]
+#[Object(use_type_description)]
 impl AuditVerification {
     /// True when every chain, every stored checkpoint and the given checkpoint check out.
     async fn ok(&self) -> bool {
@@ -457,9 +467,10 @@ impl AuditVerification {
 }
 
 /// Where and why the audit trail failed verification.
+#[derive(Description)]
 pub struct AuditFailure(pub Failure);
 
-#[Object]
+#[Object(use_type_description)]
 impl AuditFailure {
     /// What is wrong.
     async fn reason(&self) -> FailureReason {

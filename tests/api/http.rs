@@ -398,3 +398,60 @@ async fn graphiql_loads_everything_from_this_server() {
         assert_eq!(response.status(), 404, "{path} in production");
     }
 }
+
+/// Every type, field, argument, input field and enum value of the schema says what it is:
+/// front-end teams build on the schema alone. Lists every one without a description.
+#[tokio::test]
+async fn every_part_of_the_schema_has_a_description() {
+    let schema = frontdoor::graphql::build_schema(None, false);
+    let query = "{ __schema { types { name kind description
+        fields(includeDeprecated: true) { name description args { name description } }
+        inputFields { name description }
+        enumValues(includeDeprecated: true) { name description } } } }";
+    let response = schema.execute(query).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let data = response.data.into_json().unwrap();
+    let blank = |v: &Value| {
+        v["description"]
+            .as_str()
+            .is_none_or(|d| d.trim().is_empty())
+    };
+    let mut missing = Vec::new();
+    for t in data["__schema"]["types"].as_array().unwrap() {
+        let name = t["name"].as_str().unwrap();
+        // GraphQL's own introspection types and built-in scalars are described by the spec.
+        if name.starts_with("__") || ["String", "Int", "Float", "Boolean", "ID"].contains(&name) {
+            continue;
+        }
+        if blank(t) {
+            missing.push(name.to_string());
+        }
+        for f in t["fields"].as_array().into_iter().flatten() {
+            let field = format!("{name}.{}", f["name"].as_str().unwrap());
+            if blank(f) {
+                missing.push(field.clone());
+            }
+            for a in f["args"].as_array().into_iter().flatten() {
+                if blank(a) {
+                    missing.push(format!("{field}({})", a["name"].as_str().unwrap()));
+                }
+            }
+        }
+        for f in t["inputFields"].as_array().into_iter().flatten() {
+            if blank(f) {
+                missing.push(format!("{name}.{}", f["name"].as_str().unwrap()));
+            }
+        }
+        for v in t["enumValues"].as_array().into_iter().flatten() {
+            if blank(v) {
+                missing.push(format!("{name}.{}", v["name"].as_str().unwrap()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} parts of the schema have no description:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
+}
