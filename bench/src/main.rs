@@ -50,6 +50,13 @@ enum Scenario {
     /// and the count of each answer code. The per-source limit is off for this run, so
     /// every attempt reaches the password hashing queue (a flood from many addresses).
     LoginFlood,
+    /// --subscribers WebSocket connections (1,000 by default) subscribe to
+    /// `contactQueueChanged` as MASH staff while referrers submit --rate contacts a second
+    /// (100 by default) for --duration seconds; prints each event's delivery latency (from
+    /// the change's time to its arrival at the subscriber) as p50/p95/p99/max over every
+    /// delivery, deliveries missed, and the server's peak RSS. The events are selected
+    /// without the contact itself, so delivery reads nothing and audits nothing.
+    Subscribers,
 }
 
 #[derive(Parser)]
@@ -81,6 +88,12 @@ struct Args {
     /// Contacts seeded for contact-read and inbox (each with a request and two disclosures).
     #[arg(long, default_value_t = 10_000)]
     contacts: usize,
+    /// Subscribers for the subscribers scenario.
+    #[arg(long, default_value_t = 1000)]
+    subscribers: usize,
+    /// Events a second for the subscribers scenario.
+    #[arg(long, default_value_t = 100)]
+    rate: u64,
 }
 
 const USERS: [&str; 6] = [
@@ -220,8 +233,8 @@ async fn workload(
                 tokens,
             )
         }
-        Scenario::MissingBatch | Scenario::LoginFlood => {
-            unreachable!("timed by run_batches and login_flood")
+        Scenario::MissingBatch | Scenario::LoginFlood | Scenario::Subscribers => {
+            unreachable!("timed by run_batches, login_flood and subscribers")
         }
         Scenario::Report => {
             seed_year(client).await;
@@ -834,6 +847,118 @@ async fn login_flood(base: &str, pid: u32, db: Db, connections: usize, measure: 
     );
 }
 
+/// Subscribers on one instance while contacts arrive at a steady rate: delivery latency
+/// of every event to every subscriber, and the server's memory.
+async fn subscribers(server: &Server, db: Db, args: &Args) {
+    const QUEUE: &str = "subscription { contactQueueChanged { contactId at } }";
+    let pid = server.child.id().expect("server running");
+    let client = Client::new(server.base.clone());
+    let mut staff = Vec::new();
+    for user in MASH_USERS {
+        staff.push(client.login(user).await);
+    }
+    let mut referrers = Vec::new();
+    for user in REFERRERS {
+        referrers.push(client.login(user).await);
+    }
+    let latencies = Arc::new(std::sync::Mutex::new(
+        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap(),
+    ));
+    let received = Arc::new(AtomicUsize::new(0));
+    let mut feeds = Vec::with_capacity(args.subscribers);
+    let connected = Instant::now();
+    for i in 0..args.subscribers {
+        let token = &staff[i % staff.len()];
+        feeds.push(frontdoor_testkit::Subscription::start(&server.base, token, QUEUE).await);
+    }
+    println!(
+        "subscribers {db:?}: {} connected in {:.1} s, RSS {:.1} MiB",
+        args.subscribers,
+        connected.elapsed().as_secs_f64(),
+        mib(rss_kib(pid).0)
+    );
+    let listening: Vec<_> = feeds
+        .into_iter()
+        .map(|mut feed| {
+            let (latencies, received) = (latencies.clone(), received.clone());
+            tokio::spawn(async move {
+                // The event's time, found in the raw message: parsing each of 100,000
+                // messages a second into a JSON tree would make the load driver, not the
+                // server, the bottleneck.
+                while let Some(text) = feed.next_text(Duration::from_secs(5)).await {
+                    let arrived = chrono::Utc::now();
+                    let at = text
+                        .split_once("\"at\":\"")
+                        .and_then(|(_, rest)| rest.split_once('"'))
+                        .map(|(at, _)| at)
+                        .unwrap_or_default();
+                    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(at) {
+                        let micros = (arrived - at.with_timezone(&chrono::Utc))
+                            .num_microseconds()
+                            .unwrap_or(0)
+                            .max(1) as u64;
+                        latencies.lock().unwrap().saturating_record(micros);
+                    }
+                    received.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    // Contacts at a steady rate, each submission on its own task so a slow one does not
+    // hold back the next.
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / args.rate.max(1)));
+    let started = Instant::now();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let mut peak = 0;
+    let mut n = 0;
+    let mut submissions = Vec::new();
+    while started.elapsed() < Duration::from_secs(args.duration) {
+        tick.tick().await;
+        let (client, token, sent) = (
+            client.clone(),
+            referrers[n % referrers.len()].clone(),
+            sent.clone(),
+        );
+        let input = submission(1_000_000 + n);
+        submissions.push(tokio::spawn(async move {
+            let body = client.gql(Some(&token), SUBMIT, input).await;
+            if body["errors"].is_null() {
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+        n += 1;
+        if n % 10 == 0 {
+            peak = peak.max(rss_kib(pid).0);
+        }
+    }
+    for submission in submissions {
+        let _ = submission.await;
+    }
+    let elapsed = started.elapsed();
+    // Subscribers stop after 5 s without an event.
+    for task in listening {
+        let _ = task.await;
+    }
+    let events = sent.load(Ordering::Relaxed);
+    let expected = events * args.subscribers;
+    let got = received.load(Ordering::Relaxed);
+    let h = latencies.lock().unwrap();
+    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "subscribers {db:?}: {events} events in {:.1} s ({:.0}/s) to {} subscribers: {got} of {expected} deliveries; \
+         latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; peak RSS {:.1} MiB (VmHWM {:.1} MiB)",
+        elapsed.as_secs_f64(),
+        events as f64 / elapsed.as_secs_f64(),
+        args.subscribers,
+        ms(0.50),
+        ms(0.95),
+        ms(0.99),
+        h.max() as f64 / 1000.0,
+        mib(peak.max(rss_kib(pid).0)),
+        mib(rss_kib(pid).1)
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
@@ -858,6 +983,11 @@ async fn main() {
                 )
                 .await;
             }
+            stop_server(server).await;
+            continue;
+        }
+        if args.scenario == Scenario::Subscribers {
+            subscribers(&server, db, &args).await;
             stop_server(server).await;
             continue;
         }

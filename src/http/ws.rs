@@ -30,6 +30,8 @@ const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const RECHECK: Duration = Duration::from_secs(1);
 /// How long one message may wait for a client that is not reading before it is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Each connection's read and write buffer.
+const BUFFER_BYTES: usize = 4 * 1024;
 /// Largest message a client may send.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -69,6 +71,11 @@ pub async fn upgrade(
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        // Small buffers: a subscriber's messages are a few hundred bytes, and an instance
+        // holds thousands of connections (the default is 128 KiB each way).
+        .read_buffer_size(BUFFER_BYTES)
+        .write_buffer_size(BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             serve(state, socket, protocol, source).await;
             drop(slot);

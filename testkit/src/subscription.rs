@@ -119,6 +119,21 @@ impl Subscription {
         }
     }
 
+    /// The next message's raw text within `wait` (None on a close or silence), for load
+    /// drivers that cannot afford to parse every message.
+    pub async fn next_text(&mut self, wait: Duration) -> Option<String> {
+        loop {
+            match tokio::time::timeout(wait, self.socket.next())
+                .await
+                .ok()??
+            {
+                Ok(Message::Text(text)) => return Some(text.to_string()),
+                Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+                _ => return None,
+            }
+        }
+    }
+
     /// Closes the connection from the client's side.
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
